@@ -1,0 +1,53 @@
+# Persistence harness: `make help` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Offline by default: images built here from Debian packages. Use HARNESS_IMAGES=official
+# (or auto) where Docker Hub is reachable.
+export HARNESS_IMAGES ?= local
+# testcontainers' reaper image comes from a registry; the harness sweeps its own labels instead.
+export TESTCONTAINERS_RYUK_DISABLED ?= true
+PYTEST_ARGS ?=
+
+.PHONY: help setup engine images persistence test unit lint clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+setup: $(VENV)/.installed ## virtual environment with the harness installed (editable)
+
+engine: ## make sure a Docker engine answers (start or install one if needed)
+	@scripts/ensure-engine.sh
+
+images: setup engine ## build the local images (a no-op when nothing changed)
+	$(BIN)/python -m harness images build
+
+persistence: setup engine images ## the main job: the persistence matrix and its table
+	$(BIN)/pytest -m persistence $(PYTEST_ARGS)
+
+test: setup engine images ## the whole suite (unit, integration, scenarios)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+unit: setup ## only the tests that need no engine
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+lint: setup ## ruff and mypy --strict
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict harness
+
+clean: ## remove what harness runs left on the engine (add IMAGES=1 for the images too)
+	@if [ -x $(BIN)/python ] && docker info >/dev/null 2>&1; then \
+		$(BIN)/python -m harness clean $(if $(IMAGES),--images); fi
+	rm -rf .pytest_cache .mypy_cache .ruff_cache build *.egg-info

@@ -1,0 +1,174 @@
+"""`python -m harness`: doctor, images, run, clean."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from harness.engine import IMAGE_LABEL, Engine, sweep
+from harness.errors import HarnessError, ImageMissing
+from harness.images import (
+    DATABASE_IMAGES,
+    ImageChoice,
+    ImageSource,
+    choose_images,
+    describe_choices,
+    ensure_images,
+    resolve_source,
+)
+from harness.images.availability import official_available
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _err(message: str) -> None:
+    print(f"harness: {message}", file=sys.stderr)
+
+
+def _add_image_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("images")
+    group.add_argument(
+        "--images",
+        choices=[s.value for s in ImageSource],
+        default=None,
+        help="official (mysql:8.4, postgres:17), local (built here from Debian packages) or "
+        "auto (official when present or pullable); default: $HARNESS_IMAGES or auto",
+    )
+    group.add_argument("--mysql-image", metavar="REF", help="use this image for mysql")
+    group.add_argument("--postgres-image", metavar="REF", help="use this image for postgres")
+
+
+def image_choices(
+    args: argparse.Namespace, engine: Engine, *, ask_registry: bool
+) -> tuple[ImageSource, list[ImageChoice]]:
+    source = resolve_source(args.images, os.environ)
+    overrides = {"mysql": args.mysql_image, "postgres": args.postgres_image}
+    choices = choose_images(
+        source, overrides, official_available(engine, ask_registry=ask_registry)
+    )
+    return source, choices
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    engine = Engine.connect()
+    info = engine.info
+    print(f"engine   {info.name} {info.version} (API {info.api_version}) at {engine.target}")
+    source, choices = image_choices(args, engine, ask_registry=False)
+    print(f"images   source {source.value}")
+    missing = []
+    for choice in choices:
+        present = engine.has_image(choice.ref)
+        if not present:
+            missing.append(choice)
+        state = "present" if present else "MISSING"
+        print(f"  {choice.database:<9} {choice.ref:<40} {choice.origin:<9} {state}")
+    if missing:
+        local = any(c.origin == "local" for c in missing)
+        step = "make images" if local else "docker pull " + " ".join(c.ref for c in missing)
+        print(f"next     run `{step}`, then `make persistence`")
+        return 2
+    print("next     ready: run `make persistence` (or `pytest -m persistence`)")
+    return 0
+
+
+def _progress_printer() -> Callable[[str], None]:
+    started = time.monotonic()
+
+    def show(message: str) -> None:
+        print(f"[{time.monotonic() - started:6.1f}s] {message}", flush=True)
+
+    return show
+
+
+def cmd_images_build(args: argparse.Namespace) -> int:
+    engine = Engine.connect()
+    source, choices = image_choices(args, engine, ask_registry=True)
+    print(describe_choices(source, choices), flush=True)
+    progress = _progress_printer()
+    local = [DATABASE_IMAGES[c.database] for c in choices if c.origin == "local"]
+    for choice in choices:
+        if choice.origin != "local" and not engine.has_image(choice.ref):
+            progress(f"{choice.database}: pulling {choice.ref}")
+            engine.client.images.pull(choice.ref)
+    results = ensure_images(engine, local, progress) if local else []
+    for result in results:
+        print(result.summary())
+    for choice in choices:
+        if choice.origin != "local" and not engine.has_image(choice.ref):
+            raise ImageMissing(f"Image {choice.ref} is not on the engine; pull or build it first.")
+    return 0
+
+
+def cmd_images_list(args: argparse.Namespace) -> int:
+    engine = Engine.connect()
+    source, choices = image_choices(args, engine, ask_registry=False)
+    print(describe_choices(source, choices))
+    for image in engine.client.images.list(filters={"label": IMAGE_LABEL}):
+        tags = ", ".join(image.tags) or "<untagged>"
+        print(f"  {tags:<40} {int(image.attrs.get('Size', 0)) / 1e6:>7.0f} MB")
+    return 0
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    engine = Engine.connect()
+    report = sweep(engine, spare_live=not args.all)
+    print(f"removed {report}")
+    if args.images:
+        removed = 0
+        for image in engine.client.images.list(filters={"label": IMAGE_LABEL}):
+            engine.client.images.remove(str(image.id), force=True)
+            removed += 1
+        print(f"removed {removed} local image(s)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m harness",
+        description="Does a stateful container's data survive what happens to the container?",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    doctor = commands.add_parser(
+        "doctor", help="check the engine and the images; exit 2 if not ready"
+    )
+    _add_image_options(doctor)
+    doctor.set_defaults(handler=cmd_doctor)
+
+    images = commands.add_parser("images", help="build or list the images the scenarios use")
+    image_commands = images.add_subparsers(dest="images_command", required=True, metavar="ACTION")
+    build = image_commands.add_parser("build", help="build local images (reuses unchanged ones)")
+    _add_image_options(build)
+    build.set_defaults(handler=cmd_images_build)
+    listing = image_commands.add_parser("list", help="the chosen images and the local builds")
+    _add_image_options(listing)
+    listing.set_defaults(handler=cmd_images_list)
+
+    clean = commands.add_parser(
+        "clean", help="remove what harness runs left behind (spares runs still alive)"
+    )
+    clean.add_argument("--images", action="store_true", help="also remove the local images")
+    clean.add_argument("--all", action="store_true", help="also remove what live runs own")
+    clean.set_defaults(handler=cmd_clean)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        if hasattr(args, "mysql_image"):
+            # A bad image source is a usage error, reported before any engine is needed.
+            resolve_source(args.images, os.environ)
+        return handler(args)
+    except HarnessError as error:
+        _err(str(error))
+        return error.exit_code
+    except KeyboardInterrupt:
+        _err("interrupted; run `python -m harness clean` if anything was left behind.")
+        return 130

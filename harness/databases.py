@@ -1,0 +1,149 @@
+"""One profile per database: how to configure, reach, and question it.
+
+Adding a database is one new `DatabaseProfile` in `DATABASES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import psycopg
+import psycopg.errors
+import pymysql
+import pymysql.err
+
+from harness.credentials import Credentials
+
+
+class DbCursor(Protocol):
+    def execute(self, query: str, params: Sequence[Any] = ..., /) -> Any: ...
+    def executemany(self, query: str, params_seq: Sequence[Sequence[Any]], /) -> Any: ...
+    def fetchall(self) -> Sequence[Sequence[Any]]: ...
+    def close(self) -> None: ...
+
+
+class DbConnection(Protocol):
+    def cursor(self) -> Any: ...
+    def commit(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class MissingData(Exception):
+    """The database or table the rows were written to does not exist (an observation)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what  # "database" or "table"
+
+
+@dataclass(frozen=True)
+class DatabaseProfile:
+    name: str
+    port: int
+    # The environment of the official image's contract that initialises an empty data dir.
+    init_env: Callable[[Credentials], dict[str, str]]
+    connect: Callable[[str, int, Credentials, float], DbConnection]
+    data_dir_query: str
+    # Where the image keeps data when its config does not say (`PGDATA` wins for postgres).
+    default_data_dir: str
+    data_dir_env: str | None
+    # How to move the data directory somewhere else (the `layer` mode): env and extra args.
+    relocate: Callable[[str], tuple[dict[str, str], list[str]]]
+    classify_missing: Callable[[BaseException], str | None]
+
+    def data_dir_from_image(self, image_env: Mapping[str, str]) -> str:
+        if self.data_dir_env and image_env.get(self.data_dir_env):
+            return image_env[self.data_dir_env]
+        return self.default_data_dir
+
+
+def _mysql_env(creds: Credentials) -> dict[str, str]:
+    return {
+        "MYSQL_ROOT_PASSWORD": creds.root_password,
+        "MYSQL_DATABASE": creds.database,
+        "MYSQL_USER": creds.user,
+        "MYSQL_PASSWORD": creds.password,
+    }
+
+
+def _mysql_connect(host: str, port: int, creds: Credentials, timeout: float) -> DbConnection:
+    return pymysql.connect(
+        host=host,
+        port=port,
+        user=creds.user,
+        password=creds.password,
+        database=creds.database,
+        connect_timeout=max(1, int(timeout)),
+        read_timeout=max(1, int(timeout)),
+        charset="utf8mb4",
+        autocommit=False,
+    )
+
+
+MYSQL_UNKNOWN_DATABASE = 1049
+MYSQL_UNKNOWN_TABLE = 1146
+
+
+def _mysql_missing(error: BaseException) -> str | None:
+    code = error.args[0] if isinstance(error, pymysql.err.MySQLError) and error.args else None
+    return {MYSQL_UNKNOWN_DATABASE: "database", MYSQL_UNKNOWN_TABLE: "table"}.get(code)  # type: ignore[arg-type]
+
+
+def _postgres_env(creds: Credentials) -> dict[str, str]:
+    # The application user is the superuser POSTGRES_USER, as with the official image.
+    return {
+        "POSTGRES_PASSWORD": creds.password,
+        "POSTGRES_USER": creds.user,
+        "POSTGRES_DB": creds.database,
+    }
+
+
+def _postgres_connect(host: str, port: int, creds: Credentials, timeout: float) -> DbConnection:
+    return psycopg.connect(
+        host=host,
+        port=port,
+        user=creds.user,
+        password=creds.password,
+        dbname=creds.database,
+        connect_timeout=max(1, int(timeout)),
+    )
+
+
+def _postgres_missing(error: BaseException) -> str | None:
+    if isinstance(error, psycopg.errors.UndefinedTable):
+        return "table"
+    if isinstance(error, psycopg.errors.InvalidCatalogName):
+        return "database"
+    # A missing database is refused at connect time, before any SQLSTATE object exists.
+    if isinstance(error, psycopg.OperationalError) and "does not exist" in str(error):
+        return "database"
+    return None
+
+
+MYSQL = DatabaseProfile(
+    name="mysql",
+    port=3306,
+    init_env=_mysql_env,
+    connect=_mysql_connect,
+    data_dir_query="SELECT @@datadir",
+    default_data_dir="/var/lib/mysql",
+    data_dir_env=None,
+    relocate=lambda path: ({}, [f"--datadir={path}"]),
+    classify_missing=_mysql_missing,
+)
+
+POSTGRES = DatabaseProfile(
+    name="postgres",
+    port=5432,
+    init_env=_postgres_env,
+    connect=_postgres_connect,
+    data_dir_query="SELECT current_setting('data_directory')",
+    default_data_dir="/var/lib/postgresql/data",
+    data_dir_env="PGDATA",
+    relocate=lambda path: ({"PGDATA": path}, []),
+    classify_missing=_postgres_missing,
+)
+
+DATABASES: dict[str, DatabaseProfile] = {p.name: p for p in (MYSQL, POSTGRES)}

@@ -1,0 +1,37 @@
+"""The harness's errors: each carries one sentence for the user and an exit code."""
+
+from __future__ import annotations
+
+
+class HarnessError(Exception):
+    """A problem the user can act on; `str(error)` is the sentence to show."""
+
+    exit_code = 1
+
+
+class EnvironmentProblem(HarnessError):
+    """The machine is not ready (no engine, a missing image, a failed build)."""
+
+    exit_code = 2
+
+
+class UsageError(HarnessError):
+    """The user asked for something that does not exist or does not fit."""
+
+    exit_code = 2
+
+
+class EngineUnavailable(EnvironmentProblem):
+    """No container engine answers."""
+
+
+class ImageMissing(EnvironmentProblem):
+    """An image reference is not present on the engine."""
+
+
+class ImageBuildFailed(EnvironmentProblem):
+    """Building a local image failed."""
+
+
+class NotReady(HarnessError):
+    """A database container did not become ready (or exited)."""

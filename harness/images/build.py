@@ -1,0 +1,212 @@
+"""Build the local images: a debootstrapped Debian base, then the database images on it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker.errors
+
+from harness.engine import IMAGE_LABEL, Engine
+from harness.errors import ImageBuildFailed
+from harness.images.recipes import BASE, DEBIAN_SUITE, LocalImage, build_order
+
+Progress = Callable[[str], None]
+INPUTS_LABEL = "harness.inputs"
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    image: LocalImage
+    built: bool  # False: the tag already existed, nothing was done
+    seconds: float
+    size_bytes: int
+
+    def summary(self) -> str:
+        action = "built" if self.built else "up to date"
+        return (
+            f"{self.image.ref:<36} {self.size_bytes / 1e6:>7.0f} MB  "
+            f"{action} in {self.seconds:.1f} s"
+        )
+
+
+def ensure_images(
+    engine: Engine,
+    images: list[LocalImage],
+    progress: Progress,
+    mirror: str = DEFAULT_MIRROR,
+) -> list[BuildResult]:
+    """Build whichever of `images` (and their parents) is missing; reuse the rest."""
+    results = []
+    for image in build_order(images):
+        started = time.monotonic()
+        built = not engine.has_image(image.ref)
+        if built:
+            progress(f"{image.name}: building {image.ref}")
+            if image is BASE:
+                _build_base(engine, image, progress, mirror)
+            else:
+                _build_from_dockerfile(engine, image, progress)
+            _remove_superseded(engine, image, progress)
+        size = int(engine.client.images.get(image.ref).attrs.get("Size", 0))
+        results.append(BuildResult(image, built, time.monotonic() - started, size))
+    return results
+
+
+def _labels(image: LocalImage) -> dict[str, str]:
+    return {IMAGE_LABEL: image.name, INPUTS_LABEL: image.inputs_digest()}
+
+
+def _require_tool(tool: str, hint: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        raise ImageBuildFailed(f"`{tool}` is not installed; {hint}")
+    return path
+
+
+@contextmanager
+def _scratch_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="harness-rootfs-"))
+    try:
+        yield path
+    finally:
+        # Files in a rootfs belong to many users; only root made them and only root removes them.
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _build_base(engine: Engine, image: LocalImage, progress: Progress, mirror: str) -> None:
+    debootstrap = _require_tool(
+        "debootstrap",
+        "install it (`apt-get install debootstrap`) or use official images (--images official).",
+    )
+    if os.geteuid() != 0:
+        raise ImageBuildFailed(
+            "Building the local base image runs debootstrap, which needs root; run "
+            "`make images` as root or use official images (--images official)."
+        )
+    with _scratch_dir() as scratch:
+        rootfs = scratch / "rootfs"
+        progress(f"base: debootstrap {DEBIAN_SUITE} from {mirror} (about a minute)")
+        _run_with_progress(
+            [debootstrap, "--variant=minbase", DEBIAN_SUITE, str(rootfs), mirror],
+            progress,
+            prefix="base: ",
+            interesting=_is_debootstrap_milestone,
+        )
+        _configure_rootfs(rootfs, image, mirror)
+        progress("base: importing the rootfs into the engine")
+        with subprocess.Popen(
+            ["tar", "--numeric-owner", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE
+        ) as tar:
+            repository, tag = image.ref.split(":")
+            changes = ['CMD ["bash"]', "ENV LANG=C.UTF-8"] + [
+                f"LABEL {key}={value}" for key, value in _labels(image).items()
+            ]
+            engine.client.api.import_image_from_stream(
+                tar.stdout, repository=repository, tag=tag, changes=changes
+            )
+        if tar.returncode != 0:
+            raise ImageBuildFailed("Packing the base rootfs failed; see the tar error above.")
+
+
+def _configure_rootfs(rootfs: Path, image: LocalImage, mirror: str) -> None:
+    """Make the debootstrapped tree behave like a container base image."""
+    policy = rootfs / "usr/sbin/policy-rc.d"
+    shutil.copy(image.context / "policy-rc.d", policy)
+    policy.chmod(0o755)
+    shutil.copy(image.context / "apt-docker.conf", rootfs / "etc/apt/apt.conf.d/90-docker")
+    security = mirror.replace("/debian", "/debian-security")
+    (rootfs / "etc/apt/sources.list").write_text(
+        f"deb {mirror} {DEBIAN_SUITE} main\n"
+        f"deb {mirror} {DEBIAN_SUITE}-updates main\n"
+        f"deb {security} {DEBIAN_SUITE}-security main\n"
+    )
+    for cache in ("var/cache/apt/archives", "var/lib/apt/lists"):
+        for entry in (rootfs / cache).glob("*"):
+            if entry.is_file():
+                entry.unlink()
+
+
+def _is_debootstrap_milestone(line: str) -> bool:
+    """debootstrap prints a line per package; show only the phases."""
+    return line.startswith(
+        (
+            "I: Retrieving Packages",
+            "I: Extracting base-files",
+            "I: Installing core packages",
+            "I: Unpacking the base system",
+            "I: Configuring the base system",
+            "I: Base system installed",
+        )
+    )
+
+
+def _run_with_progress(
+    command: list[str], progress: Progress, prefix: str, interesting: Callable[[str], bool]
+) -> None:
+    tail: list[str] = []
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
+        assert process.stdout is not None
+        for raw_line in process.stdout:
+            line = raw_line.rstrip()
+            tail = [*tail[-19:], line]
+            if interesting(line):
+                progress(prefix + line)
+    if process.returncode != 0:
+        last = "\n  ".join(tail)
+        raise ImageBuildFailed(
+            f"`{' '.join(command[:2])}` failed with exit code {process.returncode}; "
+            f"check that Debian's mirror is reachable. Last output:\n  {last}"
+        )
+
+
+def _build_from_dockerfile(engine: Engine, image: LocalImage, progress: Progress) -> None:
+    assert image.parent is not None
+    build_args = {"BASE_IMAGE": image.parent.ref, **dict(image.build_args)}
+    tail: list[str] = []
+    stream = engine.client.api.build(
+        path=str(image.context),
+        tag=image.ref,
+        buildargs=build_args,
+        labels=_labels(image),
+        rm=True,
+        forcerm=True,
+        pull=False,
+        decode=True,
+    )
+    for chunk in stream:
+        if "error" in chunk:
+            last = "\n  ".join(tail[-15:])
+            raise ImageBuildFailed(
+                f"Building {image.ref} failed: {str(chunk['error']).strip()}\n  {last}"
+            )
+        text = str(chunk.get("stream", "")).rstrip()
+        for line in filter(None, text.splitlines()):
+            tail = [*tail[-29:], line]
+            if line.startswith(("Step ", "Setting up mariadb-server", "Setting up postgresql-")):
+                progress(f"{image.name}: {line}")
+
+
+def _remove_superseded(engine: Engine, image: LocalImage, progress: Progress) -> None:
+    """Old builds of this image (other inputs) are dead weight once the new one exists."""
+    current = image.inputs_digest()
+    for old in engine.client.images.list(filters={"label": f"{IMAGE_LABEL}={image.name}"}):
+        labels: dict[str, Any] = old.labels or {}
+        if labels.get(INPUTS_LABEL) == current:
+            continue
+        try:
+            engine.client.images.remove(str(old.id), force=False)
+            progress(f"{image.name}: removed superseded build {old.short_id}")
+        except docker.errors.APIError:
+            pass  # still used by a container or a child image: leave it

@@ -1,0 +1,159 @@
+#!/bin/bash
+# Entrypoint with the official mysql image's contract, for Debian's MariaDB.
+set -eo pipefail
+
+log() { printf '%s [Entrypoint]: %s\n' "$(date --rfc-3339=seconds)" "$*"; }
+error() { log "ERROR: $*" >&2; exit 1; }
+
+# VAR_FILE=/path reads VAR from a file (Docker secrets); setting both is ambiguous.
+file_env() {
+    local var="$1" file_var="${1}_FILE" default="${2:-}"
+    if [ -n "${!var:-}" ] && [ -n "${!file_var:-}" ]; then
+        error "both $var and $file_var are set (but are exclusive)"
+    fi
+    local value="$default"
+    if [ -n "${!var:-}" ]; then
+        value="${!var}"
+    elif [ -n "${!file_var:-}" ]; then
+        value="$(< "${!file_var}")"
+    fi
+    export "$var"="$value"
+    unset "$file_var"
+}
+
+sql_escape() { sed -e "s/\\\\/\\\\\\\\/g" -e "s/'/\\\\'/g" <<< "$1"; }
+
+datadir_of() {
+    "$@" --verbose --help 2>/dev/null | awk '$1 == "datadir" { print $2; exit }'
+}
+
+socket=/run/mysqld/mysqld.sock
+
+# Credentials go through a file descriptor, never the command line (ps shows argv).
+client() {
+    mariadb --defaults-extra-file=<(printf '[client]\npassword="%s"\n' "${MYSQL_ROOT_PASSWORD}") \
+        --protocol=socket --socket="$socket" -uroot --batch --skip-column-names "$@"
+}
+
+start_temporary_server() {
+    "$@" --skip-networking --socket="$socket" &
+    temp_pid=$!
+    local i
+    for i in $(seq 60); do
+        if mariadb --protocol=socket --socket="$socket" -uroot -e 'SELECT 1' >/dev/null 2>&1; then
+            return 0
+        fi
+        kill -0 "$temp_pid" 2>/dev/null || error "the temporary server failed to start"
+        sleep 0.5
+    done
+    error "the temporary server did not answer within 30 s"
+}
+
+stop_temporary_server() {
+    kill -TERM "$temp_pid"
+    wait "$temp_pid" || true
+}
+
+initialise() {
+    local datadir="$1"; shift
+    file_env MYSQL_ROOT_PASSWORD
+    file_env MYSQL_DATABASE
+    file_env MYSQL_USER
+    file_env MYSQL_PASSWORD
+    file_env MYSQL_ALLOW_EMPTY_PASSWORD
+    file_env MYSQL_RANDOM_ROOT_PASSWORD
+    if [ -z "$MYSQL_ROOT_PASSWORD" ] && [ -z "$MYSQL_ALLOW_EMPTY_PASSWORD" ] && [ -z "$MYSQL_RANDOM_ROOT_PASSWORD" ]; then
+        error "Database is uninitialized and password option is not specified
+    You need to specify one of the following as an environment variable:
+    - MYSQL_ROOT_PASSWORD
+    - MYSQL_ALLOW_EMPTY_PASSWORD
+    - MYSQL_RANDOM_ROOT_PASSWORD"
+    fi
+    if [ "$MYSQL_USER" = root ]; then
+        error "MYSQL_USER=root is not allowed; use MYSQL_ROOT_PASSWORD for the root user"
+    fi
+    if [ -n "$MYSQL_USER" ] && [ -z "$MYSQL_PASSWORD" ]; then
+        error "MYSQL_USER is set but MYSQL_PASSWORD is not"
+    fi
+
+    log "Initializing database files"
+    mariadb-install-db --datadir="$datadir" --skip-test-db --skip-name-resolve \
+        --auth-root-authentication-method=normal --rpm >/dev/null
+    log "Database files initialized"
+
+    log "Starting temporary server"
+    start_temporary_server "$@"
+    log "Temporary server started."
+
+    if [ -n "$MYSQL_RANDOM_ROOT_PASSWORD" ]; then
+        MYSQL_ROOT_PASSWORD="$(tr -dc 'A-Za-z0-9' < /dev/urandom | head -c 32)"
+        log "GENERATED ROOT PASSWORD: $MYSQL_ROOT_PASSWORD"
+    fi
+    local root_pw user_pw
+    root_pw="$(sql_escape "$MYSQL_ROOT_PASSWORD")"
+    {
+        # mariadb-install-db creates anonymous and per-host root accounts; the official image
+        # has only root@localhost and root@'%'.
+        echo "DELETE FROM mysql.global_priv WHERE User = '' OR Host NOT IN ('localhost', '%');"
+        echo "DELETE FROM mysql.proxies_priv WHERE Host NOT IN ('localhost', '%');"
+        echo "CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED BY '${root_pw}';"
+        echo "GRANT ALL ON *.* TO 'root'@'%' WITH GRANT OPTION;"
+        echo "ALTER USER 'root'@'localhost' IDENTIFIED BY '${root_pw}';"
+        if [ -n "$MYSQL_DATABASE" ]; then
+            log "Creating database ${MYSQL_DATABASE}" >&2
+            echo "CREATE DATABASE IF NOT EXISTS \`${MYSQL_DATABASE//\`/\`\`}\`;"
+        fi
+        if [ -n "$MYSQL_USER" ]; then
+            log "Creating user ${MYSQL_USER}" >&2
+            user_pw="$(sql_escape "$MYSQL_PASSWORD")"
+            echo "CREATE USER '$(sql_escape "$MYSQL_USER")'@'%' IDENTIFIED BY '${user_pw}';"
+            if [ -n "$MYSQL_DATABASE" ]; then
+                log "Giving user ${MYSQL_USER} access to schema ${MYSQL_DATABASE}" >&2
+                echo "GRANT ALL ON \`${MYSQL_DATABASE//\`/\`\`}\`.* TO '$(sql_escape "$MYSQL_USER")'@'%';"
+            fi
+        fi
+        echo "FLUSH PRIVILEGES;"
+    } | mariadb --protocol=socket --socket="$socket" -uroot
+
+    local f
+    for f in /docker-entrypoint-initdb.d/*; do
+        case "$f" in
+            *.sh)     log "running $f"; . "$f" ;;
+            *.sql)    log "running $f"; client ${MYSQL_DATABASE:+"$MYSQL_DATABASE"} < "$f" ;;
+            *.sql.gz) log "running $f"; gunzip -c "$f" | client ${MYSQL_DATABASE:+"$MYSQL_DATABASE"} ;;
+            *)        [ -e "$f" ] && log "ignoring $f" ;;
+        esac
+    done
+
+    log "Stopping temporary server"
+    stop_temporary_server
+    log "Temporary server stopped"
+    echo
+    log "MySQL init process done. Ready for start up."
+    echo
+}
+
+# `docker run image --some-option` means options for the server.
+if [ "${1:0:1}" = '-' ]; then
+    set -- mariadbd "$@"
+fi
+
+if [ "$1" = mariadbd ] || [ "$1" = mysqld ]; then
+    datadir="$(datadir_of "$@")"
+    [ -n "$datadir" ] || error "could not determine the server's data directory from its configuration"
+    if [ "$(id -u)" = 0 ]; then
+        log "Switching to dedicated user 'mysql'"
+        mkdir -p "$datadir" /run/mysqld
+        chown mysql:mysql "$datadir" /run/mysqld
+        exec gosu mysql "$BASH_SOURCE" "$@"
+    fi
+    if [ -d "$datadir/mysql" ]; then
+        log "Database directory appears to contain a database; Skipping initialization"
+    else
+        initialise "$datadir" "$@"
+    fi
+    # Init variables must not leak into the server's environment.
+    unset MYSQL_ROOT_PASSWORD MYSQL_PASSWORD
+fi
+
+exec "$@"

@@ -1,0 +1,92 @@
+#!/bin/bash
+# Entrypoint with the official postgres image's contract, for Debian's PostgreSQL.
+set -eo pipefail
+
+log() { printf '%s [Entrypoint]: %s\n' "$(date --rfc-3339=seconds)" "$*"; }
+error() { log "ERROR: $*" >&2; exit 1; }
+
+# VAR_FILE=/path reads VAR from a file (Docker secrets); setting both is ambiguous.
+file_env() {
+    local var="$1" file_var="${1}_FILE" default="${2:-}"
+    if [ -n "${!var:-}" ] && [ -n "${!file_var:-}" ]; then
+        error "both $var and $file_var are set (but are exclusive)"
+    fi
+    local value="$default"
+    if [ -n "${!var:-}" ]; then
+        value="${!var}"
+    elif [ -n "${!file_var:-}" ]; then
+        value="$(< "${!file_var}")"
+    fi
+    export "$var"="$value"
+    unset "$file_var"
+}
+
+psql_local() {
+    psql -v ON_ERROR_STOP=1 --no-password --no-psqlrc --username "$POSTGRES_USER" "$@"
+}
+
+initialise() {
+    file_env POSTGRES_PASSWORD
+    file_env POSTGRES_USER postgres
+    file_env POSTGRES_DB "$POSTGRES_USER"
+    file_env POSTGRES_INITDB_ARGS
+    local auth="${POSTGRES_HOST_AUTH_METHOD:-scram-sha-256}"
+    if [ -z "$POSTGRES_PASSWORD" ] && [ "$auth" != trust ]; then
+        error "Database is uninitialized and superuser password is not specified.
+       You must specify POSTGRES_PASSWORD to a non-empty value for the
+       superuser. For example, \"-e POSTGRES_PASSWORD=password\" on \"docker run\".
+       To allow all connections without a password, set POSTGRES_HOST_AUTH_METHOD=trust."
+    fi
+
+    # The password reaches initdb through a pipe, never the command line.
+    # shellcheck disable=SC2086
+    initdb --username="$POSTGRES_USER" --pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD") \
+        $POSTGRES_INITDB_ARGS
+    printf '\nhost all all all %s\n' "$auth" >> "$PGDATA/pg_hba.conf"
+
+    # The temporary server listens on no TCP address: nobody can connect before init is done.
+    pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -p 5432" -w start
+    if [ "$POSTGRES_DB" != postgres ]; then
+        psql_local --dbname postgres --set db="$POSTGRES_DB" <<< 'CREATE DATABASE :"db";'
+    fi
+    local f
+    for f in /docker-entrypoint-initdb.d/*; do
+        case "$f" in
+            *.sh)     log "running $f"; . "$f" ;;
+            *.sql)    log "running $f"; psql_local --dbname "$POSTGRES_DB" -f "$f" ;;
+            *.sql.gz) log "running $f"; gunzip -c "$f" | psql_local --dbname "$POSTGRES_DB" ;;
+            *)        [ -e "$f" ] && log "ignoring $f" ;;
+        esac
+    done
+    pg_ctl -D "$PGDATA" -m fast -w stop
+    echo
+    echo 'PostgreSQL init process complete; ready for start up.'
+    echo
+}
+
+# `docker run image -c setting=value` means options for the server.
+if [ "${1:0:1}" = '-' ]; then
+    set -- postgres "$@"
+fi
+
+if [ "$1" = postgres ]; then
+    : "${PGDATA:=/var/lib/postgresql/data}"
+    export PGDATA
+    if [ "$(id -u)" = 0 ]; then
+        mkdir -p "$PGDATA" /var/run/postgresql
+        chown -R postgres:postgres "$PGDATA" /var/run/postgresql
+        chmod 700 "$PGDATA"
+        exec gosu postgres "$BASH_SOURCE" "$@"
+    fi
+    if [ -s "$PGDATA/PG_VERSION" ]; then
+        echo
+        echo 'PostgreSQL Database directory appears to contain a database; Skipping initialization'
+        echo
+    else
+        initialise
+    fi
+    # Init variables must not leak into the server's environment.
+    unset POSTGRES_PASSWORD
+fi
+
+exec "$@"

@@ -1,0 +1,108 @@
+"""The pytest plugin: options, markers, and the session-wide engine, images and cleanup.
+
+Registered through the `pytest11` entry point, so it is active wherever the package is installed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from harness.engine import Engine, Session, sweep
+from harness.errors import HarnessError
+from harness.images import ImageSource, choose_images, describe_choices, resolve_source
+from harness.images.availability import official_available
+
+MARKERS = {
+    "persistence": "a database persistence scenario (database x storage x action)",
+    "mysql": "runs a MySQL-compatible server",
+    "postgres": "runs a PostgreSQL server",
+    "layers": "image layer experiments (exp1-exp4 of the classroom notes)",
+    "volumes": "docker volume subcommands and shared volumes",
+    "durability": "acknowledged commits survive a crash (kill) of the server",
+    "grading": "lab specs and student submissions become points",
+    "engine": "needs a running container engine (Docker or Podman)",
+}
+
+engine_key = pytest.StashKey[Engine]()
+session_key = pytest.StashKey[Session]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "persistence harness")
+    group.addoption(
+        "--images",
+        choices=[s.value for s in ImageSource],
+        default=None,
+        help="image source: official, local or auto (default: $HARNESS_IMAGES or auto); "
+        "tests never pull: with auto, an official image counts only when already present",
+    )
+    group.addoption("--mysql-image", default=None, metavar="REF", help="image for mysql")
+    group.addoption("--postgres-image", default=None, metavar="REF", help="image for postgres")
+    group.addoption(
+        "--harness-report",
+        default=None,
+        metavar="PATH",
+        help="write the persistence results as JSON to PATH",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, description in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {description}")
+
+
+def _exit_on(error: HarnessError) -> None:
+    pytest.exit(f"harness: {error}", returncode=error.exit_code)
+
+
+@pytest.fixture(scope="session")
+def harness_engine(pytestconfig: pytest.Config) -> Iterator[Engine]:
+    """The connected container engine; the run stops with one sentence if none answers."""
+    try:
+        engine = Engine.connect()
+    except HarnessError as error:
+        _exit_on(error)
+    pytestconfig.stash[engine_key] = engine
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def harness_session(pytestconfig: pytest.Config, harness_engine: Engine) -> Iterator[Session]:
+    """This run's labels; at the end, whatever still carries them is removed."""
+    session = Session.new()
+    pytestconfig.stash[session_key] = session
+    yield session
+    sweep(harness_engine, session.id)
+
+
+@pytest.fixture(scope="session")
+def harness_images(pytestconfig: pytest.Config, harness_engine: Engine) -> dict[str, str]:
+    """Image ref per database. Override this fixture to pin your own images."""
+    try:
+        source = resolve_source(pytestconfig.getoption("--images"), os.environ)
+        overrides = {
+            "mysql": pytestconfig.getoption("--mysql-image"),
+            "postgres": pytestconfig.getoption("--postgres-image"),
+        }
+        choices = choose_images(
+            source, overrides, official_available(harness_engine, ask_registry=False)
+        )
+    except HarnessError as error:
+        _exit_on(error)
+    missing = [c for c in choices if not harness_engine.has_image(c.ref)]
+    if missing:
+        hint = (
+            "run `make images`"
+            if any(c.origin == "local" for c in missing)
+            else "pull them or choose --images local"
+        )
+        refs = ", ".join(c.ref for c in missing)
+        pytest.exit(f"harness: image(s) {refs} are not on the engine; {hint}.", returncode=2)
+    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(describe_choices(source, choices))
+    return {c.database: c.ref for c in choices}

@@ -1,0 +1,193 @@
+"""The locally built images honour the official images' contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from docker.models.containers import Container
+
+from harness.containers import run_database, wait_until_ready
+from harness.credentials import Credentials
+from harness.databases import DATABASES, DatabaseProfile
+from harness.engine import Engine, Session
+from harness.errors import NotReady
+from harness.retry import Backoff
+
+OFFICIAL_VOLUME = {"mysql": "/var/lib/mysql", "postgres": "/var/lib/postgresql/data"}
+SKIPPED_INIT = {
+    "mysql": "Database directory appears to contain a database; Skipping initialization",
+    "postgres": (
+        "PostgreSQL Database directory appears to contain a database; Skipping initialization"
+    ),
+}
+MISSING_PASSWORD = {
+    "mysql": "Database is uninitialized and password option is not specified",
+    "postgres": "Database is uninitialized and superuser password is not specified",
+}
+QUICK = Backoff(attempts=10, deadline_seconds=10.0)
+
+pytestmark = pytest.mark.parametrize("database", ["mysql", "postgres"])
+
+
+def _current_user_and_database(connection: object, profile: DatabaseProfile) -> tuple[str, str]:
+    query = {
+        "mysql": "SELECT SUBSTRING_INDEX(CURRENT_USER(), '@', 1), DATABASE()",
+        "postgres": "SELECT current_user, current_database()",
+    }[profile.name]
+    cursor = connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute(query)
+    user, database = cursor.fetchall()[0]
+    cursor.close()
+    return str(user), str(database)
+
+
+def _start_on_volume(
+    engine: Engine, session: Session, database: str, *, image: str, creds: Credentials, volume: str
+) -> Container:
+    profile = DATABASES[database]
+    mount = {volume: {"bind": OFFICIAL_VOLUME[database], "mode": "rw"}}
+    return run_database(engine, session, profile, image, creds, volumes=mount)
+
+
+def _new_volume(engine: Engine, session: Session, purpose: str) -> str:
+    name = f"harness-{session.id}-{session.scope}-{purpose}"
+    engine.client.volumes.create(name=name, labels=session.labels)
+    return name
+
+
+def test_app_user_reaches_app_database_on_empty_named_volume(
+    database: str, harness_engine: Engine, scoped_session: Session, local_images: dict[str, str]
+) -> None:
+    """A fresh volume is initialised with the env's user, password and database."""
+    creds = Credentials.random()
+    volume = _new_volume(harness_engine, scoped_session, "data")
+    container = _start_on_volume(
+        harness_engine,
+        scoped_session,
+        database,
+        image=local_images[database],
+        creds=creds,
+        volume=volume,
+    )
+    connection = wait_until_ready(container, DATABASES[database], creds)
+    try:
+        assert _current_user_and_database(connection, DATABASES[database]) == (
+            creds.user,
+            creds.database,
+        )
+    finally:
+        connection.close()
+
+
+def test_initialised_volume_keeps_first_credentials_and_skips_init(
+    database: str, harness_engine: Engine, scoped_session: Session, local_images: dict[str, str]
+) -> None:
+    """A second container given other passwords keeps the first ones and says it skipped init."""
+    profile = DATABASES[database]
+    first = Credentials.random()
+    volume = _new_volume(harness_engine, scoped_session, "data")
+    container = _start_on_volume(
+        harness_engine,
+        scoped_session,
+        database,
+        image=local_images[database],
+        creds=first,
+        volume=volume,
+    )
+    wait_until_ready(container, profile, first).close()
+    container.stop()
+    container.remove()
+
+    second = Credentials.random()
+    assert second.password != first.password
+    successor = _start_on_volume(
+        harness_engine,
+        scoped_session,
+        database,
+        image=local_images[database],
+        creds=second,
+        volume=volume,
+    )
+    wait_until_ready(successor, profile, first).close()
+    with pytest.raises(NotReady):
+        wait_until_ready(successor, profile, second, QUICK)
+    assert SKIPPED_INIT[database] in successor.logs().decode()
+
+
+def test_image_declares_volume_at_official_path(
+    database: str, harness_engine: Engine, local_images: dict[str, str]
+) -> None:
+    """`VOLUME` covers the official data directory."""
+    config = harness_engine.client.images.get(local_images[database]).attrs["Config"]
+    assert OFFICIAL_VOLUME[database] in (config.get("Volumes") or {})
+
+
+def test_server_runs_as_non_root_and_docker_stop_exits_zero(
+    database: str, harness_engine: Engine, scoped_session: Session, local_images: dict[str, str]
+) -> None:
+    """PID 1 is the server as its own user, and it shuts down cleanly on `docker stop`."""
+    creds = Credentials.random()
+    volume = _new_volume(harness_engine, scoped_session, "data")
+    container = _start_on_volume(
+        harness_engine,
+        scoped_session,
+        database,
+        image=local_images[database],
+        creds=creds,
+        volume=volume,
+    )
+    wait_until_ready(container, DATABASES[database], creds).close()
+    status = container.exec_run(["cat", "/proc/1/status"]).output.decode()
+    uid_line = next(line for line in status.splitlines() if line.startswith("Uid:"))
+    assert uid_line.split()[1] != "0"
+
+    container.stop(timeout=10)
+    container.reload()
+    # 137 would mean the grace period ran out and the engine killed the server.
+    assert container.attrs["State"]["ExitCode"] == 0
+
+
+def test_missing_password_exits_non_zero_with_clear_log(
+    database: str, harness_engine: Engine, scoped_session: Session, local_images: dict[str, str]
+) -> None:
+    """Without a password setting, init refuses: a clear log line and a non-zero exit."""
+    container = harness_engine.client.containers.run(
+        local_images[database], detach=True, labels=scoped_session.labels
+    )
+    result = container.wait(timeout=60)
+    assert result["StatusCode"] != 0
+    assert MISSING_PASSWORD[database] in container.logs().decode()
+
+
+def test_password_file_variant_is_honoured(
+    database: str,
+    harness_engine: Engine,
+    scoped_session: Session,
+    local_images: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """`MYSQL_PASSWORD_FILE` / `POSTGRES_PASSWORD_FILE` set the password from a file."""
+    profile = DATABASES[database]
+    creds = Credentials.random()
+    secret = tmp_path / "password"
+    # A trailing newline, as editors write it, is not part of the password.
+    secret.write_text(creds.password + "\n")
+    secret.chmod(0o644)
+    env = profile.init_env(creds)
+    variable = "MYSQL_PASSWORD" if database == "mysql" else "POSTGRES_PASSWORD"
+    del env[variable]
+    env[f"{variable}_FILE"] = "/run/secrets/password"
+    volume = _new_volume(harness_engine, scoped_session, "data")
+    container = harness_engine.client.containers.run(
+        local_images[database],
+        detach=True,
+        environment=env,
+        labels=scoped_session.labels,
+        ports={f"{profile.port}/tcp": ("127.0.0.1", None)},
+        volumes={
+            volume: {"bind": OFFICIAL_VOLUME[database], "mode": "rw"},
+            str(secret): {"bind": "/run/secrets/password", "mode": "ro"},
+        },
+    )
+    wait_until_ready(container, profile, creds).close()

@@ -1,0 +1,79 @@
+"""Engine identity, session labels and ownership, without an engine."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from harness.credentials import REDACTED, Credentials, redact
+from harness.engine import (
+    OWNER_LABEL,
+    SCOPE_LABEL,
+    SESSION_LABEL,
+    EngineInfo,
+    Session,
+    engine_target,
+    identify,
+    owner_is_alive,
+)
+
+
+def test_identify_docker() -> None:
+    """A Docker /version answer gives name, version and API version."""
+    info = identify({"Version": "20.10.24+dfsg1", "ApiVersion": "1.41", "Components": []})
+    assert info == EngineInfo("docker", "20.10.24+dfsg1", "1.41")
+
+
+def test_identify_podman() -> None:
+    """Podman names itself among the components."""
+    info = identify(
+        {"Version": "4.3.1", "ApiVersion": "1.41", "Components": [{"Name": "Podman Engine"}]}
+    )
+    assert info.name == "podman"
+
+
+def test_api_comparison_is_numeric() -> None:
+    """1.41 < 1.42 < 1.100 as versions, not strings."""
+    assert EngineInfo("docker", "x", "1.42").api_at_least("1.41")
+    assert not EngineInfo("docker", "x", "1.41").api_at_least("1.42")
+    assert EngineInfo("docker", "x", "1.100").api_at_least("1.42")
+
+
+def test_engine_target_names_docker_host() -> None:
+    """Messages name DOCKER_HOST when set, the default socket otherwise."""
+    assert engine_target({"DOCKER_HOST": "tcp://x:2375"}) == "DOCKER_HOST=tcp://x:2375"
+    assert "default socket" in engine_target({})
+
+
+def test_session_labels_carry_contract_label() -> None:
+    """Every resource gets harness.session=<id>, plus owner and, when scoped, scope."""
+    session = Session.new()
+    assert session.labels[SESSION_LABEL] == session.id
+    assert OWNER_LABEL in session.labels
+    scoped = session.scoped("abc")
+    assert scoped.labels[SESSION_LABEL] == session.id
+    assert scoped.labels[SCOPE_LABEL] == "abc"
+
+
+def test_own_process_is_alive_and_other_host_is_not() -> None:
+    """clean spares live owners on this host only."""
+    assert owner_is_alive(f"{socket.gethostname()}:{os.getpid()}")
+    assert not owner_is_alive(f"elsewhere-{socket.gethostname()}:{os.getpid()}")
+    assert not owner_is_alive("garbage")
+
+
+def test_redact_hides_every_secret() -> None:
+    """Passwords never reach output."""
+    creds = Credentials.random()
+    text = f"user harness password {creds.password} root {creds.root_password}"
+    hidden = redact(text, creds.secrets)
+    assert creds.password not in hidden
+    assert creds.root_password not in hidden
+    assert hidden.count(REDACTED) == 2
+
+
+def test_credentials_repr_hides_passwords() -> None:
+    """A credentials object in a traceback or log shows no password."""
+    creds = Credentials.random()
+    assert creds.password not in repr(creds)
+    assert creds.root_password not in repr(creds)

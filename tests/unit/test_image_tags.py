@@ -1,0 +1,73 @@
+"""Local image tags are a hash of their build inputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.images.recipes import BASE, MYSQL, POSTGRES, LocalImage, build_order
+
+
+def _image(context: Path, parent: LocalImage | None = None, **kwargs: object) -> LocalImage:
+    return LocalImage(name="db", context=context, parent=parent, **kwargs)  # type: ignore[arg-type]
+
+
+def _context(tmp_path: Path, name: str, dockerfile: str = "FROM base\n") -> Path:
+    context = tmp_path / name
+    context.mkdir()
+    (context / "Dockerfile").write_text(dockerfile)
+    (context / "entrypoint.sh").write_text('#!/bin/sh\nexec "$@"\n')
+    return context
+
+
+def test_same_inputs_same_tag(tmp_path: Path) -> None:
+    """Two identical contexts give the same tag: an unchanged rebuild is a no-op."""
+    assert (
+        _image(_context(tmp_path, "a")).ref.split(":")[1]
+        == _image(_context(tmp_path, "b")).ref.split(":")[1]
+    )
+
+
+def test_changed_file_changes_tag(tmp_path: Path) -> None:
+    """Editing any file of the context gives a new tag."""
+    context = _context(tmp_path, "a")
+    before = _image(context).ref
+    (context / "entrypoint.sh").write_text("#!/bin/sh\necho changed\n")
+    assert _image(context).ref != before
+
+
+def test_executable_bit_is_an_input(tmp_path: Path) -> None:
+    """A script that loses its executable bit breaks the image, so it counts."""
+    context = _context(tmp_path, "a")
+    before = _image(context).ref
+    (context / "entrypoint.sh").chmod(0o755)
+    assert _image(context).ref != before
+
+
+def test_parent_change_propagates(tmp_path: Path) -> None:
+    """A new base means new database images."""
+    child_context = _context(tmp_path, "child")
+    parent_one = LocalImage(name="base", context=_context(tmp_path, "p1", "one"))
+    parent_two = LocalImage(name="base", context=_context(tmp_path, "p2", "two"))
+    assert _image(child_context, parent_one).ref != _image(child_context, parent_two).ref
+
+
+def test_build_args_are_inputs(tmp_path: Path) -> None:
+    """PG_MAJOR=16 is a different image from PG_MAJOR=15."""
+    context = _context(tmp_path, "a")
+    assert (
+        _image(context, build_args=(("PG_MAJOR", "15"),)).ref
+        != _image(context, build_args=(("PG_MAJOR", "16"),)).ref
+    )
+
+
+def test_tag_format() -> None:
+    """Refs are harness-local/<name>:<12 hex digits>."""
+    repository, tag = MYSQL.ref.split(":")
+    assert repository == "harness-local/mysql"
+    assert len(tag) == 12
+    assert int(tag, 16) >= 0
+
+
+def test_build_order_puts_base_first_once() -> None:
+    """Parents come first and shared parents once."""
+    assert build_order([MYSQL, POSTGRES]) == [BASE, MYSQL, POSTGRES]
