@@ -8,7 +8,7 @@ from typing import Any
 from docker.models.containers import Container
 
 from harness.credentials import Credentials, redact
-from harness.databases import DatabaseProfile, DbConnection
+from harness.databases import DatabaseProfile, DbConnection, MissingData
 from harness.engine import Engine, Session
 from harness.errors import NotReady
 from harness.retry import Backoff, GiveUp, RetryExhausted, retry
@@ -81,7 +81,14 @@ def wait_until_ready(
         if container.status in ("exited", "dead"):
             raise GiveUp
         port = published_port(container, profile.port)
-        connection = profile.connect("127.0.0.1", port, creds, 5.0)
+        try:
+            connection = profile.connect("127.0.0.1", port, creds, 5.0)
+        except Exception as error:
+            # The entrypoint creates the database before the server listens on TCP, so a
+            # server that answers "no such database" has none: an observation, not a wait.
+            if profile.classify_missing(error) == "database":
+                raise MissingData("database") from error
+            raise
         try:
             cursor = connection.cursor()
             cursor.execute("SELECT 1")
@@ -94,7 +101,7 @@ def wait_until_ready(
         return connection
 
     try:
-        return retry(attempt, backoff)
+        return retry(attempt, backoff, retry_on=(Exception,), give_up_on=(MissingData,))
     except GiveUp:
         raise NotReady(
             f"{profile.name} container {container.name} exited before it answered "

@@ -163,21 +163,22 @@ def sweep(
     client = engine.client
     for container in client.containers.list(all=True, filters={"label": label}):
         if doomed(container.labels):
-            _tolerate_gone(lambda c=container: c.remove(force=True, v=True))
+            remove_quietly(lambda c=container: c.remove(force=True, v=True))
             report.containers += 1
     for volume in client.volumes.list(filters={"label": label}):
         if doomed(volume.attrs.get("Labels")):
-            _tolerate_gone(volume.remove, force=True)
+            remove_quietly(volume.remove, force=True)
             report.volumes += 1
     for network in client.networks.list(filters={"label": label}):
         if doomed(network.attrs.get("Labels")):
-            _tolerate_gone(network.remove)
+            remove_quietly(network.remove)
             report.networks += 1
     return report
 
 
-def _tolerate_gone(action: Any, *args: Any, **kwargs: Any) -> None:
-    """Run a removal; something else removing it first (404) or a race (409) is fine."""
+def remove_quietly(action: Any, *args: Any, **kwargs: Any) -> None:
+    """Run a removal; something else removing it first (404) or a removal already in
+    progress (409) is fine."""
     try:
         action(*args, **kwargs)
     except docker.errors.NotFound:

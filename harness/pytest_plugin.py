@@ -6,14 +6,19 @@ Registered through the `pytest11` entry point, so it is active wherever the pack
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from harness.credentials import Credentials
 from harness.engine import Engine, Session, sweep
 from harness.errors import HarnessError
 from harness.images import ImageSource, choose_images, describe_choices, resolve_source
 from harness.images.availability import official_available
+from harness.report import LEGEND, dangling_lines, matrix_tables, summary_line, to_json, write_json
+from harness.scenario import Cell, ScenarioResult, matrix, run_scenario
 
 MARKERS = {
     "persistence": "a database persistence scenario (database x storage x action)",
@@ -28,6 +33,8 @@ MARKERS = {
 
 engine_key = pytest.StashKey[Engine]()
 session_key = pytest.StashKey[Session]()
+results_key = pytest.StashKey[list[ScenarioResult]]()
+images_key = pytest.StashKey[Mapping[str, str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -106,3 +113,72 @@ def harness_images(pytestconfig: pytest.Config, harness_engine: Engine) -> dict[
     if reporter is not None:
         reporter.write_line(describe_choices(source, choices))
     return {c.database: c.ref for c in choices}
+
+
+@pytest.fixture(scope="session")
+def harness_credentials() -> Credentials:
+    """Random credentials for this run, reused on every recreate."""
+    return Credentials.random()
+
+
+@pytest.fixture
+def run_persistence_cell(
+    pytestconfig: pytest.Config,
+    harness_engine: Engine,
+    harness_session: Session,
+    harness_images: dict[str, str],
+    harness_credentials: Credentials,
+) -> Callable[[Cell], ScenarioResult]:
+    """Runs one matrix cell against the real engine and records it for the summary/report."""
+
+    def run(cell: Cell) -> ScenarioResult:
+        result = run_scenario(
+            harness_engine,
+            harness_session,
+            cell,
+            harness_images[cell.database],
+            harness_credentials,
+        )
+        pytestconfig.stash.setdefault(results_key, []).append(result)
+        pytestconfig.stash[images_key] = harness_images
+        return result
+
+    return run
+
+
+def matrix_params(cells: list[Cell] | None = None) -> list[Any]:
+    """Cells as pytest params: id `<database>-<storage>-<action>`, marked with the database."""
+    return [
+        pytest.param(cell, id=cell.id, marks=getattr(pytest.mark, cell.database))
+        for cell in (matrix() if cells is None else cells)
+    ]
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    results = config.stash.get(results_key, [])
+    if not results:
+        return
+    for database, lines in matrix_tables(results).items():
+        terminalreporter.write_sep("=", f"persistence matrix: {database}")
+        for line in lines:
+            terminalreporter.write_line(line, red="FAIL" in line or "ERROR" in line)
+    terminalreporter.write_line(LEGEND)
+    terminalreporter.write_line(summary_line(results))
+    dangling = dangling_lines(results)
+    if dangling:
+        terminalreporter.write_sep("-", "dangling anonymous volumes the scenarios produced")
+        for line in dangling:
+            terminalreporter.write_line(line)
+        terminalreporter.write_line("(data still on disk that no container sees; removed after)")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    path = config.getoption("--harness-report")
+    results = config.stash.get(results_key, [])
+    if not path or engine_key not in config.stash:
+        return
+    report = to_json(config.stash[engine_key].info, config.stash.get(images_key, {}), results)
+    write_json(Path(path), report)

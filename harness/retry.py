@@ -48,14 +48,16 @@ def retry(
     backoff: Backoff = Backoff(),
     *,
     retry_on: tuple[type[BaseException], ...] = (Exception,),
+    give_up_on: tuple[type[BaseException], ...] = (),
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
     """Call `action` until it returns; raise RetryExhausted when attempts or time run out.
 
-    A `GiveUp` raised by `action` propagates at once.
+    A `GiveUp` (or a `give_up_on` error) raised by `action` propagates at once.
     """
     started = clock()
+    stop_at_once: tuple[type[BaseException], ...] = (GiveUp, *give_up_on)
     attempt = 0
     while True:
         attempt += 1
@@ -65,7 +67,7 @@ def retry(
             sleep(min(wait, max(remaining, 0.0)))
         try:
             return action()
-        except GiveUp:
+        except stop_at_once:
             raise
         except retry_on as error:
             elapsed = clock() - started

@@ -1,0 +1,171 @@
+"""Results as a terminal table, the JSON report of the contract, and an HTML grid."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from harness.engine import EngineInfo
+from harness.oracle import ACTION_NAMES, STORAGE_NAMES
+from harness.scenario import ScenarioResult
+
+SYMBOL = {"survives": "S", "lost": "L"}
+LEGEND = (
+    "cell = expected/observed: S survives, L lost; ok = as the engine promises, "
+    "FAIL = it did not, ERROR = no verdict"
+)
+
+
+def cell_text(result: ScenarioResult | None) -> str:
+    if result is None:
+        return "-"
+    if result.error:
+        return "ERROR"
+    observed = SYMBOL[result.observed.value] if result.observed else "?"
+    verdict = "ok" if result.passed else "FAIL"
+    return f"{SYMBOL[result.expected.value]}/{observed} {verdict}"
+
+
+def _by_database(
+    results: Iterable[ScenarioResult],
+) -> dict[str, dict[tuple[str, str], ScenarioResult]]:
+    grouped: dict[str, dict[tuple[str, str], ScenarioResult]] = {}
+    for result in results:
+        grouped.setdefault(result.cell.database, {})[(result.cell.storage, result.cell.action)] = (
+            result
+        )
+    return grouped
+
+
+def matrix_tables(results: Iterable[ScenarioResult]) -> dict[str, list[str]]:
+    """One plain-text table per database: storage modes as rows, actions as columns."""
+    tables = {}
+    for database, cells in _by_database(results).items():
+        storages = [s for s in STORAGE_NAMES if any(k[0] == s for k in cells)]
+        actions = [a for a in ACTION_NAMES if any(k[1] == a for k in cells)]
+        widths = [max(len(a), 9) for a in actions]
+        header = f"{'':<10}" + "  ".join(a.ljust(w) for a, w in zip(actions, widths, strict=True))
+        lines = [header]
+        for storage in storages:
+            row = "  ".join(
+                cell_text(cells.get((storage, a))).ljust(w)
+                for a, w in zip(actions, widths, strict=True)
+            )
+            lines.append(f"{storage:<10}{row}".rstrip())
+        tables[database] = lines
+    return tables
+
+
+def dangling_lines(results: Iterable[ScenarioResult]) -> list[str]:
+    """The anonymous volumes that scenarios left dangling (before cleanup removed them)."""
+    return [
+        f"{r.cell.id}: {len(r.dangling_volumes)} dangling anonymous volume(s) "
+        f"({', '.join(v[:12] for v in r.dangling_volumes)})"
+        for r in results
+        if r.dangling_volumes
+    ]
+
+
+def summary_line(results: list[ScenarioResult]) -> str:
+    passed = sum(r.passed for r in results)
+    errors = sum(bool(r.error) for r in results)
+    failed = len(results) - passed - errors
+    return f"{passed} as promised, {failed} not as promised, {errors} without verdict"
+
+
+def _result_json(r: ScenarioResult) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "id": r.cell.id,
+        "database": r.cell.database,
+        "storage": r.cell.storage,
+        "action": r.cell.action,
+        "expected": r.expected.value,
+        "observed": r.observed.value if r.observed else None,
+        "rows_written": r.rows_written,
+        "rows_read": r.rows_read,
+        "passed": r.passed,
+        "seconds": round(r.seconds, 1),
+    }
+    # Extensions of the contract, present only when they say something.
+    if r.detail:
+        entry["detail"] = r.detail
+    if r.error:
+        entry["error"] = r.error
+    return entry
+
+
+def to_json(
+    engine: EngineInfo, images: Mapping[str, str], results: Iterable[ScenarioResult]
+) -> dict[str, Any]:
+    """The report of DESIGN.md section 5 (extra keys only where a result has more to say)."""
+    return {
+        "engine": {
+            "name": engine.name,
+            "version": engine.version,
+            "api_version": engine.api_version,
+        },
+        "images": dict(images),
+        "results": [_result_json(r) for r in results],
+    }
+
+
+def write_json(path: Path, report: Mapping[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; margin-bottom: 2em; }
+th, td { border: 1px solid #bbb; padding: .5em; vertical-align: top; max-width: 14em; }
+th { background: #eee; }
+td.survives { background: #d9f2d9; } td.lost { background: #f9dede; }
+td.fail { outline: 3px solid #c00; outline-offset: -3px; } td.error { background: #fff3c4; }
+.verdict { font-weight: bold; } .reason { font-size: .8em; color: #444; }
+"""
+
+
+def to_html(engine: EngineInfo, images: Mapping[str, str], results: list[ScenarioResult]) -> str:
+    """A colour grid per database: green survives, red lost, outlined where not as promised."""
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        "<title>Container persistence matrix</title>",
+        f"<style>{_CSS}</style></head><body>",
+        "<h1>Does the data survive?</h1>",
+        f"<p>Engine: {html.escape(engine.name)} {html.escape(engine.version)} "
+        f"(API {html.escape(engine.api_version)}). {html.escape(summary_line(results))}.</p>",
+    ]
+    for database, cells in _by_database(results).items():
+        parts.append(f"<h2>{html.escape(database)} ({html.escape(images.get(database, ''))})</h2>")
+        parts.append("<table><tr><th>storage \\ action</th>")
+        parts.extend(f"<th>{html.escape(a)}</th>" for a in ACTION_NAMES)
+        parts.append("</tr>")
+        for storage in STORAGE_NAMES:
+            parts.append(f"<tr><th>{html.escape(storage)}</th>")
+            for action in ACTION_NAMES:
+                parts.append(_html_cell(cells.get((storage, action))))
+            parts.append("</tr>")
+        parts.append("</table>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _html_cell(result: ScenarioResult | None) -> str:
+    if result is None:
+        return "<td>not run</td>"
+    if result.error:
+        return (
+            f"<td class='error'><span class='verdict'>no verdict</span>"
+            f"<div class='reason'>{html.escape(result.error)}</div></td>"
+        )
+    observed = result.observed.value if result.observed else "?"
+    classes = observed + ("" if result.passed else " fail")
+    verdict = observed if result.passed else f"{observed} (expected {result.expected.value})"
+    return (
+        f"<td class='{classes}' title='{html.escape(result.reason, quote=True)}'>"
+        f"<span class='verdict'>{html.escape(verdict)}</span>"
+        f"<div class='reason'>{html.escape(result.reason)}</div></td>"
+    )
