@@ -7,8 +7,12 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
-from harness.engine import IMAGE_LABEL, Engine, sweep
+from harness.credentials import Credentials
+from harness.databases import DATABASES
+from harness.engine import IMAGE_LABEL, Engine, Session, sweep
 from harness.errors import HarnessError, ImageMissing
 from harness.images import (
     DATABASE_IMAGES,
@@ -20,6 +24,18 @@ from harness.images import (
     resolve_source,
 )
 from harness.images.availability import official_available
+from harness.oracle import ACTION_NAMES, STORAGE_NAMES
+from harness.progress import ProgressBar
+from harness.report import (
+    LEGEND,
+    dangling_lines,
+    matrix_tables,
+    summary_line,
+    to_html,
+    to_json,
+    write_json,
+)
+from harness.scenario import ScenarioResult, matrix, run_scenario
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -125,6 +141,79 @@ def cmd_clean(args: argparse.Namespace) -> int:
     return 0
 
 
+def _outcome_label(result: ScenarioResult) -> str:
+    if result.error:
+        return "no verdict"
+    observed = result.observed.value if result.observed else "?"
+    return f"{observed} ({'as promised' if result.passed else 'NOT as promised'})"
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The persistence matrix outside pytest: progress, tables, optional JSON and HTML."""
+    engine = Engine.connect()
+    source, choices = image_choices(args, engine, ask_registry=False)
+    wanted = {c.database: c.ref for c in choices if c.database in args.database}
+    missing = [ref for ref in wanted.values() if not engine.has_image(ref)]
+    if missing:
+        raise ImageMissing(
+            f"Image(s) {', '.join(missing)} are not on the engine; run `make images` "
+            "(or `python -m harness images build`)."
+        )
+    print(describe_choices(source, [c for c in choices if c.database in wanted]), flush=True)
+    # The table's order, whatever order the options came in.
+    cells = matrix(
+        tuple(d for d in DATABASES if d in args.database),
+        tuple(s for s in STORAGE_NAMES if s in args.storage),
+        tuple(a for a in ACTION_NAMES if a in args.action),
+    )
+    session = Session.new()
+    creds = Credentials.random()
+    bar = ProgressBar(len(cells))
+    results: list[ScenarioResult] = []
+    try:
+        for cell in cells:
+            bar.starting(cell.id)
+            result = run_scenario(engine, session, cell, wanted[cell.database], creds)
+            results.append(result)
+            bar.finished(cell.id, _outcome_label(result))
+    finally:
+        sweep(engine, session.id)
+    for database, lines in matrix_tables(results).items():
+        print(f"\n{database}")
+        print("\n".join(lines))
+    print(f"\n{LEGEND}\n{summary_line(results)}")
+    for line in dangling_lines(results):
+        print(line)
+    for result in results:
+        if not result.passed:
+            print(result.failure_message())
+    if args.json:
+        write_json(args.json, to_json(engine.info, wanted, results))
+        print(f"JSON report: {args.json}")
+    if args.html:
+        args.html.parent.mkdir(parents=True, exist_ok=True)
+        args.html.write_text(to_html(engine.info, wanted, results))
+        print(f"HTML report: {args.html}")
+    return 0 if all(r.passed for r in results) else 1
+
+
+def _add_run_command(commands: Any) -> None:
+    run = commands.add_parser("run", help="run the persistence matrix (or part of it)")
+    run.add_argument(
+        "--database", action="append", choices=list(DATABASES), help="repeatable; default all"
+    )
+    run.add_argument(
+        "--storage", action="append", choices=list(STORAGE_NAMES), help="repeatable; default all"
+    )
+    run.add_argument(
+        "--action", action="append", choices=list(ACTION_NAMES), help="repeatable; default all"
+    )
+    run.add_argument("--json", type=Path, metavar="PATH", help="write the JSON report here")
+    run.add_argument("--html", type=Path, metavar="PATH", help="write the HTML grid here")
+    _add_image_options(run)
+    run.set_defaults(handler=cmd_run, database=None, storage=None, action=None)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m harness",
@@ -154,6 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
     clean.add_argument("--all", action="store_true", help="also remove what live runs own")
     clean.set_defaults(handler=cmd_clean)
 
+    _add_run_command(commands)
+
     return parser
 
 
@@ -161,6 +252,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
+    if args.command == "run":
+        args.database = args.database or list(DATABASES)
+        args.storage = args.storage or list(STORAGE_NAMES)
+        args.action = args.action or list(ACTION_NAMES)
     try:
         if hasattr(args, "mysql_image"):
             # A bad image source is a usage error, reported before any engine is needed.

@@ -1,0 +1,86 @@
+"""Tables, the JSON contract and the HTML grid, from made-up results."""
+
+from __future__ import annotations
+
+import json
+
+from harness.engine import EngineInfo
+from harness.persons import Outcome
+from harness.report import matrix_tables, to_html, to_json
+from harness.scenario import Cell, ScenarioResult, matrix
+
+ENGINE = EngineInfo("docker", "20.10.24", "1.41")
+CONTRACT_KEYS = [
+    "id", "database", "storage", "action", "expected", "observed",
+    "rows_written", "rows_read", "passed", "seconds",
+]  # fmt: skip
+
+
+def _result(
+    cell: Cell, expected: Outcome, observed: Outcome, seconds: float = 4.24
+) -> ScenarioResult:
+    return ScenarioResult(
+        cell=cell, expected=expected, reason="because.", observed=observed,
+        rows_written=6, rows_read=6 if observed is Outcome.SURVIVES else 0, seconds=seconds,
+    )  # fmt: skip
+
+
+def test_matrix_has_70_cells_with_contract_ids() -> None:
+    """2 databases x 5 storage modes x 7 actions; ids like mysql-named-recreate."""
+    cells = matrix()
+    assert len(cells) == 70
+    assert len({c.id for c in cells}) == 70
+    assert "mysql-named-recreate" in {c.id for c in cells}
+    assert "postgres-anonymous-recreate-rm-v" in {c.id for c in cells}
+
+
+def test_json_matches_contract() -> None:
+    """Top-level keys and per-result keys and values exactly as DESIGN.md section 5."""
+    cell = Cell("mysql", "named", "recreate")
+    report = to_json(ENGINE, {"mysql": "m:1", "postgres": "p:1"}, [
+        _result(cell, Outcome.SURVIVES, Outcome.SURVIVES)
+    ])  # fmt: skip
+    assert json.loads(json.dumps(report)) == {
+        "engine": {"name": "docker", "version": "20.10.24", "api_version": "1.41"},
+        "images": {"mysql": "m:1", "postgres": "p:1"},
+        "results": [
+            {
+                "id": "mysql-named-recreate",
+                "database": "mysql",
+                "storage": "named",
+                "action": "recreate",
+                "expected": "survives",
+                "observed": "survives",
+                "rows_written": 6,
+                "rows_read": 6,
+                "passed": True,
+                "seconds": 4.2,
+            }
+        ],
+    }
+    assert list(report["results"][0]) == CONTRACT_KEYS
+
+
+def test_failed_cell_stands_out_in_table() -> None:
+    """A cell whose observation differs says FAIL with expected/observed."""
+    results = [
+        _result(Cell("mysql", "named", "recreate"), Outcome.SURVIVES, Outcome.LOST),
+        _result(Cell("mysql", "bind", "recreate"), Outcome.SURVIVES, Outcome.SURVIVES),
+    ]
+    lines = matrix_tables(results)["mysql"]
+    assert lines[0].split() == ["recreate"]
+    assert lines[1].split() == ["named", "S/L", "FAIL"]
+    assert lines[2].split() == ["bind", "S/S", "ok"]
+
+
+def test_html_colours_cells_and_shows_reasons() -> None:
+    """Survives green, lost red, mismatch outlined; the reason is on the cell."""
+    results = [
+        _result(Cell("postgres", "tmpfs", "restart"), Outcome.LOST, Outcome.LOST),
+        _result(Cell("postgres", "named", "restart"), Outcome.SURVIVES, Outcome.LOST),
+    ]
+    page = to_html(ENGINE, {"postgres": "p:1"}, results)
+    assert "class='lost'" in page
+    assert "class='lost fail'" in page
+    assert "lost (expected survives)" in page
+    assert page.count("because.") >= 2
