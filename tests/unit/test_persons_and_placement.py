@@ -126,3 +126,15 @@ def test_layer_mode_refuses_an_image_that_declares_a_volume_over_it() -> None:
     """If the image declares a volume over the relocation target, the layer mode cannot work."""
     with pytest.raises(UsageError, match="outside every declared volume"):
         place(MYSQL, _facts(("/srv",)), in_layer=True)
+
+
+def test_anonymous_mode_rejects_data_dir_outside_any_volume() -> None:
+    """An image without VOLUME over its data dir gets no verdict, but a reason to fix it."""
+    from harness.storage import STORAGE_MODES, StorageContext  # noqa: PLC0415
+
+    ctx = StorageContext(engine=None, session=None, image="img", mount_target="/d", name="n")  # type: ignore[arg-type]
+    problem = STORAGE_MODES["anonymous"].placement_problem(None, ctx)
+    assert problem is not None
+    assert "declares no VOLUME" in problem
+    assert STORAGE_MODES["anonymous"].placement_problem({"Type": "volume"}, ctx) is None
+    assert STORAGE_MODES["layer"].placement_problem(None, ctx) is None
