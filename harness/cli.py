@@ -14,6 +14,7 @@ from harness.credentials import Credentials
 from harness.databases import DATABASES
 from harness.engine import IMAGE_LABEL, Engine, Session, sweep
 from harness.errors import HarnessError, ImageMissing
+from harness.image_commands import add_image_commands
 from harness.images import (
     DATABASE_IMAGES,
     ImageChoice,
@@ -244,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     clean.set_defaults(handler=cmd_clean)
 
     _add_run_command(commands)
+    add_image_commands(commands)
 
     return parser
 

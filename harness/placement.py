@@ -32,6 +32,7 @@ class ImageFacts:
     env: dict[str, str]
     declared_volumes: tuple[str, ...]
     cmd: tuple[str, ...]
+    exposed_ports: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, ref: str, config: Mapping[str, Any]) -> ImageFacts:
@@ -41,6 +42,7 @@ class ImageFacts:
             env=env,
             declared_volumes=tuple(sorted(config.get("Volumes") or {})),
             cmd=tuple(config.get("Cmd") or ()),
+            exposed_ports=tuple(sorted(config.get("ExposedPorts") or {})),
         )
 
 

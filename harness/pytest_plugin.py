@@ -5,6 +5,7 @@ Registered through the `pytest11` entry point, so it is active wherever the pack
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -49,6 +50,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--mysql-image", default=None, metavar="REF", help="image for mysql")
     group.addoption("--postgres-image", default=None, metavar="REF", help="image for postgres")
     group.addoption(
+        "--layers-base",
+        default=None,
+        metavar="IMAGE",
+        help="base image for the layer experiments (default: the harness's local Debian base; "
+        "alpine works where it is present)",
+    )
+    group.addoption(
         "--harness-report",
         default=None,
         metavar="PATH",
@@ -84,6 +92,17 @@ def harness_session(pytestconfig: pytest.Config, harness_engine: Engine) -> Iter
     pytestconfig.stash[session_key] = session
     yield session
     sweep(harness_engine, session.id)
+
+
+@pytest.fixture
+def harness_test_session(
+    request: pytest.FixtureRequest, harness_engine: Engine, harness_session: Session
+) -> Iterator[Session]:
+    """This run's labels narrowed to one test; what the test made is removed after it."""
+    scope = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:12]
+    session = harness_session.scoped(scope)
+    yield session
+    sweep(harness_engine, session.id, scope=scope)
 
 
 @pytest.fixture(scope="session")

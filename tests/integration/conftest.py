@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator
-
 import pytest
 
-from harness.engine import Engine, Session, sweep
+from harness.engine import Engine
 from harness.images import DATABASE_IMAGES
 
 
@@ -15,17 +12,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration" in item.nodeid:
             item.add_marker(pytest.mark.engine)
-
-
-@pytest.fixture
-def scoped_session(
-    request: pytest.FixtureRequest, harness_engine: Engine, harness_session: Session
-) -> Iterator[Session]:
-    """This run's labels narrowed to one test; the test's resources are removed after it."""
-    scope = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:12]
-    session = harness_session.scoped(scope)
-    yield session
-    sweep(harness_engine, session.id, scope=scope)
 
 
 @pytest.fixture(scope="session")

@@ -57,14 +57,17 @@ def _new_volume(engine: Engine, session: Session, purpose: str) -> str:
 
 
 def test_app_user_reaches_app_database_on_empty_named_volume(
-    database: str, harness_engine: Engine, scoped_session: Session, local_images: dict[str, str]
+    database: str,
+    harness_engine: Engine,
+    harness_test_session: Session,
+    local_images: dict[str, str],
 ) -> None:
     """A fresh volume is initialised with the env's user, password and database."""
     creds = Credentials.random()
-    volume = _new_volume(harness_engine, scoped_session, "data")
+    volume = _new_volume(harness_engine, harness_test_session, "data")
     container = _start_on_volume(
         harness_engine,
-        scoped_session,
+        harness_test_session,
         database,
         image=local_images[database],
         creds=creds,
@@ -81,15 +84,18 @@ def test_app_user_reaches_app_database_on_empty_named_volume(
 
 
 def test_initialised_volume_keeps_first_credentials_and_skips_init(
-    database: str, harness_engine: Engine, scoped_session: Session, local_images: dict[str, str]
+    database: str,
+    harness_engine: Engine,
+    harness_test_session: Session,
+    local_images: dict[str, str],
 ) -> None:
     """A second container given other passwords keeps the first ones and says it skipped init."""
     profile = DATABASES[database]
     first = Credentials.random()
-    volume = _new_volume(harness_engine, scoped_session, "data")
+    volume = _new_volume(harness_engine, harness_test_session, "data")
     container = _start_on_volume(
         harness_engine,
-        scoped_session,
+        harness_test_session,
         database,
         image=local_images[database],
         creds=first,
@@ -103,7 +109,7 @@ def test_initialised_volume_keeps_first_credentials_and_skips_init(
     assert second.password != first.password
     successor = _start_on_volume(
         harness_engine,
-        scoped_session,
+        harness_test_session,
         database,
         image=local_images[database],
         creds=second,
@@ -124,14 +130,17 @@ def test_image_declares_volume_at_official_path(
 
 
 def test_server_runs_as_non_root_and_docker_stop_exits_zero(
-    database: str, harness_engine: Engine, scoped_session: Session, local_images: dict[str, str]
+    database: str,
+    harness_engine: Engine,
+    harness_test_session: Session,
+    local_images: dict[str, str],
 ) -> None:
     """PID 1 is the server as its own user, and it shuts down cleanly on `docker stop`."""
     creds = Credentials.random()
-    volume = _new_volume(harness_engine, scoped_session, "data")
+    volume = _new_volume(harness_engine, harness_test_session, "data")
     container = _start_on_volume(
         harness_engine,
-        scoped_session,
+        harness_test_session,
         database,
         image=local_images[database],
         creds=creds,
@@ -149,11 +158,14 @@ def test_server_runs_as_non_root_and_docker_stop_exits_zero(
 
 
 def test_missing_password_exits_non_zero_with_clear_log(
-    database: str, harness_engine: Engine, scoped_session: Session, local_images: dict[str, str]
+    database: str,
+    harness_engine: Engine,
+    harness_test_session: Session,
+    local_images: dict[str, str],
 ) -> None:
     """Without a password setting, init refuses: a clear log line and a non-zero exit."""
     container = harness_engine.client.containers.run(
-        local_images[database], detach=True, labels=scoped_session.labels
+        local_images[database], detach=True, labels=harness_test_session.labels
     )
     result = container.wait(timeout=60)
     assert result["StatusCode"] != 0
@@ -163,7 +175,7 @@ def test_missing_password_exits_non_zero_with_clear_log(
 def test_password_file_variant_is_honoured(
     database: str,
     harness_engine: Engine,
-    scoped_session: Session,
+    harness_test_session: Session,
     local_images: dict[str, str],
     tmp_path: Path,
 ) -> None:
@@ -178,12 +190,12 @@ def test_password_file_variant_is_honoured(
     variable = "MYSQL_PASSWORD" if database == "mysql" else "POSTGRES_PASSWORD"
     del env[variable]
     env[f"{variable}_FILE"] = "/run/secrets/password"
-    volume = _new_volume(harness_engine, scoped_session, "data")
+    volume = _new_volume(harness_engine, harness_test_session, "data")
     container = harness_engine.client.containers.run(
         local_images[database],
         detach=True,
         environment=env,
-        labels=scoped_session.labels,
+        labels=harness_test_session.labels,
         ports={f"{profile.port}/tcp": ("127.0.0.1", None)},
         volumes={
             volume: {"bind": OFFICIAL_VOLUME[database], "mode": "rw"},

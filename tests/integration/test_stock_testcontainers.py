@@ -25,12 +25,12 @@ def _no_reaper() -> Iterator[None]:
 
 
 def test_stock_mysql_container_starts_and_answers(
-    scoped_session: Session, local_images: dict[str, str]
+    harness_test_session: Session, local_images: dict[str, str]
 ) -> None:
     """`MySqlContainer` waits for its log lines, then pymysql queries as its user."""
     container = MySqlContainer(
         local_images["mysql"], username="tc", password="tc-secret", dbname="tcdb"
-    ).with_kwargs(labels=scoped_session.labels)
+    ).with_kwargs(labels=harness_test_session.labels)
     with container:
         connection = pymysql.connect(
             host=container.get_container_host_ip(),
@@ -46,12 +46,12 @@ def test_stock_mysql_container_starts_and_answers(
 
 
 def test_stock_postgres_container_starts_and_answers(
-    scoped_session: Session, local_images: dict[str, str]
+    harness_test_session: Session, local_images: dict[str, str]
 ) -> None:
     """`PostgresContainer` runs psql inside the container, then psycopg queries as its user."""
     container = PostgresContainer(
         local_images["postgres"], username="tc", password="tc-secret", dbname="tcdb", driver=None
-    ).with_kwargs(labels=scoped_session.labels)
+    ).with_kwargs(labels=harness_test_session.labels)
     with (
         container,
         psycopg.connect(

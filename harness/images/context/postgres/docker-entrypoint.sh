@@ -74,8 +74,9 @@ if [ "$1" = postgres ]; then
     export PGDATA
     if [ "$(id -u)" = 0 ]; then
         mkdir -p "$PGDATA" /var/run/postgresql
-        chown -R postgres:postgres "$PGDATA" /var/run/postgresql
         chmod 700 "$PGDATA"
+        # As the official image: only files not yet the server's are changed.
+        find "$PGDATA" /var/run/postgresql \! -user postgres -exec chown postgres:postgres '{}' +
         exec gosu postgres "$BASH_SOURCE" "$@"
     fi
     if [ -s "$PGDATA/PG_VERSION" ]; then

@@ -1,0 +1,48 @@
+"""Fixtures shared by the scenarios: the layer experiment images."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.engine import Engine, Session, remove_quietly
+from harness.experiments import EXP3_VARIANT, EXPERIMENTS, Experiment
+from harness.images import BASE
+
+
+@pytest.fixture(scope="session")
+def layers_base(pytestconfig: pytest.Config, harness_engine: Engine) -> str:
+    """The image the experiments build FROM; override with --layers-base."""
+    base = pytestconfig.getoption("--layers-base") or BASE.ref
+    if not harness_engine.has_image(base):
+        pytest.exit(f"harness: base image {base} is not on the engine; run `make images`.", 2)
+    return str(base)
+
+
+@pytest.fixture(scope="session")
+def experiment_images(
+    harness_engine: Engine,
+    harness_session: Session,
+    layers_base: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, str]]:
+    """exp1-exp4 (and the exp3 variant) built on the base; removed after the session."""
+    built: dict[str, str] = {}
+    experiments: list[Experiment] = [*EXPERIMENTS.values(), EXP3_VARIANT]
+    try:
+        for experiment in experiments:
+            context = experiment.write_context(
+                Path(tmp_path_factory.mktemp(experiment.name)), layers_base
+            )
+            tag = f"harness-exp/{experiment.name}:{harness_session.id}"
+            harness_engine.client.images.build(
+                path=str(context), tag=tag, rm=True, forcerm=True, pull=False,
+                labels=harness_session.labels,
+            )  # fmt: skip
+            built[experiment.name] = tag
+        yield built
+    finally:
+        for tag in built.values():
+            remove_quietly(harness_engine.client.images.remove, tag, force=True)
