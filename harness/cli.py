@@ -37,6 +37,7 @@ from harness.report import (
     write_json,
 )
 from harness.scenario import ScenarioResult, matrix, run_scenario
+from harness.signals import cleanup_on_terminate
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -254,6 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
+    cleanup_on_terminate()
     if args.command == "run":
         args.database = args.database or list(DATABASES)
         args.storage = args.storage or list(STORAGE_NAMES)

@@ -20,6 +20,7 @@ from harness.images import ImageSource, choose_images, describe_choices, resolve
 from harness.images.availability import official_available
 from harness.report import LEGEND, dangling_lines, matrix_tables, summary_line, to_json, write_json
 from harness.scenario import Cell, ScenarioResult, matrix, run_scenario
+from harness.signals import cleanup_on_terminate
 
 MARKERS = {
     "persistence": "a database persistence scenario (database x storage x action)",
@@ -67,6 +68,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for name, description in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {description}")
+    # A CI job that times out sends SIGTERM; teardown must still remove what the run made.
+    cleanup_on_terminate()
 
 
 def _exit_on(error: HarnessError) -> None:
