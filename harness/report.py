@@ -40,12 +40,18 @@ def _by_database(
     return grouped
 
 
+def _axes(cells: Mapping[tuple[str, str], ScenarioResult]) -> tuple[list[str], list[str]]:
+    """The storage modes and actions that were run, in the table's order."""
+    storages = [s for s in STORAGE_NAMES if any(k[0] == s for k in cells)]
+    actions = [a for a in ACTION_NAMES if any(k[1] == a for k in cells)]
+    return storages, actions
+
+
 def matrix_tables(results: Iterable[ScenarioResult]) -> dict[str, list[str]]:
     """One plain-text table per database: storage modes as rows, actions as columns."""
     tables = {}
     for database, cells in _by_database(results).items():
-        storages = [s for s in STORAGE_NAMES if any(k[0] == s for k in cells)]
-        actions = [a for a in ACTION_NAMES if any(k[1] == a for k in cells)]
+        storages, actions = _axes(cells)
         widths = [max(len(a), 9) for a in actions]
         header = f"{'':<10}" + "  ".join(a.ljust(w) for a, w in zip(actions, widths, strict=True))
         lines = [header]
@@ -121,7 +127,7 @@ _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
 table { border-collapse: collapse; margin-bottom: 2em; }
 th, td { border: 1px solid #bbb; padding: .5em; vertical-align: top; max-width: 14em; }
-th { background: #eee; }
+th { background: #eee; white-space: nowrap; }
 td.survives { background: #d9f2d9; } td.lost { background: #f9dede; }
 td.fail { outline: 3px solid #c00; outline-offset: -3px; } td.error { background: #fff3c4; }
 .verdict { font-weight: bold; } .reason { font-size: .8em; color: #444; }
@@ -137,15 +143,20 @@ def to_html(engine: EngineInfo, images: Mapping[str, str], results: list[Scenari
         "<h1>Does the data survive?</h1>",
         f"<p>Engine: {html.escape(engine.name)} {html.escape(engine.version)} "
         f"(API {html.escape(engine.api_version)}). {html.escape(summary_line(results))}.</p>",
+        "<p>Each cell: what happened to the <code>Persons</code> rows after the action. "
+        "<span style='background:#d9f2d9'>green: they survived</span>, "
+        "<span style='background:#f9dede'>red: they were lost</span>; a red outline marks a "
+        "cell where the engine did not do what it promises. The small text says why.</p>",
     ]
     for database, cells in _by_database(results).items():
+        storages, actions = _axes(cells)
         parts.append(f"<h2>{html.escape(database)} ({html.escape(images.get(database, ''))})</h2>")
         parts.append("<table><tr><th>storage \\ action</th>")
-        parts.extend(f"<th>{html.escape(a)}</th>" for a in ACTION_NAMES)
+        parts.extend(f"<th>{html.escape(a)}</th>" for a in actions)
         parts.append("</tr>")
-        for storage in STORAGE_NAMES:
+        for storage in storages:
             parts.append(f"<tr><th>{html.escape(storage)}</th>")
-            for action in ACTION_NAMES:
+            for action in actions:
                 parts.append(_html_cell(cells.get((storage, action))))
             parts.append("</tr>")
         parts.append("</table>")
