@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -42,37 +43,48 @@ def _current_user_and_database(connection: object, profile: DatabaseProfile) -> 
     return str(user), str(database)
 
 
-def _start_on_volume(
-    engine: Engine, session: Session, database: str, *, image: str, creds: Credentials, volume: str
-) -> Container:
-    profile = DATABASES[database]
-    mount = {volume: {"bind": OFFICIAL_VOLUME[database], "mode": "rw"}}
-    return run_database(engine, session, profile, image, creds, volumes=mount)
+@dataclass
+class Bench:
+    """One database's local image, started on named volumes of this test."""
+
+    engine: Engine
+    session: Session
+    database: str
+    image: str
+    volumes_made: int = 0
+
+    @property
+    def profile(self) -> DatabaseProfile:
+        return DATABASES[self.database]
+
+    def new_volume(self) -> str:
+        self.volumes_made += 1
+        name = f"harness-{self.session.id}-{self.session.scope}-{self.volumes_made}"
+        self.engine.client.volumes.create(name=name, labels=self.session.labels)
+        return name
+
+    def start(self, creds: Credentials, volume: str) -> Container:
+        mount = {volume: {"bind": OFFICIAL_VOLUME[self.database], "mode": "rw"}}
+        return run_database(
+            self.engine, self.session, self.profile, self.image, creds, volumes=mount
+        )
 
 
-def _new_volume(engine: Engine, session: Session, purpose: str) -> str:
-    name = f"harness-{session.id}-{session.scope}-{purpose}"
-    engine.client.volumes.create(name=name, labels=session.labels)
-    return name
-
-
-def test_app_user_reaches_app_database_on_empty_named_volume(
+@pytest.fixture
+def bench(
     database: str,
     harness_engine: Engine,
     harness_test_session: Session,
     local_images: dict[str, str],
-) -> None:
+) -> Bench:
+    return Bench(harness_engine, harness_test_session, database, local_images[database])
+
+
+def test_app_user_reaches_app_database_on_empty_named_volume(database: str, bench: Bench) -> None:
     """A fresh volume is initialised with the env's user, password and database."""
     creds = Credentials.random()
-    volume = _new_volume(harness_engine, harness_test_session, "data")
-    container = _start_on_volume(
-        harness_engine,
-        harness_test_session,
-        database,
-        image=local_images[database],
-        creds=creds,
-        volume=volume,
-    )
+    volume = bench.new_volume()
+    container = bench.start(creds, volume)
     connection = wait_until_ready(container, DATABASES[database], creds)
     try:
         assert _current_user_and_database(connection, DATABASES[database]) == (
@@ -84,37 +96,20 @@ def test_app_user_reaches_app_database_on_empty_named_volume(
 
 
 def test_initialised_volume_keeps_first_credentials_and_skips_init(
-    database: str,
-    harness_engine: Engine,
-    harness_test_session: Session,
-    local_images: dict[str, str],
+    database: str, bench: Bench
 ) -> None:
     """A second container given other passwords keeps the first ones and says it skipped init."""
     profile = DATABASES[database]
     first = Credentials.random()
-    volume = _new_volume(harness_engine, harness_test_session, "data")
-    container = _start_on_volume(
-        harness_engine,
-        harness_test_session,
-        database,
-        image=local_images[database],
-        creds=first,
-        volume=volume,
-    )
+    volume = bench.new_volume()
+    container = bench.start(first, volume)
     wait_until_ready(container, profile, first).close()
     container.stop()
     container.remove()
 
     second = Credentials.random()
     assert second.password != first.password
-    successor = _start_on_volume(
-        harness_engine,
-        harness_test_session,
-        database,
-        image=local_images[database],
-        creds=second,
-        volume=volume,
-    )
+    successor = bench.start(second, volume)
     wait_until_ready(successor, profile, first).close()
     with pytest.raises(NotReady):
         wait_until_ready(successor, profile, second, QUICK)
@@ -129,23 +124,11 @@ def test_image_declares_volume_at_official_path(
     assert OFFICIAL_VOLUME[database] in (config.get("Volumes") or {})
 
 
-def test_server_runs_as_non_root_and_docker_stop_exits_zero(
-    database: str,
-    harness_engine: Engine,
-    harness_test_session: Session,
-    local_images: dict[str, str],
-) -> None:
+def test_server_runs_as_non_root_and_docker_stop_exits_zero(database: str, bench: Bench) -> None:
     """PID 1 is the server as its own user, and it shuts down cleanly on `docker stop`."""
     creds = Credentials.random()
-    volume = _new_volume(harness_engine, harness_test_session, "data")
-    container = _start_on_volume(
-        harness_engine,
-        harness_test_session,
-        database,
-        image=local_images[database],
-        creds=creds,
-        volume=volume,
-    )
+    volume = bench.new_volume()
+    container = bench.start(creds, volume)
     wait_until_ready(container, DATABASES[database], creds).close()
     status = container.exec_run(["cat", "/proc/1/status"]).output.decode()
     uid_line = next(line for line in status.splitlines() if line.startswith("Uid:"))
@@ -157,28 +140,17 @@ def test_server_runs_as_non_root_and_docker_stop_exits_zero(
     assert container.attrs["State"]["ExitCode"] == 0
 
 
-def test_missing_password_exits_non_zero_with_clear_log(
-    database: str,
-    harness_engine: Engine,
-    harness_test_session: Session,
-    local_images: dict[str, str],
-) -> None:
+def test_missing_password_exits_non_zero_with_clear_log(database: str, bench: Bench) -> None:
     """Without a password setting, init refuses: a clear log line and a non-zero exit."""
-    container = harness_engine.client.containers.run(
-        local_images[database], detach=True, labels=harness_test_session.labels
+    container = bench.engine.client.containers.run(
+        bench.image, detach=True, labels=bench.session.labels
     )
     result = container.wait(timeout=60)
     assert result["StatusCode"] != 0
     assert MISSING_PASSWORD[database] in container.logs().decode()
 
 
-def test_password_file_variant_is_honoured(
-    database: str,
-    harness_engine: Engine,
-    harness_test_session: Session,
-    local_images: dict[str, str],
-    tmp_path: Path,
-) -> None:
+def test_password_file_variant_is_honoured(database: str, bench: Bench, tmp_path: Path) -> None:
     """`MYSQL_PASSWORD_FILE` / `POSTGRES_PASSWORD_FILE` set the password from a file."""
     profile = DATABASES[database]
     creds = Credentials.random()
@@ -190,12 +162,12 @@ def test_password_file_variant_is_honoured(
     variable = "MYSQL_PASSWORD" if database == "mysql" else "POSTGRES_PASSWORD"
     del env[variable]
     env[f"{variable}_FILE"] = "/run/secrets/password"
-    volume = _new_volume(harness_engine, harness_test_session, "data")
-    container = harness_engine.client.containers.run(
-        local_images[database],
+    volume = bench.new_volume()
+    container = bench.engine.client.containers.run(
+        bench.image,
         detach=True,
         environment=env,
-        labels=harness_test_session.labels,
+        labels=bench.session.labels,
         ports={f"{profile.port}/tcp": ("127.0.0.1", None)},
         volumes={
             volume: {"bind": OFFICIAL_VOLUME[database], "mode": "rw"},
