@@ -168,12 +168,19 @@ def run_persistence_cell(
     return run
 
 
+# Actions that test more than persistence: kill-start is a crash, so it also proves durability.
+ACTION_MARKERS = {"kill-start": "durability"}
+
+
 def matrix_params(cells: list[Cell] | None = None) -> list[Any]:
-    """Cells as pytest params: id `<database>-<storage>-<action>`, marked with the database."""
-    return [
-        pytest.param(cell, id=cell.id, marks=getattr(pytest.mark, cell.database))
-        for cell in (matrix() if cells is None else cells)
-    ]
+    """Cells as pytest params: id `<database>-<storage>-<action>`, marked with the database
+    (and `durability` for the crash action)."""
+    params = []
+    for cell in matrix() if cells is None else cells:
+        names = [cell.database, *filter(None, [ACTION_MARKERS.get(cell.action)])]
+        marks = [getattr(pytest.mark, name) for name in names]
+        params.append(pytest.param(cell, id=cell.id, marks=marks))
+    return params
 
 
 def pytest_terminal_summary(

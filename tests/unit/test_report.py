@@ -84,3 +84,15 @@ def test_html_colours_cells_and_shows_reasons() -> None:
     assert "class='lost fail'" in page
     assert "lost (expected survives)" in page
     assert page.count("because.") >= 2
+
+
+def test_failure_message_says_expected_observed_reason_and_mounts() -> None:
+    """A failed cell explains itself: expected vs observed, why, and where the data was."""
+    result = _result(Cell("mysql", "named", "recreate"), Outcome.SURVIVES, Outcome.LOST)
+    result.detail = "table missing"
+    result.mounts = "volume harness-x -> /var/lib/mysql"
+    message = result.failure_message()
+    assert "expected the rows to be survives, observed lost (table missing)" in message
+    assert "0/6 rows read back" in message
+    assert "because." in message
+    assert "volume harness-x -> /var/lib/mysql" in message
