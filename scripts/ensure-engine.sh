@@ -30,33 +30,46 @@ install_engine() {
     apt-get install -y -qq docker.io >/dev/null
 }
 
+# Alive and not a zombie: a killed process whose parent has not reaped it still has a pid.
+pid_alive() {
+    local state
+    state=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${state:0:1}" != Z ]
+}
+
 # A dockerd that was killed (not stopped) leaves its pid files behind, and a
 # fresh dockerd refuses to start while they name a pid. Remove them only when
-# no process of that pid is alive.
+# no live process has that pid.
 remove_stale_pid_files() {
     local pid_file pid
     for pid_file in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
         [ -f "$pid_file" ] || continue
         pid=$(cat "$pid_file" 2>/dev/null || true)
-        if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+        if [ -z "$pid" ] || ! pid_alive "$pid"; then
             rm -f "$pid_file"
         fi
     done
 }
 
+# A live dockerd (a killed one can linger a moment as a zombie, which counts as gone).
+dockerd_alive() {
+    ps -C dockerd -o stat= 2>/dev/null | grep -qv '^Z'
+}
+
 start_dockerd() {
     [ "$(id -u)" -eq 0 ] || fail "dockerd is installed but not running and starting it needs root; start the Docker service (e.g. 'sudo systemctl start docker') and try again."
-    if pgrep -x dockerd >/dev/null 2>&1; then
-        say "a dockerd process exists but does not answer yet; waiting for it..."
-    else
-        remove_stale_pid_files
-        say "starting dockerd in the background (log: $log_file)..."
-        mkdir -p "$(dirname "$log_file")"
-        # setsid: the engine must outlive the make process that started it.
-        setsid nohup dockerd >"$log_file" 2>&1 </dev/null &
-    fi
-    local deadline=$((SECONDS + wait_seconds))
+    local deadline=$((SECONDS + wait_seconds)) launched=0
     until engine_answers; do
+        if ! dockerd_alive; then
+            if [ "$launched" -eq 1 ]; then
+                fail "dockerd exited while starting; read $log_file for the reason."
+            fi
+            remove_stale_pid_files
+            say "starting dockerd in the background (log: $log_file)..."
+            mkdir -p "$(dirname "$log_file")"
+            # setsid: the engine must outlive the make process that started it.
+            setsid nohup dockerd >"$log_file" 2>&1 </dev/null &
+            launched=1
+        fi
         if [ "$SECONDS" -ge "$deadline" ]; then
             fail "dockerd did not answer within ${wait_seconds} s; read $log_file for the reason."
         fi
