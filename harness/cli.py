@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import docker.errors
+
 from harness.credentials import Credentials
 from harness.databases import DATABASES
 from harness.engine import IMAGE_LABEL, Engine, Session, sweep
@@ -110,7 +112,13 @@ def cmd_images_build(args: argparse.Namespace) -> int:
     for choice in choices:
         if choice.origin != "local" and not engine.has_image(choice.ref):
             progress(f"{choice.database}: pulling {choice.ref}")
-            engine.client.images.pull(choice.ref)
+            try:
+                engine.client.images.pull(choice.ref)
+            except docker.errors.DockerException as error:
+                raise ImageMissing(
+                    f"Pulling {choice.ref} failed ({type(error).__name__}); check the registry "
+                    "is reachable, or use --images local to build images here."
+                ) from None
     results = ensure_images(engine, local, progress) if local else []
     for result in results:
         print(result.summary())
@@ -154,14 +162,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     """The persistence matrix outside pytest: progress, tables, optional JSON and HTML."""
     engine = Engine.connect()
     source, choices = image_choices(args, engine, ask_registry=False)
-    wanted = {c.database: c.ref for c in choices if c.database in args.database}
-    missing = [ref for ref in wanted.values() if not engine.has_image(ref)]
+    chosen = [c for c in choices if c.database in args.database]
+    missing = [c for c in chosen if not engine.has_image(c.ref)]
     if missing:
+        refs = ", ".join(c.ref for c in missing)
         raise ImageMissing(
-            f"Image(s) {', '.join(missing)} are not on the engine; run `make images` "
-            "(or `python -m harness images build`)."
+            f"Image(s) {refs} are not on the engine; run `python -m harness images build"
+            f"{'' if source is ImageSource.LOCAL else ' --images ' + source.value}` "
+            "(or `make images` for the local ones)."
         )
-    print(describe_choices(source, [c for c in choices if c.database in wanted]), flush=True)
+    wanted = {c.database: c.ref for c in chosen}
+    print(describe_choices(source, chosen), flush=True)
     # The table's order, whatever order the options came in.
     cells = matrix(
         tuple(d for d in DATABASES if d in args.database),
