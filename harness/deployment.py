@@ -48,6 +48,8 @@ class Deployment:
         )
         self.containers: list[Container] = []
         self.anonymous_volumes: list[str] = []
+        # The anonymous volumes that held the data directory (not merely an unused VOLUME).
+        self.data_volumes: set[str] = set()
         self._generation = 0
 
     @property

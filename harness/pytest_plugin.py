@@ -200,7 +200,9 @@ def pytest_terminal_summary(
         terminalreporter.write_sep("-", "dangling anonymous volumes the scenarios produced")
         for line in dangling:
             terminalreporter.write_line(line)
-        terminalreporter.write_line("(data still on disk that no container sees; removed after)")
+        terminalreporter.write_line(
+            "(on disk, seen by no container; the harness removed them after reporting)"
+        )
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

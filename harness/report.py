@@ -67,12 +67,19 @@ def matrix_tables(results: Iterable[ScenarioResult]) -> dict[str, list[str]]:
 
 def dangling_lines(results: Iterable[ScenarioResult]) -> list[str]:
     """The anonymous volumes that scenarios left dangling (before cleanup removed them)."""
-    return [
-        f"{r.cell.id}: {len(r.dangling_volumes)} dangling anonymous volume(s) "
-        f"({', '.join(v[:12] for v in r.dangling_volumes)})"
-        for r in results
-        if r.dangling_volumes
-    ]
+    lines = []
+    for r in results:
+        if not r.dangling_volumes:
+            continue
+        names = ", ".join(
+            v[:12]
+            + (" holds the rows" if v in r.dangling_with_data else " unused image VOLUME, no rows")
+            for v in r.dangling_volumes
+        )
+        lines.append(
+            f"{r.cell.id}: {len(r.dangling_volumes)} dangling anonymous volume(s): {names}"
+        )
+    return lines
 
 
 def summary_line(results: list[ScenarioResult]) -> str:

@@ -54,6 +54,8 @@ class ScenarioResult:
     detail: str = ""  # how "lost" showed itself, or the error that stopped the scenario
     mounts: str = ""
     dangling_volumes: list[str] = field(default_factory=list)
+    # Of those, the ones that held the rows (the others are an image VOLUME the data avoided).
+    dangling_with_data: list[str] = field(default_factory=list)
     error: str = ""
 
     @property
@@ -104,6 +106,7 @@ def run_scenario(
             result.detail = observation.detail
             result.mounts = d.describe_mounts()
             result.dangling_volumes = d.dangling_volumes()
+            result.dangling_with_data = [v for v in result.dangling_volumes if v in d.data_volumes]
     except HarnessError as error:
         result.error = str(error)
     except Exception as error:  # the verdict is "could not run", with what went wrong
@@ -118,7 +121,10 @@ def _check_placement(d: Deployment, connection: object) -> None:
     cursor.execute(d.profile.data_dir_query)
     actual = str(cursor.fetchall()[0][0]).rstrip("/") or "/"
     cursor.close()
-    problem = d.storage.placement_problem(d.data_mount(actual), d.storage_ctx)
+    mount = d.data_mount(actual)
+    if mount and mount.get("Name") in d.anonymous_volumes:
+        d.data_volumes.add(str(mount["Name"]))
+    problem = d.storage.placement_problem(mount, d.storage_ctx)
     if problem:
         raise PlacementError(
             f"{d.profile.name} keeps its data in {actual}, but {problem} "

@@ -41,7 +41,8 @@ def test_pytest_run_prints_matrix_and_writes_contract_report(
     assert result.returncode == 0, result.stdout[-3000:]
     assert "persistence matrix: mysql" in result.stdout
     assert "persistence matrix: postgres" in result.stdout
-    assert "postgres-anonymous-recreate: 1 dangling anonymous volume(s)" in result.stdout
+    assert "postgres-anonymous-recreate: 1 dangling anonymous volume(s): " in result.stdout
+    assert "holds the rows" in result.stdout
 
     data = json.loads(report.read_text())
     assert set(data) == {"engine", "images", "results"}
