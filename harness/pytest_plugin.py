@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from harness.credentials import Credentials
-from harness.engine import Engine, Session, sweep
+from harness.engine import Engine, EngineInfo, Session, sweep
 from harness.errors import HarnessError
 from harness.images import ImageSource, choose_images, describe_choices, resolve_source
 from harness.images.availability import official_available
@@ -32,11 +32,6 @@ MARKERS = {
     "grading": "lab specs and student submissions become points",
     "engine": "needs a running container engine (Docker or Podman)",
 }
-
-engine_key = pytest.StashKey[Engine]()
-session_key = pytest.StashKey[Session]()
-results_key = pytest.StashKey[list[ScenarioResult]]()
-images_key = pytest.StashKey[Mapping[str, str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -70,6 +65,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {description}")
     # A CI job that times out sends SIGTERM; teardown must still remove what the run made.
     cleanup_on_terminate()
+    # Only the main process reports; pytest-xdist workers hand their results to it.
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(ResultCollector(config), "harness-results")
 
 
 def _exit_on(error: HarnessError) -> None:
@@ -83,7 +81,6 @@ def harness_engine(pytestconfig: pytest.Config) -> Iterator[Engine]:
         engine = Engine.connect()
     except HarnessError as error:
         _exit_on(error)
-    pytestconfig.stash[engine_key] = engine
     yield engine
     engine.close()
 
@@ -92,7 +89,6 @@ def harness_engine(pytestconfig: pytest.Config) -> Iterator[Engine]:
 def harness_session(pytestconfig: pytest.Config, harness_engine: Engine) -> Iterator[Session]:
     """This run's labels; at the end, whatever still carries them is removed."""
     session = Session.new()
-    pytestconfig.stash[session_key] = session
     yield session
     sweep(harness_engine, session.id)
 
@@ -143,15 +139,23 @@ def harness_credentials() -> Credentials:
     return Credentials.random()
 
 
+RESULT_PROPERTY = "harness.result"
+RUN_PROPERTY = "harness.run"
+
+
 @pytest.fixture
 def run_persistence_cell(
-    pytestconfig: pytest.Config,
+    request: pytest.FixtureRequest,
     harness_engine: Engine,
     harness_session: Session,
     harness_images: dict[str, str],
     harness_credentials: Credentials,
 ) -> Callable[[Cell], ScenarioResult]:
-    """Runs one matrix cell against the real engine and records it for the summary/report."""
+    """Runs one matrix cell against the real engine and records it for the summary/report.
+
+    The result travels in the test report's user properties, so the summary and the JSON report
+    see every cell also when pytest-xdist runs them in other processes.
+    """
 
     def run(cell: Cell) -> ScenarioResult:
         result = run_scenario(
@@ -161,8 +165,12 @@ def run_persistence_cell(
             harness_images[cell.database],
             harness_credentials,
         )
-        pytestconfig.stash.setdefault(results_key, []).append(result)
-        pytestconfig.stash[images_key] = harness_images
+        info = harness_engine.info
+        engine = {"name": info.name, "version": info.version, "api_version": info.api_version}
+        request.node.user_properties.append(
+            (RUN_PROPERTY, {"engine": engine, "images": harness_images})
+        )
+        request.node.user_properties.append((RESULT_PROPERTY, result.to_record()))
         return result
 
     return run
@@ -183,33 +191,46 @@ def matrix_params(cells: list[Cell] | None = None) -> list[Any]:
     return params
 
 
-def pytest_terminal_summary(
-    terminalreporter: pytest.TerminalReporter, config: pytest.Config
-) -> None:
-    results = config.stash.get(results_key, [])
-    if not results:
-        return
-    for database, lines in matrix_tables(results).items():
-        terminalreporter.write_sep("=", f"persistence matrix: {database}")
-        for line in lines:
-            terminalreporter.write_line(line, red="FAIL" in line or "ERROR" in line)
-    terminalreporter.write_line(LEGEND)
-    terminalreporter.write_line(summary_line(results))
-    dangling = dangling_lines(results)
-    if dangling:
-        terminalreporter.write_sep("-", "dangling anonymous volumes the scenarios produced")
-        for line in dangling:
-            terminalreporter.write_line(line)
-        terminalreporter.write_line(
-            "(on disk, seen by no container; the harness removed them after reporting)"
-        )
+class ResultCollector:
+    """Gathers matrix results from test reports; prints the tables and writes the report."""
 
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.results: list[ScenarioResult] = []
+        self.run: dict[str, Any] = {}
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    config = session.config
-    path = config.getoption("--harness-report")
-    results = config.stash.get(results_key, [])
-    if not path or engine_key not in config.stash:
-        return
-    report = to_json(config.stash[engine_key].info, config.stash.get(images_key, {}), results)
-    write_json(Path(path), report)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call":
+            return
+        for name, value in report.user_properties:
+            if name == RESULT_PROPERTY:
+                self.results.append(ScenarioResult.from_record(value))  # type: ignore[arg-type]
+                # Parallel workers finish in any order; reports follow the table's.
+                self.results.sort(key=lambda r: r.cell.sort_key())
+            elif name == RUN_PROPERTY:
+                self.run = dict(value)  # type: ignore[call-overload]
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if not self.results:
+            return
+        for database, lines in matrix_tables(self.results).items():
+            terminalreporter.write_sep("=", f"persistence matrix: {database}")
+            for line in lines:
+                terminalreporter.write_line(line, red="FAIL" in line or "ERROR" in line)
+        terminalreporter.write_line(LEGEND)
+        terminalreporter.write_line(summary_line(self.results))
+        dangling = dangling_lines(self.results)
+        if dangling:
+            terminalreporter.write_sep("-", "dangling anonymous volumes the scenarios produced")
+            for line in dangling:
+                terminalreporter.write_line(line)
+            terminalreporter.write_line(
+                "(on disk, seen by no container; the harness removed them after reporting)"
+            )
+
+    def pytest_sessionfinish(self) -> None:
+        path = self.config.getoption("--harness-report")
+        if not path or not self.run:
+            return
+        engine = EngineInfo(**self.run["engine"])
+        write_json(Path(path), to_json(engine, self.run["images"], self.results))

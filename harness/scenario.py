@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from itertools import product
+from typing import Any
 
 from harness.credentials import Credentials, redact
 from harness.databases import DATABASES
@@ -27,6 +28,14 @@ class Cell:
     @property
     def id(self) -> str:
         return f"{self.database}-{self.storage}-{self.action}"
+
+    def sort_key(self) -> tuple[int, int, int]:
+        """The table's order (databases, then storage modes, then actions)."""
+        return (
+            list(DATABASES).index(self.database),
+            STORAGE_NAMES.index(self.storage),
+            ACTION_NAMES.index(self.action),
+        )
 
 
 def matrix(
@@ -61,6 +70,22 @@ class ScenarioResult:
     @property
     def passed(self) -> bool:
         return not self.error and self.observed == self.expected
+
+    def to_record(self) -> dict[str, Any]:
+        """Plain data, for carrying a result between processes (pytest-xdist workers)."""
+        record = {f.name: getattr(self, f.name) for f in fields(self)}
+        record["cell"] = [self.cell.database, self.cell.storage, self.cell.action]
+        record["expected"] = self.expected.value
+        record["observed"] = self.observed.value if self.observed else None
+        return record
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> ScenarioResult:
+        values = dict(record)
+        values["cell"] = Cell(*values["cell"])
+        values["expected"] = Outcome(values["expected"])
+        values["observed"] = Outcome(values["observed"]) if values["observed"] else None
+        return cls(**values)
 
     def failure_message(self) -> str:
         if self.error:

@@ -96,3 +96,13 @@ def test_failure_message_says_expected_observed_reason_and_mounts() -> None:
     assert "0/6 rows read back" in message
     assert "because." in message
     assert "volume harness-x -> /var/lib/mysql" in message
+
+
+def test_result_record_round_trip() -> None:
+    """A result survives the trip to another process (pytest-xdist) unchanged."""
+    result = _result(Cell("postgres", "anonymous", "recreate"), Outcome.LOST, Outcome.LOST)
+    result.detail = "table missing"
+    result.dangling_volumes = ["abc"]
+    result.dangling_with_data = ["abc"]
+    again = ScenarioResult.from_record(json.loads(json.dumps(result.to_record())))
+    assert again == result
