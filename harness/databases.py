@@ -5,7 +5,7 @@ Adding a database is one new `DatabaseProfile` in `DATABASES`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -15,13 +15,6 @@ import pymysql
 import pymysql.err
 
 from harness.credentials import Credentials
-
-
-class DbCursor(Protocol):
-    def execute(self, query: str, params: Sequence[Any] = ..., /) -> Any: ...
-    def executemany(self, query: str, params_seq: Sequence[Sequence[Any]], /) -> Any: ...
-    def fetchall(self) -> Sequence[Sequence[Any]]: ...
-    def close(self) -> None: ...
 
 
 class DbConnection(Protocol):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from itertools import product
 from typing import Any
@@ -155,10 +155,3 @@ def _check_placement(d: Deployment, connection: object) -> None:
             f"{d.profile.name} keeps its data in {actual}, but {problem} "
             f"(mounts: {d.describe_mounts()}); the scenario cannot give a verdict."
         )
-
-
-def iter_results(
-    engine: Engine, session: Session, cells: list[Cell], images: dict[str, str], creds: Credentials
-) -> Iterator[ScenarioResult]:
-    for cell in cells:
-        yield run_scenario(engine, session, cell, images[cell.database], creds)

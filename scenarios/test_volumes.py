@@ -152,31 +152,29 @@ def test_mysql_volume_given_to_postgres_fails_clearly_and_keeps_mysql_data(
     harness_credentials: Credentials,
 ) -> None:
     """PostgreSQL refuses a MySQL data volume with a clear error; MySQL reads its rows after."""
-    mysql, postgres = DATABASES["mysql"], DATABASES["postgres"]
     volume = _volume(harness_engine, harness_test_session)
-    mysql_mount = {volume: {"bind": "/var/lib/mysql", "mode": "rw"}}
-    first = run_database(
-        harness_engine,
-        harness_test_session,
-        mysql,
-        harness_images["mysql"],
-        harness_credentials,
-        volumes=mysql_mount,
-    )
+    # The volume sits at each image's official data directory.
+    data_dir = {"mysql": "/var/lib/mysql", "postgres": "/var/lib/postgresql/data"}
+
+    def start(database: str) -> Container:
+        return run_database(
+            harness_engine,
+            harness_test_session,
+            DATABASES[database],
+            harness_images[database],
+            harness_credentials,
+            volumes={volume: {"bind": data_dir[database], "mode": "rw"}},
+        )
+
+    mysql, postgres = DATABASES["mysql"], DATABASES["postgres"]
+    first = start("mysql")
     connection = wait_until_ready(first, mysql, harness_credentials)
     write_persons(connection)
     connection.close()
     first.stop()
     first.remove(v=True)
 
-    intruder = run_database(
-        harness_engine,
-        harness_test_session,
-        postgres,
-        harness_images["postgres"],
-        harness_credentials,
-        volumes={volume: {"bind": "/var/lib/postgresql/data", "mode": "rw"}},
-    )
+    intruder = start("postgres")
     with pytest.raises(NotReady) as failure:
         wait_until_ready(intruder, postgres, harness_credentials)
     message = str(failure.value)
@@ -185,14 +183,7 @@ def test_mysql_volume_given_to_postgres_fails_clearly_and_keeps_mysql_data(
     assert harness_credentials.password not in message
     remove_quietly(intruder.remove, force=True, v=True)
 
-    again = run_database(
-        harness_engine,
-        harness_test_session,
-        mysql,
-        harness_images["mysql"],
-        harness_credentials,
-        volumes=mysql_mount,
-    )
+    again = start("mysql")
     seen = observe(mysql, lambda: wait_until_ready(again, mysql, harness_credentials))
     assert (seen.outcome, seen.rows_read) == (Outcome.SURVIVES, len(PERSONS_ROWS))
 
