@@ -21,12 +21,14 @@ from harness.images import (
     DATABASE_IMAGES,
     ImageChoice,
     ImageSource,
-    choose_images,
     describe_choices,
     ensure_images,
+    missing_images_error,
+    override_option,
+    require_present,
     resolve_source,
+    select_images,
 )
-from harness.images.availability import official_available
 from harness.oracle import ACTION_NAMES, STORAGE_NAMES
 from harness.progress import ProgressBar
 from harness.report import (
@@ -57,19 +59,21 @@ def _add_image_options(parser: argparse.ArgumentParser) -> None:
         help="official (mysql:8.4, postgres:17), local (built here from Debian packages) or "
         "auto (official when present or pullable); default: $HARNESS_IMAGES or auto",
     )
-    group.add_argument("--mysql-image", metavar="REF", help="use this image for mysql")
-    group.add_argument("--postgres-image", metavar="REF", help="use this image for postgres")
+    for database in DATABASE_IMAGES:
+        group.add_argument(
+            override_option(database),
+            dest=f"{database}_image",
+            metavar="REF",
+            help=f"use this image for {database}",
+        )
 
 
 def image_choices(
     args: argparse.Namespace, engine: Engine, *, ask_registry: bool
 ) -> tuple[ImageSource, list[ImageChoice]]:
     source = resolve_source(args.images, os.environ)
-    overrides = {"mysql": args.mysql_image, "postgres": args.postgres_image}
-    choices = choose_images(
-        source, overrides, official_available(engine, ask_registry=ask_registry)
-    )
-    return source, choices
+    overrides = {db: getattr(args, f"{db}_image") for db in DATABASE_IMAGES}
+    return source, select_images(engine, source, overrides, ask_registry=ask_registry)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -86,9 +90,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         state = "present" if present else "MISSING"
         print(f"  {choice.database:<9} {choice.ref:<40} {choice.origin:<9} {state}")
     if missing:
-        local = any(c.origin == "local" for c in missing)
-        step = "make images" if local else "docker pull " + " ".join(c.ref for c in missing)
-        print(f"next     run `{step}`, then `make persistence`")
+        print(f"next     {missing_images_error(missing)}")
         return 2
     print("next     ready: run `make persistence` (or `pytest -m persistence`)")
     return 0
@@ -119,12 +121,8 @@ def cmd_images_build(args: argparse.Namespace) -> int:
                     f"Pulling {choice.ref} failed ({type(error).__name__}); check the registry "
                     "is reachable, or use --images local to build images here."
                 ) from None
-    results = ensure_images(engine, local, progress) if local else []
-    for result in results:
+    for result in ensure_images(engine, local, progress) if local else []:
         print(result.summary())
-    for choice in choices:
-        if choice.origin != "local" and not engine.has_image(choice.ref):
-            raise ImageMissing(f"Image {choice.ref} is not on the engine; pull or build it first.")
     return 0
 
 
@@ -143,11 +141,15 @@ def cmd_clean(args: argparse.Namespace) -> int:
     report = sweep(engine, spare_live=not args.all)
     print(f"removed {report}")
     if args.images:
-        removed = 0
+        removed, kept = 0, 0
         for image in engine.client.images.list(filters={"label": IMAGE_LABEL}):
-            engine.client.images.remove(str(image.id), force=True)
-            removed += 1
-        print(f"removed {removed} local image(s)")
+            try:
+                engine.client.images.remove(str(image.id), force=True)
+                removed += 1
+            except docker.errors.APIError:
+                kept += 1  # a container still uses it
+        in_use = f"; kept {kept} still used by containers" if kept else ""
+        print(f"removed {removed} local image(s){in_use}")
     return 0
 
 
@@ -162,22 +164,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     """The persistence matrix outside pytest: progress, tables, optional JSON and HTML."""
     engine = Engine.connect()
     source, choices = image_choices(args, engine, ask_registry=False)
-    chosen = [c for c in choices if c.database in args.database]
-    missing = [c for c in chosen if not engine.has_image(c.ref)]
-    if missing:
-        refs = ", ".join(c.ref for c in missing)
-        raise ImageMissing(
-            f"Image(s) {refs} are not on the engine; run `python -m harness images build"
-            f"{'' if source is ImageSource.LOCAL else ' --images ' + source.value}` "
-            "(or `make images` for the local ones)."
-        )
+    chosen = [c for c in choices if c.database in (args.database or DATABASES)]
+    require_present(engine, chosen)
     wanted = {c.database: c.ref for c in chosen}
     print(describe_choices(source, chosen), flush=True)
-    # The table's order, whatever order the options came in.
+    # The table's order, whatever order the options came in; no option means all.
     cells = matrix(
-        tuple(d for d in DATABASES if d in args.database),
-        tuple(s for s in STORAGE_NAMES if s in args.storage),
-        tuple(a for a in ACTION_NAMES if a in args.action),
+        tuple(d for d in DATABASES if d in (args.database or DATABASES)),
+        tuple(s for s in STORAGE_NAMES if s in (args.storage or STORAGE_NAMES)),
+        tuple(a for a in ACTION_NAMES if a in (args.action or ACTION_NAMES)),
     )
     session = Session.new()
     creds = Credentials.random()
@@ -190,7 +185,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             results.append(result)
             bar.finished(cell.id, _outcome_label(result))
     finally:
-        sweep(engine, session.id)
+        sweep(engine, session)
     for database, lines in matrix_tables(results).items():
         print(f"\n{database}")
         print("\n".join(lines))
@@ -267,12 +262,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     cleanup_on_terminate()
-    if args.command == "run":
-        args.database = args.database or list(DATABASES)
-        args.storage = args.storage or list(STORAGE_NAMES)
-        args.action = args.action or list(ACTION_NAMES)
     try:
-        if hasattr(args, "mysql_image"):
+        if hasattr(args, "images"):
             # A bad image source is a usage error, reported before any engine is needed.
             resolve_source(args.images, os.environ)
         return handler(args)

@@ -109,9 +109,9 @@ class Deployment:
         differ between versions, to which of them go) and removes this deployment's unused
         anonymous volumes, which the engine prunes in every version.
         """
-        self.engine.client.volumes.prune(filters={"label": _label_filters(self.session)})
+        self.engine.client.volumes.prune(filters={"label": self.session.label_filters})
         for name in self.dangling_volumes():
-            remove_quietly(lambda n=name: self.engine.client.volumes.get(n).remove())
+            self.engine.remove_volume(name)
 
     def dangling_volumes(self) -> list[str]:
         """This deployment's anonymous volumes that no container uses any more."""
@@ -152,10 +152,10 @@ class Deployment:
         for container in reversed(self.containers):
             remove_quietly(lambda c=container: c.remove(force=True, v=True))
         for name in self.anonymous_volumes:
-            remove_quietly(lambda n=name: self.engine.client.volumes.get(n).remove(force=True))
+            self.engine.remove_volume(name)
         self.storage.release(self.storage_ctx)
         if self.session.scope:
-            sweep(self.engine, self.session.id, scope=self.session.scope)
+            sweep(self.engine, self.session)
 
     def _record_anonymous_volumes(self, container: Container) -> None:
         container.reload()
@@ -168,7 +168,3 @@ class Deployment:
                 and name not in self.anonymous_volumes
             ):
                 self.anonymous_volumes.append(str(name))
-
-
-def _label_filters(session: Session) -> list[str]:
-    return [f"{key}={value}" for key, value in session.labels.items()]

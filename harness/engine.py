@@ -84,6 +84,10 @@ class Engine:
             return False
         return True
 
+    def remove_volume(self, name: str) -> None:
+        """Remove a volume if it is still there (a prune or a sweep may have been first)."""
+        remove_quietly(lambda: self.client.volumes.get(name).remove(force=True))
+
     def close(self) -> None:
         self.client.close()
 
@@ -106,6 +110,14 @@ class Session:
     @classmethod
     def new(cls) -> Session:
         return cls(id=os.urandom(4).hex())
+
+    @property
+    def label_filters(self) -> list[str]:
+        """Engine filters that match this session (and scope) and nothing else."""
+        filters = [f"{SESSION_LABEL}={self.id}"]
+        if self.scope:
+            filters.append(f"{SCOPE_LABEL}={self.scope}")
+        return filters
 
     def scoped(self, scope: str) -> Session:
         """The same run, narrowed to one scenario: its resources can be swept alone."""
@@ -139,23 +151,17 @@ def owner_is_alive(owner: str, this_host: str | None = None) -> bool:
 
 
 def sweep(
-    engine: Engine,
-    session_id: str | None = None,
-    *,
-    scope: str | None = None,
-    spare_live: bool = True,
+    engine: Engine, session: Session | None = None, *, spare_live: bool = True
 ) -> SweepReport:
     """Remove labelled containers (with their anonymous volumes), volumes and networks.
 
-    With a session id, only that session's (and with a scope, only that scope's); without,
+    With a session, only that session's (or, for a scoped one, only that scope's); without,
     every session whose owner is not alive (or all of them when `spare_live` is false).
     """
-    label: str | list[str] = f"{SESSION_LABEL}={session_id}" if session_id else SESSION_LABEL
-    if session_id and scope:
-        label = [f"{SESSION_LABEL}={session_id}", f"{SCOPE_LABEL}={scope}"]
+    label = session.label_filters if session else [SESSION_LABEL]
 
     def doomed(labels: Mapping[str, str] | None) -> bool:
-        if session_id or not spare_live:
+        if session or not spare_live:
             return True
         return not owner_is_alive((labels or {}).get(OWNER_LABEL, ""))
 

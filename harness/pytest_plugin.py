@@ -9,23 +9,30 @@ import hashlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
 from harness.credentials import Credentials
+from harness.databases import DATABASES
 from harness.engine import Engine, EngineInfo, Session, sweep
 from harness.errors import HarnessError
-from harness.images import ImageSource, choose_images, describe_choices, resolve_source
-from harness.images.availability import official_available
+from harness.images import (
+    DATABASE_IMAGES,
+    ImageSource,
+    describe_choices,
+    override_option,
+    require_present,
+    resolve_source,
+    select_images,
+)
 from harness.report import LEGEND, dangling_lines, matrix_tables, summary_line, to_json, write_json
 from harness.scenario import Cell, ScenarioResult, matrix, run_scenario
 from harness.signals import cleanup_on_terminate
 
 MARKERS = {
     "persistence": "a database persistence scenario (database x storage x action)",
-    "mysql": "runs a MySQL-compatible server",
-    "postgres": "runs a PostgreSQL server",
+    **{name: f"runs the {name} server" for name in DATABASES},
     "layers": "image layer experiments (exp1-exp4 of the classroom notes)",
     "volumes": "docker volume subcommands and shared volumes",
     "durability": "acknowledged commits survive a crash (kill) of the server",
@@ -43,8 +50,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="image source: official, local or auto (default: $HARNESS_IMAGES or auto); "
         "tests never pull: with auto, an official image counts only when already present",
     )
-    group.addoption("--mysql-image", default=None, metavar="REF", help="image for mysql")
-    group.addoption("--postgres-image", default=None, metavar="REF", help="image for postgres")
+    for database in DATABASE_IMAGES:
+        group.addoption(
+            override_option(database), default=None, metavar="REF", help=f"image for {database}"
+        )
     group.addoption(
         "--layers-base",
         default=None,
@@ -70,7 +79,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(ResultCollector(config), "harness-results")
 
 
-def _exit_on(error: HarnessError) -> None:
+def exit_on(error: HarnessError) -> NoReturn:
+    """Stop the whole run with the error's one sentence (an environment problem, not a test)."""
     pytest.exit(f"harness: {error}", returncode=error.exit_code)
 
 
@@ -80,7 +90,7 @@ def harness_engine(pytestconfig: pytest.Config) -> Iterator[Engine]:
     try:
         engine = Engine.connect()
     except HarnessError as error:
-        _exit_on(error)
+        exit_on(error)
     yield engine
     engine.close()
 
@@ -90,7 +100,7 @@ def harness_session(pytestconfig: pytest.Config, harness_engine: Engine) -> Iter
     """This run's labels; at the end, whatever still carries them is removed."""
     session = Session.new()
     yield session
-    sweep(harness_engine, session.id)
+    sweep(harness_engine, session)
 
 
 @pytest.fixture
@@ -101,7 +111,7 @@ def harness_test_session(
     scope = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:12]
     session = harness_session.scoped(scope)
     yield session
-    sweep(harness_engine, session.id, scope=scope)
+    sweep(harness_engine, session)
 
 
 @pytest.fixture(scope="session")
@@ -109,24 +119,11 @@ def harness_images(pytestconfig: pytest.Config, harness_engine: Engine) -> dict[
     """Image ref per database. Override this fixture to pin your own images."""
     try:
         source = resolve_source(pytestconfig.getoption("--images"), os.environ)
-        overrides = {
-            "mysql": pytestconfig.getoption("--mysql-image"),
-            "postgres": pytestconfig.getoption("--postgres-image"),
-        }
-        choices = choose_images(
-            source, overrides, official_available(harness_engine, ask_registry=False)
-        )
+        overrides = {db: pytestconfig.getoption(override_option(db)) for db in DATABASE_IMAGES}
+        choices = select_images(harness_engine, source, overrides, ask_registry=False)
+        require_present(harness_engine, choices)
     except HarnessError as error:
-        _exit_on(error)
-    missing = [c for c in choices if not harness_engine.has_image(c.ref)]
-    if missing:
-        hint = (
-            "run `make images`"
-            if any(c.origin == "local" for c in missing)
-            else "pull them or choose --images local"
-        )
-        refs = ", ".join(c.ref for c in missing)
-        pytest.exit(f"harness: image(s) {refs} are not on the engine; {hint}.", returncode=2)
+        exit_on(error)
     reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(describe_choices(source, choices))

@@ -9,7 +9,7 @@ from itertools import product
 from typing import Any
 
 from harness.credentials import Credentials, redact
-from harness.databases import DATABASES
+from harness.databases import DATABASES, DbConnection
 from harness.deployment import Deployment
 from harness.engine import Engine, Session
 from harness.errors import HarnessError
@@ -140,9 +140,9 @@ def run_scenario(
     return result
 
 
-def _check_placement(d: Deployment, connection: object) -> None:
+def _check_placement(d: Deployment, connection: DbConnection) -> None:
     """The server's real data directory must be on the mount the storage mode intends."""
-    cursor = connection.cursor()  # type: ignore[attr-defined]
+    cursor = connection.cursor()
     cursor.execute(d.profile.data_dir_query)
     actual = str(cursor.fetchall()[0][0]).rstrip("/") or "/"
     cursor.close()

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import docker.errors
 from docker.types import Mount
 
 from harness.engine import Engine, Session, remove_quietly
@@ -90,7 +89,7 @@ class Named(StorageMode):
 
     def release(self, ctx: StorageContext) -> None:
         if "volume" in ctx.created:
-            _remove_volume(ctx.engine, ctx.created["volume"])
+            ctx.engine.remove_volume(ctx.created["volume"])
 
 
 class Bind(StorageMode):
@@ -127,14 +126,6 @@ class Tmpfs(StorageMode):
         if mount is None or mount.get("Type") != "tmpfs":
             return "the data directory is not on a tmpfs mount"
         return None
-
-
-def _remove_volume(engine: Engine, name: str) -> None:
-    try:
-        volume = engine.client.volumes.get(name)
-    except docker.errors.NotFound:
-        return  # a prune already took it
-    remove_quietly(volume.remove, force=True)
 
 
 def _empty_as_container_root(ctx: StorageContext, directory: str) -> None:

@@ -8,17 +8,22 @@ from pathlib import Path
 import pytest
 
 from harness.engine import Engine, Session, remove_quietly
+from harness.errors import HarnessError
 from harness.experiments import EXP3_VARIANT, EXPERIMENTS, Experiment
-from harness.images import BASE
+from harness.images import BASE, ImageChoice, require_present
+from harness.pytest_plugin import exit_on
 
 
 @pytest.fixture(scope="session")
 def layers_base(pytestconfig: pytest.Config, harness_engine: Engine) -> str:
     """The image the experiments build FROM; override with --layers-base."""
-    base = pytestconfig.getoption("--layers-base") or BASE.ref
-    if not harness_engine.has_image(base):
-        pytest.exit(f"harness: base image {base} is not on the engine; run `make images`.", 2)
-    return str(base)
+    base = str(pytestconfig.getoption("--layers-base") or BASE.ref)
+    origin = "override" if pytestconfig.getoption("--layers-base") else "local"
+    try:
+        require_present(harness_engine, [ImageChoice("base", base, origin)])
+    except HarnessError as error:
+        exit_on(error)
+    return base
 
 
 @pytest.fixture(scope="session")

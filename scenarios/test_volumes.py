@@ -49,7 +49,7 @@ def test_create_inspect_ls_rm(harness_engine: Engine, harness_test_session: Sess
     assert (attrs["Name"], attrs["Driver"]) == (name, "local")
     assert attrs["Mountpoint"].endswith(f"/volumes/{name}/_data")
     listed = harness_engine.client.volumes.list(
-        filters={"label": f"harness.scope={harness_test_session.scope}"}
+        filters={"label": harness_test_session.label_filters}
     )
     assert [v.name for v in listed] == [name]
     harness_engine.client.volumes.get(name).remove()
@@ -64,10 +64,7 @@ def test_prune_removes_unused_volumes_and_keeps_used_ones(
     unused = _volume(harness_engine, harness_test_session, "unused")
     used = _volume(harness_engine, harness_test_session, "used")
     _sleeper(harness_engine, harness_test_session, layers_base, used).stop(timeout=1)
-    label_filters = [
-        f"harness.session={harness_test_session.id}",
-        f"harness.scope={harness_test_session.scope}",
-    ]
+    label_filters = harness_test_session.label_filters
     filters: dict[str, object] = {"label": label_filters}
     if harness_engine.info.api_at_least("1.42"):
         filters["all"] = "true"  # since API 1.42 prune spares named volumes without it

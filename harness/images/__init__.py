@@ -1,5 +1,6 @@
 """Images: the official references, the locally built ones, and the choice between them."""
 
+from harness.images.availability import require_present, select_images
 from harness.images.build import BuildResult, ensure_images
 from harness.images.recipes import BASE, DATABASE_IMAGES, LocalImage
 from harness.images.sources import (
@@ -8,6 +9,8 @@ from harness.images.sources import (
     ImageSource,
     choose_images,
     describe_choices,
+    missing_images_error,
+    override_option,
     resolve_source,
 )
 
@@ -22,5 +25,9 @@ __all__ = [
     "choose_images",
     "describe_choices",
     "ensure_images",
+    "missing_images_error",
+    "override_option",
+    "require_present",
     "resolve_source",
+    "select_images",
 ]

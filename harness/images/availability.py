@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from harness.engine import Engine
+from harness.images.sources import ImageChoice, ImageSource, choose_images, missing_images_error
 
 
 def official_available(engine: Engine, *, ask_registry: bool) -> Callable[[str], bool]:
@@ -26,3 +27,21 @@ def official_available(engine: Engine, *, ask_registry: bool) -> Callable[[str],
         return True
 
     return check
+
+
+def select_images(
+    engine: Engine,
+    source: ImageSource,
+    overrides: Mapping[str, str | None],
+    *,
+    ask_registry: bool,
+) -> list[ImageChoice]:
+    """`choose_images` against a real engine."""
+    return choose_images(source, overrides, official_available(engine, ask_registry=ask_registry))
+
+
+def require_present(engine: Engine, choices: list[ImageChoice]) -> None:
+    """Raise ImageMissing (one sentence naming the fix) unless every chosen image is present."""
+    missing = [c for c in choices if not engine.has_image(c.ref)]
+    if missing:
+        raise missing_images_error(missing)

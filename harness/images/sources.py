@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from harness.errors import UsageError
+from harness.errors import ImageMissing, UsageError
 from harness.images.recipes import DATABASE_IMAGES
 
 OFFICIAL_REFS: dict[str, str] = {"mysql": "mysql:8.4", "postgres": "postgres:17"}
@@ -73,3 +73,20 @@ def choose_images(
 def describe_choices(source: ImageSource, choices: list[ImageChoice]) -> str:
     """The one line that says which images a run uses."""
     return f"images ({source.value}): " + ", ".join(c.describe() for c in choices)
+
+
+def override_option(database: str) -> str:
+    """The command-line option that pins one database's image: `--mysql-image`."""
+    return f"--{database}-image"
+
+
+def missing_images_error(missing: list[ImageChoice]) -> ImageMissing:
+    """One sentence: which images are absent and the command that gets them."""
+    refs = ", ".join(c.ref for c in missing)
+    if any(c.origin == "local" for c in missing):
+        step = "`make images` (or `python -m harness images build --images local`)"
+    elif any(c.origin == "official" for c in missing):
+        step = "`python -m harness images build --images official` where a registry is reachable"
+    else:
+        step = "`docker pull` or build them"
+    return ImageMissing(f"Image(s) {refs} are not on the engine; run {step}.")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from harness.engine import Engine
-from harness.images import DATABASE_IMAGES
+from harness.errors import HarnessError
+from harness.images import ImageSource, require_present, select_images
+from harness.pytest_plugin import exit_on
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -17,8 +19,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def local_images(harness_engine: Engine) -> dict[str, str]:
     """The locally built image refs; the run stops if they are not built."""
-    refs = {name: image.ref for name, image in DATABASE_IMAGES.items()}
-    missing = [ref for ref in refs.values() if not harness_engine.has_image(ref)]
-    if missing:
-        pytest.exit(f"harness: local image(s) {', '.join(missing)} missing; run `make images`.", 2)
-    return refs
+    choices = select_images(harness_engine, ImageSource.LOCAL, {}, ask_registry=False)
+    try:
+        require_present(harness_engine, choices)
+    except HarnessError as error:
+        exit_on(error)
+    return {c.database: c.ref for c in choices}

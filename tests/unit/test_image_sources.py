@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import UsageError
-from harness.images import DATABASE_IMAGES, ImageSource, choose_images, resolve_source
+from harness.images import (
+    DATABASE_IMAGES,
+    ImageSource,
+    choose_images,
+    missing_images_error,
+    resolve_source,
+)
 from harness.images.sources import describe_choices
 
 
@@ -70,3 +76,18 @@ def test_description_is_one_line_naming_each_choice() -> None:
     """The run says which images it uses, in one line."""
     line = describe_choices(ImageSource.AUTO, choose_images(ImageSource.AUTO, {}, always))
     assert line == "images (auto): mysql=mysql:8.4 (official), postgres=postgres:17 (official)"
+
+
+def test_missing_local_image_points_to_make_images() -> None:
+    """A missing local build names the refs and `make images`, in one sentence."""
+    error = missing_images_error(choose_images(ImageSource.LOCAL, {}, never)[:1])
+    assert str(error).startswith(f"Image(s) {DATABASE_IMAGES['mysql'].ref} are not on the engine")
+    assert "`make images`" in str(error)
+    assert error.exit_code == 2
+
+
+def test_missing_official_image_points_to_images_build() -> None:
+    """A missing official image names the command that pulls it."""
+    error = missing_images_error(choose_images(ImageSource.OFFICIAL, {}, never))
+    assert "mysql:8.4, postgres:17" in str(error)
+    assert "images build --images official" in str(error)
