@@ -22,6 +22,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(BIN)/python:
+	@scripts/ensure-tools.sh venv
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
@@ -35,6 +36,8 @@ engine: ## make sure a Docker engine answers (start or install one if needed)
 	@scripts/ensure-engine.sh
 
 images: setup engine ## build the local images (a no-op when nothing changed)
+	@# The local base image is debootstrapped; official images need no build tools.
+	@if [ "$(HARNESS_IMAGES)" != official ]; then scripts/ensure-tools.sh debootstrap; fi
 	$(BIN)/python -m harness images build
 
 persistence: setup engine images ## the main job: the persistence matrix and its table

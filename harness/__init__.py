@@ -1,34 +1,99 @@
 """A persistence harness: does a stateful container's data survive what happens to it?
 
-The modules are small and private in spirit; this is the public surface for other programs.
+This is the public surface. Names load on first use (PEP 562): the pytest plugin imports this
+package in every pytest run of the environment, and the engine layer pulls in docker,
+testcontainers and the database drivers, which a run that uses no harness fixture never needs.
 """
 
-from harness.credentials import Credentials
-from harness.databases import DATABASES, DatabaseProfile
-from harness.deployment import Deployment
-from harness.engine import Engine, EngineInfo, Session, sweep
-from harness.errors import HarnessError
-from harness.oracle import ACTION_NAMES, STORAGE_NAMES, expect
-from harness.persons import PERSONS_ROWS, Outcome
-from harness.scenario import Cell, ScenarioResult, matrix, run_scenario
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.containers.deployment import Deployment
+    from harness.containers.engine import Engine, Session, sweep
+    from harness.databases.profiles import DATABASES, DatabaseProfile
+    from harness.errors import HarnessError
+    from harness.model.actions import ACTION_NAMES, ACTIONS, Action
+    from harness.model.cells import Cell, ScenarioResult, matrix
+    from harness.model.credentials import Credentials
+    from harness.model.engine_info import EngineInfo
+    from harness.model.outcomes import Outcome, Promise
+    from harness.model.persons import PERSONS_ROWS
+    from harness.model.spec import ContainerSpec, Mount, MountKind
+    from harness.model.storage import STORAGE_MODES, STORAGE_NAMES, StorageMode, expect
+    from harness.persistence.byo import check_persistence
+    from harness.persistence.scenario import run_scenario
+
+_WHERE = {
+    "ACTIONS": "harness.model.actions",
+    "ACTION_NAMES": "harness.model.actions",
+    "Action": "harness.model.actions",
+    "Cell": "harness.model.cells",
+    "ContainerSpec": "harness.model.spec",
+    "Credentials": "harness.model.credentials",
+    "DATABASES": "harness.databases.profiles",
+    "DatabaseProfile": "harness.databases.profiles",
+    "Deployment": "harness.containers.deployment",
+    "Engine": "harness.containers.engine",
+    "EngineInfo": "harness.model.engine_info",
+    "HarnessError": "harness.errors",
+    "Mount": "harness.model.spec",
+    "MountKind": "harness.model.spec",
+    "Outcome": "harness.model.outcomes",
+    "PERSONS_ROWS": "harness.model.persons",
+    "Promise": "harness.model.outcomes",
+    "STORAGE_MODES": "harness.model.storage",
+    "STORAGE_NAMES": "harness.model.storage",
+    "ScenarioResult": "harness.model.cells",
+    "Session": "harness.containers.engine",
+    "StorageMode": "harness.model.storage",
+    "check_persistence": "harness.persistence.byo",
+    "expect": "harness.model.storage",
+    "matrix": "harness.model.cells",
+    "run_scenario": "harness.persistence.scenario",
+    "sweep": "harness.containers.engine",
+}
 
 __all__ = [
+    "ACTIONS",
     "ACTION_NAMES",
     "DATABASES",
     "PERSONS_ROWS",
+    "STORAGE_MODES",
     "STORAGE_NAMES",
+    "Action",
     "Cell",
+    "ContainerSpec",
     "Credentials",
     "DatabaseProfile",
     "Deployment",
     "Engine",
     "EngineInfo",
     "HarnessError",
+    "Mount",
+    "MountKind",
     "Outcome",
+    "Promise",
     "ScenarioResult",
     "Session",
+    "StorageMode",
+    "check_persistence",
     "expect",
     "matrix",
     "run_scenario",
     "sweep",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'harness' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.engine import Engine, Session, remove_quietly
+from harness.containers.engine import Engine, Session, remove_quietly
 from harness.errors import HarnessError
-from harness.experiments import EXP3_VARIANT, EXPERIMENTS, Experiment
-from harness.images import BASE, ImageChoice, require_present
-from harness.pytest_plugin import exit_on
+from harness.frontends.pytest_plugin import exit_on
+from harness.images.availability import require_present
+from harness.images.experiments import EXP3_VARIANT, EXPERIMENTS, Experiment
+from harness.images.recipes import BASE
+from harness.images.sources import ImageChoice
 
 
 @pytest.fixture(scope="session")

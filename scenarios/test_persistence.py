@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import pytest
 
-from harness.pytest_plugin import matrix_params
-from harness.scenario import Cell, ScenarioResult
+from harness.frontends.pytest_plugin import matrix_params
+from harness.model.cells import Cell, ScenarioResult
 
 
 @pytest.mark.persistence

@@ -10,12 +10,17 @@ import pytest
 from docker.models.containers import Container
 from docker.types import Mount
 
-from harness.containers import run_database, wait_until_ready
-from harness.credentials import Credentials
-from harness.databases import DATABASES
-from harness.engine import Engine, Session, remove_quietly
+from harness.containers.deployment import run_database
+from harness.containers.engine import Engine, Session
+from harness.containers.managed import ManagedContainer
+from harness.containers.readiness import wait_until_ready
+from harness.databases.profiles import DATABASES
 from harness.errors import NotReady
-from harness.persons import PERSONS_ROWS, Outcome, observe, write_persons
+from harness.model.credentials import Credentials
+from harness.model.outcomes import Outcome
+from harness.model.persons import PERSONS_ROWS, observe, write_persons
+from harness.model.spec import Mount as SpecMount
+from harness.model.spec import MountKind
 
 pytestmark = pytest.mark.volumes
 
@@ -153,14 +158,14 @@ def test_mysql_volume_given_to_postgres_fails_clearly_and_keeps_mysql_data(
     # The volume sits at each image's official data directory.
     data_dir = {"mysql": "/var/lib/mysql", "postgres": "/var/lib/postgresql/data"}
 
-    def start(database: str) -> Container:
+    def start(database: str) -> ManagedContainer:
         return run_database(
             harness_engine,
             harness_test_session,
             DATABASES[database],
             harness_images[database],
             harness_credentials,
-            volumes={volume: {"bind": data_dir[database], "mode": "rw"}},
+            (SpecMount(MountKind.VOLUME, volume, data_dir[database]),),
         )
 
     mysql, postgres = DATABASES["mysql"], DATABASES["postgres"]
@@ -169,7 +174,7 @@ def test_mysql_volume_given_to_postgres_fails_clearly_and_keeps_mysql_data(
     write_persons(connection)
     connection.close()
     first.stop()
-    first.remove(v=True)
+    first.remove(volumes=True)
 
     intruder = start("postgres")
     with pytest.raises(NotReady) as failure:
@@ -178,10 +183,12 @@ def test_mysql_volume_given_to_postgres_fails_clearly_and_keeps_mysql_data(
     assert "exited before it answered" in message
     assert "exists but is not empty" in message
     assert harness_credentials.password not in message
-    remove_quietly(intruder.remove, force=True, v=True)
+    intruder.remove(volumes=True)
 
     again = start("mysql")
-    seen = observe(mysql, lambda: wait_until_ready(again, mysql, harness_credentials))
+    seen = observe(
+        mysql.classify_missing, lambda: wait_until_ready(again, mysql, harness_credentials)
+    )
     assert (seen.outcome, seen.rows_read) == (Outcome.SURVIVES, len(PERSONS_ROWS))
 
 
@@ -189,7 +196,7 @@ def test_inspect_command_passes_local_images_and_fails_an_image_without_volume(
     harness_images: dict[str, str], layers_base: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`harness inspect` exits 0 when VOLUME covers the data dir, 1 when nothing does."""
-    from harness.cli import main  # noqa: PLC0415 - the CLI is what is under test
+    from harness.frontends.cli import main  # noqa: PLC0415 - the CLI is what is under test
 
     for database, ref in harness_images.items():
         assert main(["inspect", ref]) == 0, capsys.readouterr().out

@@ -1,7 +1,9 @@
-"""Images: the official references, the locally built ones, and the choice between them."""
+"""Images: the official references, the locally built ones, and the choice between them.
 
-from harness.images.availability import require_present, select_images
-from harness.images.build import BuildResult, ensure_images
+Only the light modules are re-exported here (the front ends read them in every run); building and
+availability checks, which talk to the engine, are imported from their own modules.
+"""
+
 from harness.images.recipes import BASE, DATABASE_IMAGES, LocalImage
 from harness.images.sources import (
     OFFICIAL_REFS,
@@ -18,16 +20,12 @@ __all__ = [
     "BASE",
     "DATABASE_IMAGES",
     "OFFICIAL_REFS",
-    "BuildResult",
     "ImageChoice",
     "ImageSource",
     "LocalImage",
     "choose_images",
     "describe_choices",
-    "ensure_images",
     "missing_images_error",
     "override_option",
-    "require_present",
     "resolve_source",
-    "select_images",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from harness.engine import Engine
+from harness.containers.engine import Engine
 from harness.images.sources import ImageChoice, ImageSource, choose_images, missing_images_error
 
 
@@ -18,13 +18,7 @@ def official_available(engine: Engine, *, ask_registry: bool) -> Callable[[str],
     def check(ref: str) -> bool:
         if engine.has_image(ref):
             return True
-        if not ask_registry:
-            return False
-        try:
-            engine.client.api.inspect_distribution(ref)  # type: ignore[no-untyped-call]
-        except Exception:  # unreachable, unknown, unauthorised: all mean "not for us"
-            return False
-        return True
+        return ask_registry and engine.in_registry(ref)
 
     return check
 

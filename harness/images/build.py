@@ -11,11 +11,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import docker.errors
-
-from harness.engine import IMAGE_LABEL, Engine
+from harness.containers.engine import IMAGE_LABEL, Engine
 from harness.errors import ImageBuildFailed
 from harness.images.recipes import BASE, DEBIAN_SUITE, LocalImage, build_order
 
@@ -57,7 +54,7 @@ def ensure_images(
             else:
                 _build_from_dockerfile(engine, image, progress)
             _remove_superseded(engine, image, progress)
-        size = int(engine.client.images.get(image.ref).attrs.get("Size", 0))
+        size = int(engine.image_attrs(image.ref).get("Size", 0))
         results.append(BuildResult(image, built, time.monotonic() - started, size))
     return results
 
@@ -111,9 +108,8 @@ def _build_base(engine: Engine, image: LocalImage, progress: Progress, mirror: s
             changes = ['CMD ["bash"]', "ENV LANG=C.UTF-8"] + [
                 f"LABEL {key}={value}" for key, value in _labels(image).items()
             ]
-            engine.client.api.import_image_from_stream(
-                tar.stdout, repository=repository, tag=tag, changes=changes
-            )
+            assert tar.stdout is not None
+            engine.import_image(tar.stdout, repository, tag, changes)
         if tar.returncode != 0:
             raise ImageBuildFailed("Packing the base rootfs failed; see the tar error above.")
 
@@ -175,7 +171,7 @@ def _build_from_dockerfile(engine: Engine, image: LocalImage, progress: Progress
     assert image.parent is not None
     build_args = {"BASE_IMAGE": image.parent.ref, **dict(image.build_args)}
     tail: list[str] = []
-    stream = engine.client.api.build(
+    stream = engine.build_image(
         path=str(image.context),
         tag=image.ref,
         buildargs=build_args,
@@ -183,7 +179,6 @@ def _build_from_dockerfile(engine: Engine, image: LocalImage, progress: Progress
         rm=True,
         forcerm=True,
         pull=False,
-        decode=True,
     )
     for chunk in stream:
         if "error" in chunk:
@@ -201,12 +196,9 @@ def _build_from_dockerfile(engine: Engine, image: LocalImage, progress: Progress
 def _remove_superseded(engine: Engine, image: LocalImage, progress: Progress) -> None:
     """Old builds of this image (other inputs) are dead weight once the new one exists."""
     current = image.inputs_digest()
-    for old in engine.client.images.list(filters={"label": f"{IMAGE_LABEL}={image.name}"}):
-        labels: dict[str, Any] = old.labels or {}
+    for image_id, _tags, labels, _size in engine.labelled_images(f"{IMAGE_LABEL}={image.name}"):
         if labels.get(INPUTS_LABEL) == current:
             continue
-        try:
-            engine.client.images.remove(str(old.id), force=False)
-            progress(f"{image.name}: removed superseded build {old.short_id}")
-        except docker.errors.APIError:
-            pass  # still used by a container or a child image: leave it
+        # Refused while a container or a child image uses it: then it stays.
+        if engine.remove_image(image_id, force=False):
+            progress(f"{image.name}: removed superseded build {image_id[7:19]}")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from harness.engine import Engine
+from harness.containers.engine import Engine
 from harness.errors import HarnessError
-from harness.images import ImageSource, require_present, select_images
-from harness.pytest_plugin import exit_on
+from harness.frontends.pytest_plugin import exit_on
+from harness.images.availability import require_present, select_images
+from harness.images.sources import ImageSource
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -6,14 +6,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from docker.models.containers import Container
 
-from harness.containers import run_database, wait_until_ready
-from harness.credentials import Credentials
-from harness.databases import DATABASES, DatabaseProfile
-from harness.engine import Engine, Session
+from harness.containers.deployment import run_database
+from harness.containers.engine import Engine, Session
+from harness.containers.managed import ManagedContainer
+from harness.containers.readiness import wait_until_ready
+from harness.containers.retry import Backoff
+from harness.databases.profiles import DATABASES, DatabaseProfile
 from harness.errors import NotReady
-from harness.retry import Backoff
+from harness.model.credentials import Credentials
+from harness.model.spec import Mount, MountKind
 
 OFFICIAL_VOLUME = {"mysql": "/var/lib/mysql", "postgres": "/var/lib/postgresql/data"}
 SKIPPED_INIT = {
@@ -60,13 +62,14 @@ class Bench:
     def new_volume(self) -> str:
         self.volumes_made += 1
         name = f"harness-{self.session.id}-{self.session.scope}-{self.volumes_made}"
-        self.engine.client.volumes.create(name=name, labels=self.session.labels)
-        return name
+        return self.engine.create_volume(name, self.session.labels)
 
-    def start(self, creds: Credentials, volume: str) -> Container:
-        mount = {volume: {"bind": OFFICIAL_VOLUME[self.database], "mode": "rw"}}
+    def mount(self, volume: str) -> Mount:
+        return Mount(MountKind.VOLUME, volume, OFFICIAL_VOLUME[self.database])
+
+    def start(self, creds: Credentials, volume: str) -> ManagedContainer:
         return run_database(
-            self.engine, self.session, self.profile, self.image, creds, volumes=mount
+            self.engine, self.session, self.profile, self.image, creds, (self.mount(volume),)
         )
 
 
@@ -105,7 +108,7 @@ def test_initialised_volume_keeps_first_credentials_and_skips_init(
     container = bench.start(first, volume)
     wait_until_ready(container, profile, first).close()
     container.stop()
-    container.remove()
+    container.remove(volumes=False)
 
     second = Credentials.random()
     assert second.password != first.password
@@ -113,7 +116,7 @@ def test_initialised_volume_keeps_first_credentials_and_skips_init(
     wait_until_ready(successor, profile, first).close()
     with pytest.raises(NotReady):
         wait_until_ready(successor, profile, second, QUICK)
-    assert SKIPPED_INIT[database] in successor.logs().decode()
+    assert SKIPPED_INIT[database] in successor.logs(tail=200)
 
 
 def test_image_declares_volume_at_official_path(
@@ -130,24 +133,23 @@ def test_server_runs_as_non_root_and_docker_stop_exits_zero(database: str, bench
     volume = bench.new_volume()
     container = bench.start(creds, volume)
     wait_until_ready(container, DATABASES[database], creds).close()
-    status = container.exec_run(["cat", "/proc/1/status"]).output.decode()
+    status = container.wrapped.exec_run(["cat", "/proc/1/status"]).output.decode()
     uid_line = next(line for line in status.splitlines() if line.startswith("Uid:"))
     assert uid_line.split()[1] != "0"
 
-    container.stop(timeout=10)
-    container.reload()
+    container.stop()
     # 137 would mean the grace period ran out and the engine killed the server.
-    assert container.attrs["State"]["ExitCode"] == 0
+    assert container.state()["ExitCode"] == 0
 
 
 def test_missing_password_exits_non_zero_with_clear_log(database: str, bench: Bench) -> None:
     """Without a password setting, init refuses: a clear log line and a non-zero exit."""
-    container = bench.engine.client.containers.run(
-        bench.image, detach=True, labels=bench.session.labels
+    container = run_database(
+        bench.engine, bench.session, bench.profile, bench.image, Credentials.random(), env={}
     )
-    result = container.wait(timeout=60)
+    result = container.wrapped.wait(timeout=60)
     assert result["StatusCode"] != 0
-    assert MISSING_PASSWORD[database] in container.logs().decode()
+    assert MISSING_PASSWORD[database] in container.logs(tail=200)
 
 
 def test_password_file_variant_is_honoured(database: str, bench: Bench, tmp_path: Path) -> None:
@@ -163,15 +165,22 @@ def test_password_file_variant_is_honoured(database: str, bench: Bench, tmp_path
     del env[variable]
     env[f"{variable}_FILE"] = "/run/secrets/password"
     volume = bench.new_volume()
-    container = bench.engine.client.containers.run(
+    secret_mount = Mount(MountKind.BIND, str(secret), "/run/secrets/password", read_only=True)
+    container = run_database(
+        bench.engine,
+        bench.session,
+        profile,
         bench.image,
-        detach=True,
-        environment=env,
-        labels=bench.session.labels,
-        ports={f"{profile.port}/tcp": ("127.0.0.1", None)},
-        volumes={
-            volume: {"bind": OFFICIAL_VOLUME[database], "mode": "rw"},
-            str(secret): {"bind": "/run/secrets/password", "mode": "ro"},
-        },
+        creds,
+        (bench.mount(volume), secret_mount),
+        env=env,
     )
-    wait_until_ready(container, profile, creds).close()
+    connection = wait_until_ready(container, profile, creds)
+    try:
+        # The password came from the file: the application user is in, on its database.
+        assert _current_user_and_database(connection, profile) == (creds.user, creds.database)
+    finally:
+        connection.close()
+    # ... and only from the file: the container was given no plain password variable.
+    configured = container.wrapped.attrs["Config"]["Env"]
+    assert not any(item.startswith(f"{variable}=") for item in configured)

@@ -11,7 +11,7 @@ from testcontainers.community.mysql import MySqlContainer
 from testcontainers.community.postgres import PostgresContainer
 from testcontainers.core.config import testcontainers_config
 
-from harness.engine import Session
+from harness.containers.engine import Session
 
 
 @pytest.fixture(autouse=True)

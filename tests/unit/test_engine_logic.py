@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 import socket
 
-from harness.credentials import REDACTED, Credentials, redact
-from harness.engine import (
+from harness.containers.engine import (
     OWNER_LABEL,
     SCOPE_LABEL,
     SESSION_LABEL,
@@ -16,6 +15,7 @@ from harness.engine import (
     identify,
     owner_is_alive,
 )
+from harness.model.credentials import REDACTED, Credentials, redact
 
 
 def test_identify_docker() -> None:

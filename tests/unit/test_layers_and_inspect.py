@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.image_check import check_image, detect_database
-from harness.layers import added_layers, chain_hints, instruction_of, steps
-from harness.placement import ImageFacts
+from harness.images.inspect import check_image, detect_database
+from harness.images.layers import added_layers, chain_hints, instruction_of, steps
+from harness.model.placement import ImageFacts
 
 # `docker history` of exp3 on Engine 20.10 (classic builder), newest first.
 EXP3_HISTORY = [

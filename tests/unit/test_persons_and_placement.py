@@ -8,10 +8,13 @@ from typing import Any
 import pymysql.err
 import pytest
 
-from harness.databases import DATABASES, MissingData
+from harness.databases.profiles import DATABASES
 from harness.errors import UsageError
-from harness.persons import NOTES_ROW, PERSONS_ROWS, Outcome, observe
-from harness.placement import LAYER_ROOT, ImageFacts, covering, place
+from harness.model.outcomes import Outcome
+from harness.model.persons import NOTES_ROW, PERSONS_ROWS, MissingData, observe
+from harness.model.placement import LAYER_ROOT, ImageFacts, covering, place
+from harness.model.spec import ContainerSpec, Mount, MountKind
+from harness.model.storage import STORAGE_MODES, ObservedMount
 
 
 class FakeCursor:
@@ -60,7 +63,7 @@ def test_rows_start_with_the_notes_row_and_cover_hard_cases() -> None:
 
 def test_full_row_set_means_survives() -> None:
     """Every row back, equal: survives."""
-    seen = observe(MYSQL, lambda: FakeConnection(list(PERSONS_ROWS)))
+    seen = observe(MYSQL.classify_missing, lambda: FakeConnection(list(PERSONS_ROWS)))
     assert (seen.outcome, seen.rows_read) == (Outcome.SURVIVES, len(PERSONS_ROWS))
 
 
@@ -68,14 +71,14 @@ def test_one_changed_value_means_lost() -> None:
     """A single differing value is not survival."""
     rows = [list(r) for r in PERSONS_ROWS]
     rows[2][2] = "Zoe"
-    seen = observe(MYSQL, lambda: FakeConnection(rows))
+    seen = observe(MYSQL.classify_missing, lambda: FakeConnection(rows))
     assert (seen.outcome, seen.detail) == (Outcome.LOST, "rows differ")
 
 
 def test_missing_table_is_an_observation() -> None:
     """MySQL error 1146 reads as 'lost (table missing)', not an error."""
     error = pymysql.err.ProgrammingError(1146, "Table 'employees.Persons' doesn't exist")
-    seen = observe(MYSQL, lambda: FakeConnection(error))
+    seen = observe(MYSQL.classify_missing, lambda: FakeConnection(error))
     assert (seen.outcome, seen.rows_read, seen.detail) == (Outcome.LOST, 0, "table missing")
 
 
@@ -85,14 +88,14 @@ def test_missing_database_is_an_observation() -> None:
     def connect() -> FakeConnection:
         raise MissingData("database")
 
-    assert observe(MYSQL, connect).detail == "database missing"
+    assert observe(MYSQL.classify_missing, connect).detail == "database missing"
 
 
 def test_other_errors_are_not_observations() -> None:
     """A broken connection is not 'lost': it propagates."""
     error = pymysql.err.OperationalError(2013, "Lost connection")
     with pytest.raises(pymysql.err.OperationalError):
-        observe(MYSQL, lambda: FakeConnection(error))
+        observe(MYSQL.classify_missing, lambda: FakeConnection(error))
 
 
 def _facts(volumes: tuple[str, ...], env: dict[str, str] | None = None) -> ImageFacts:
@@ -130,11 +133,36 @@ def test_layer_mode_refuses_an_image_that_declares_a_volume_over_it() -> None:
 
 def test_anonymous_mode_rejects_data_dir_outside_any_volume() -> None:
     """An image without VOLUME over its data dir gets no verdict, but a reason to fix it."""
-    from harness.storage import STORAGE_MODES, StorageContext  # noqa: PLC0415
-
-    ctx = StorageContext(engine=None, session=None, image="img", mount_target="/d", name="n")  # type: ignore[arg-type]
-    problem = STORAGE_MODES["anonymous"].placement_problem(None, ctx)
+    anonymous = STORAGE_MODES["anonymous"]
+    problem = anonymous.placement_problem(None, None)
     assert problem is not None
     assert "declares no VOLUME" in problem
-    assert STORAGE_MODES["anonymous"].placement_problem({"Type": "volume"}, ctx) is None
-    assert STORAGE_MODES["layer"].placement_problem(None, ctx) is None
+    assert anonymous.placement_problem(ObservedMount("volume", "/d", name="abc"), None) is None
+    assert STORAGE_MODES["layer"].placement_problem(None, None) is None
+
+
+def test_named_mode_rejects_a_volume_that_is_not_its_own() -> None:
+    """The data directory on some other volume is not the named mode's."""
+    named = STORAGE_MODES["named"]
+    theirs = ObservedMount("volume", "/var/lib/mysql", name="someone-elses")
+    assert named.placement_problem(theirs, "ours") == (
+        "the data directory is not on the named volume ours"
+    )
+    assert named.placement_problem(ObservedMount("volume", "/d", name="ours"), "ours") is None
+
+
+def test_storage_modes_add_their_mount_and_refuse_an_overlapping_one() -> None:
+    """named mounts its volume, bind its directory, tmpfs a tmpfs; a user's own mount at the
+    same place is a one-sentence UsageError."""
+    base = ContainerSpec("img")
+    assert STORAGE_MODES["named"].configure(base, "/data", "vol").mounts == (
+        Mount(MountKind.VOLUME, "vol", "/data"),
+    )
+    assert STORAGE_MODES["bind"].configure(base, "/data", "/tmp/d").mounts == (
+        Mount(MountKind.BIND, "/tmp/d", "/data"),
+    )
+    assert STORAGE_MODES["tmpfs"].configure(base, "/data", None).tmpfs == ("/data",)
+    assert STORAGE_MODES["anonymous"].configure(base, "/data", None) == base
+    users = base.with_mount(Mount(MountKind.VOLUME, "mine", "/data/sub"))
+    with pytest.raises(UsageError, match="overlaps /data"):
+        STORAGE_MODES["named"].configure(users, "/data", "vol")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from harness.engine import EngineInfo
-from harness.persons import Outcome
-from harness.report import matrix_tables, to_html, to_json
-from harness.scenario import Cell, ScenarioResult, matrix
+from harness.frontends.report import matrix_tables, to_html, to_json
+from harness.model.cells import Cell, ScenarioResult, matrix
+from harness.model.engine_info import EngineInfo
+from harness.model.outcomes import Outcome
 
 ENGINE = EngineInfo("docker", "20.10.24", "1.41")
 CONTRACT_KEYS = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.retry import Backoff, GiveUp, RetryExhausted, retry
+from harness.containers.retry import Backoff, GiveUp, RetryExhausted, retry
 
 
 class FakeClock:

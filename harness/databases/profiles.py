@@ -1,34 +1,16 @@
 """One profile per database: how to configure, reach, and question it.
 
-Adding a database is one new `DatabaseProfile` in `DATABASES`.
+Adding a database is one new `DatabaseProfile` in `DATABASES`. The drivers (pymysql, psycopg) are
+imported when a connection is made, not with this module: the front ends load it in every run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
 
-import psycopg
-import psycopg.errors
-import pymysql
-import pymysql.err
-
-from harness.credentials import Credentials
-
-
-class DbConnection(Protocol):
-    def cursor(self) -> Any: ...
-    def commit(self) -> None: ...
-    def close(self) -> None: ...
-
-
-class MissingData(Exception):
-    """The database or table the rows were written to does not exist (an observation)."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__(what)
-        self.what = what  # "database" or "table"
+from harness.model.credentials import Credentials
+from harness.model.persons import DbConnection
 
 
 @dataclass(frozen=True)
@@ -45,6 +27,12 @@ class DatabaseProfile:
     # How to move the data directory somewhere else (the `layer` mode): env and extra args.
     relocate: Callable[[str], tuple[dict[str, str], list[str]]]
     classify_missing: Callable[[BaseException], str | None]
+    # The credentials a container of this database was configured with, from its environment.
+    credentials_from_env: Callable[[Mapping[str, str]], Credentials | None]
+    # Environment variables by which an image says it runs this database.
+    image_env_hints: tuple[str, ...]
+    # testcontainers module classes for this database (matched by name, so no import is needed).
+    testcontainers_classes: tuple[str, ...]
 
     def data_dir_from_image(self, image_env: Mapping[str, str]) -> str:
         if self.data_dir_env and image_env.get(self.data_dir_env):
@@ -62,6 +50,8 @@ def _mysql_env(creds: Credentials) -> dict[str, str]:
 
 
 def _mysql_connect(host: str, port: int, creds: Credentials, timeout: float) -> DbConnection:
+    import pymysql  # noqa: PLC0415 - drivers load on first use, not with the plugin
+
     return pymysql.connect(
         host=host,
         port=port,
@@ -80,6 +70,8 @@ MYSQL_UNKNOWN_TABLE = 1146
 
 
 def _mysql_missing(error: BaseException) -> str | None:
+    import pymysql.err  # noqa: PLC0415 - drivers load on first use
+
     code = error.args[0] if isinstance(error, pymysql.err.MySQLError) and error.args else None
     return {MYSQL_UNKNOWN_DATABASE: "database", MYSQL_UNKNOWN_TABLE: "table"}.get(code)  # type: ignore[arg-type]
 
@@ -94,6 +86,8 @@ def _postgres_env(creds: Credentials) -> dict[str, str]:
 
 
 def _postgres_connect(host: str, port: int, creds: Credentials, timeout: float) -> DbConnection:
+    import psycopg  # noqa: PLC0415 - drivers load on first use, not with the plugin
+
     return psycopg.connect(
         host=host,
         port=port,
@@ -105,6 +99,9 @@ def _postgres_connect(host: str, port: int, creds: Credentials, timeout: float) 
 
 
 def _postgres_missing(error: BaseException) -> str | None:
+    import psycopg  # noqa: PLC0415 - drivers load on first use
+    import psycopg.errors  # noqa: PLC0415
+
     if isinstance(error, psycopg.errors.UndefinedTable):
         return "table"
     if isinstance(error, psycopg.errors.InvalidCatalogName):
@@ -113,6 +110,25 @@ def _postgres_missing(error: BaseException) -> str | None:
     if isinstance(error, psycopg.OperationalError) and "does not exist" in str(error):
         return "database"
     return None
+
+
+def _mysql_credentials(env: Mapping[str, str]) -> Credentials | None:
+    """The application user, else root (as the official image: MYSQL_USER needs a password)."""
+    database = env.get("MYSQL_DATABASE", "")
+    root_password = env.get("MYSQL_ROOT_PASSWORD", "")
+    if env.get("MYSQL_USER") and env.get("MYSQL_PASSWORD") and database:
+        return Credentials(env["MYSQL_USER"], env["MYSQL_PASSWORD"], root_password, database)
+    if root_password and database:
+        return Credentials("root", root_password, root_password, database)
+    return None
+
+
+def _postgres_credentials(env: Mapping[str, str]) -> Credentials | None:
+    password = env.get("POSTGRES_PASSWORD", "")
+    if not password:
+        return None
+    user = env.get("POSTGRES_USER") or "postgres"
+    return Credentials(user, password, password, env.get("POSTGRES_DB") or user)
 
 
 MYSQL = DatabaseProfile(
@@ -125,6 +141,9 @@ MYSQL = DatabaseProfile(
     data_dir_env=None,
     relocate=lambda path: ({}, [f"--datadir={path}"]),
     classify_missing=_mysql_missing,
+    credentials_from_env=_mysql_credentials,
+    image_env_hints=("MYSQL_MAJOR", "MYSQL_VERSION", "MARIADB_VERSION", "MARIADB_MAJOR"),
+    testcontainers_classes=("MySqlContainer",),
 )
 
 POSTGRES = DatabaseProfile(
@@ -137,6 +156,9 @@ POSTGRES = DatabaseProfile(
     data_dir_env="PGDATA",
     relocate=lambda path: ({"PGDATA": path}, []),
     classify_missing=_postgres_missing,
+    credentials_from_env=_postgres_credentials,
+    image_env_hints=("PGDATA", "PG_MAJOR", "PG_VERSION"),
+    testcontainers_classes=("PostgresContainer",),
 )
 
 DATABASES: dict[str, DatabaseProfile] = {p.name: p for p in (MYSQL, POSTGRES)}

@@ -4,9 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
+from typing import Any, Protocol
 
-from harness.databases import DatabaseProfile, DbConnection, MissingData
+from harness.model.outcomes import Outcome
+
+
+class DbConnection(Protocol):
+    """What the harness needs of a DB-API connection (pymysql's and psycopg's both fit)."""
+
+    def cursor(self) -> Any: ...
+    def commit(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class MissingData(Exception):
+    """The database or table the rows were written to does not exist (an observation)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what  # "database" or "table"
+
+
+# Which of "database" / "table" an error says is missing (None: some other error).
+ClassifyMissing = Callable[[BaseException], str | None]
 
 Row = tuple[int, str | None, str | None, str | None, str | None]
 
@@ -33,11 +53,6 @@ GENERATED_ROWS: tuple[Row, ...] = (
 )
 
 PERSONS_ROWS: tuple[Row, ...] = (NOTES_ROW, *GENERATED_ROWS)
-
-
-class Outcome(StrEnum):
-    SURVIVES = "survives"
-    LOST = "lost"
 
 
 @dataclass(frozen=True)
@@ -68,7 +83,7 @@ def read_persons(connection: DbConnection) -> list[Row]:
 
 
 def observe(
-    profile: DatabaseProfile,
+    classify_missing: ClassifyMissing,
     connect: Callable[[], DbConnection],
     written: tuple[Row, ...] = PERSONS_ROWS,
 ) -> Observation:
@@ -83,7 +98,7 @@ def observe(
     try:
         rows = read_persons(connection)
     except Exception as error:
-        what = profile.classify_missing(error)
+        what = classify_missing(error)
         if what:
             return Observation(Outcome.LOST, 0, f"{what} missing")
         raise

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from harness.databases import DATABASES
-from harness.placement import ImageFacts, covering
+from harness.databases.profiles import DATABASES
+from harness.model.placement import ImageFacts, covering
 
-_MYSQL_HINTS = ("MYSQL_MAJOR", "MYSQL_VERSION", "MARIADB_VERSION", "MARIADB_MAJOR")
-_POSTGRES_HINTS = ("PGDATA", "PG_MAJOR", "PG_VERSION")
 FIRST_POSTGRES_WITH_PARENT_VOLUME = 18
 
 
 def detect_database(facts: ImageFacts) -> str | None:
     """Which database an image runs, from its env and exposed ports; None if it cannot tell."""
-    if any(key in facts.env for key in _POSTGRES_HINTS) or "5432/tcp" in facts.exposed_ports:
-        return "postgres"
-    if any(key in facts.env for key in _MYSQL_HINTS) or "3306/tcp" in facts.exposed_ports:
-        return "mysql"
+    for profile in DATABASES.values():
+        hinted = any(key in facts.env for key in profile.image_env_hints)
+        if hinted or f"{profile.port}/tcp" in facts.exposed_ports:
+            return profile.name
     return None
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from harness.engine import EngineInfo
-from harness.oracle import ACTION_NAMES, STORAGE_NAMES
-from harness.scenario import ScenarioResult
+from harness.model.actions import ACTION_NAMES
+from harness.model.cells import ScenarioResult
+from harness.model.engine_info import EngineInfo
+from harness.model.storage import STORAGE_NAMES
 
 SYMBOL = {"survives": "S", "lost": "L"}
 LEGEND = (
@@ -82,6 +85,44 @@ def dangling_lines(results: Iterable[ScenarioResult]) -> list[str]:
     return lines
 
 
+class LineKind(Enum):
+    HEADING = "heading"
+    TEXT = "text"
+    ALERT = "alert"  # a failure or an error: shown in red where the terminal can
+
+
+@dataclass(frozen=True)
+class SummaryLine:
+    text: str
+    kind: LineKind = LineKind.TEXT
+
+
+def summary(results: list[ScenarioResult]) -> list[SummaryLine]:
+    """What a run shows at its end, for the command line and the pytest plugin alike: a table
+    per database, the legend and counts, the dangling volumes, and why each failure failed."""
+    lines: list[SummaryLine] = []
+    for database, rows in matrix_tables(results).items():
+        lines.append(SummaryLine(f"persistence matrix: {database}", LineKind.HEADING))
+        lines += [
+            SummaryLine(row, LineKind.ALERT if "FAIL" in row or "ERROR" in row else LineKind.TEXT)
+            for row in rows
+        ]
+    if not lines:
+        return lines
+    lines += [SummaryLine(LEGEND), SummaryLine(summary_line(results))]
+    dangling = dangling_lines(results)
+    if dangling:
+        lines.append(
+            SummaryLine("dangling anonymous volumes the scenarios produced", LineKind.HEADING)
+        )
+        lines += [SummaryLine(line) for line in dangling]
+        lines.append(
+            SummaryLine("(on disk, seen by no container; the harness removed them after reporting)")
+        )
+    lines += [SummaryLine(r.failure_message(), LineKind.ALERT) for r in results if not r.passed]
+    return lines
+
+
 def summary_line(results: list[ScenarioResult]) -> str:
     passed = sum(r.passed for r in results)
     errors = sum(bool(r.error) for r in results)
@@ -89,39 +130,14 @@ def summary_line(results: list[ScenarioResult]) -> str:
     return f"{passed} as promised, {failed} not as promised, {errors} without verdict"
 
 
-def _result_json(r: ScenarioResult) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "id": r.cell.id,
-        "database": r.cell.database,
-        "storage": r.cell.storage,
-        "action": r.cell.action,
-        "expected": r.expected.value,
-        "observed": r.observed.value if r.observed else None,
-        "rows_written": r.rows_written,
-        "rows_read": r.rows_read,
-        "passed": r.passed,
-        "seconds": round(r.seconds, 1),
-    }
-    # Extensions of the contract, present only when they say something.
-    if r.detail:
-        entry["detail"] = r.detail
-    if r.error:
-        entry["error"] = r.error
-    return entry
-
-
 def to_json(
     engine: EngineInfo, images: Mapping[str, str], results: Iterable[ScenarioResult]
 ) -> dict[str, Any]:
     """The report of DESIGN.md section 5 (extra keys only where a result has more to say)."""
     return {
-        "engine": {
-            "name": engine.name,
-            "version": engine.version,
-            "api_version": engine.api_version,
-        },
+        "engine": engine.to_dict(),
         "images": dict(images),
-        "results": [_result_json(r) for r in results],
+        "results": [r.to_dict() for r in results],
     }
 
 

@@ -5,27 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import docker.errors
-
-from harness.databases import DATABASES
-from harness.engine import Engine
-from harness.errors import ImageMissing, UsageError
-from harness.image_check import check_image, detect_database
-from harness.layers import added_layers, chain_hints, short, steps
-from harness.placement import ImageFacts
+from harness.containers.engine import Engine
+from harness.databases.profiles import DATABASES
+from harness.errors import UsageError
+from harness.images.inspect import check_image, detect_database
+from harness.images.layers import added_layers, chain_hints, short, steps
+from harness.model.placement import ImageFacts
 
 NOT_COVERED_EXIT = 1
-
-
-def _image_attrs(engine: Engine, ref: str) -> dict[str, Any]:
-    try:
-        attrs: dict[str, Any] = engine.client.images.get(ref).attrs
-    except docker.errors.ImageNotFound:
-        raise ImageMissing(
-            f"Image {ref} is not on the engine; build or pull it first (`docker images` lists "
-            "what is there)."
-        ) from None
-    return attrs
 
 
 def _size(size: int) -> str:
@@ -39,13 +26,13 @@ def _size(size: int) -> str:
 
 def cmd_layers(args: argparse.Namespace) -> int:
     engine = Engine.connect()
-    attrs = _image_attrs(engine, args.image)
+    attrs = engine.image_attrs(args.image)
     layers = list(attrs["RootFS"].get("Layers") or [])
-    history = engine.client.api.history(args.image)  # type: ignore[no-untyped-call]
+    history = engine.image_history(args.image)
     image_steps = steps(history, layers)
     base_layers: list[str] = []
     if args.base:
-        base_layers = list(_image_attrs(engine, args.base)["RootFS"].get("Layers") or [])
+        base_layers = list(engine.image_attrs(args.base)["RootFS"].get("Layers") or [])
         try:
             added = added_layers(layers, base_layers)
         except ValueError as error:
@@ -80,7 +67,7 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     engine = Engine.connect()
-    facts = ImageFacts.from_config(args.image, _image_attrs(engine, args.image)["Config"])
+    facts = ImageFacts.from_config(args.image, engine.image_attrs(args.image)["Config"])
     database = args.database or detect_database(facts)
     if database is None:
         raise UsageError(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from harness.databases import DatabaseProfile
+from harness.databases.profiles import DatabaseProfile
 from harness.errors import UsageError
 
 # Outside every path an official or local database image declares as a volume.
@@ -56,13 +56,21 @@ class Placement:
     command: list[str] | None
 
 
-def place(profile: DatabaseProfile, image: ImageFacts, *, in_layer: bool) -> Placement:
+def place(
+    profile: DatabaseProfile,
+    image: ImageFacts,
+    *,
+    in_layer: bool,
+    env: Mapping[str, str] | None = None,
+    command: Sequence[str] | None = None,
+) -> Placement:
     """The data directory and its mount point; `in_layer` moves it off every declared volume.
 
-    The mount target is the declared volume covering the data directory (postgres:18 declares
-    /var/lib/postgresql and keeps data in /var/lib/postgresql/18/docker), else the directory.
+    `env` and `command` are the container's own (they win over the image's). The mount target is
+    the declared volume covering the data directory (postgres:18 declares /var/lib/postgresql and
+    keeps data in /var/lib/postgresql/18/docker), else the directory.
     """
-    data_dir = profile.data_dir_from_image(image.env)
+    data_dir = profile.data_dir_from_image({**image.env, **(env or {})})
     if not in_layer:
         target = covering(image.declared_volumes, data_dir) or data_dir
         return Placement(data_dir=data_dir, mount_target=target, env={}, command=None)
@@ -72,6 +80,7 @@ def place(profile: DatabaseProfile, image: ImageFacts, *, in_layer: bool) -> Pla
             f"Image {image.ref} declares a volume over {relocated}; the layer mode needs a path "
             "outside every declared volume."
         )
-    env, extra_args = profile.relocate(relocated)
-    command = [*image.cmd, *extra_args] if extra_args else None
-    return Placement(data_dir=relocated, mount_target=relocated, env=env, command=command)
+    env_out, extra_args = profile.relocate(relocated)
+    base_command = list(command) if command else list(image.cmd)
+    command_out = [*base_command, *extra_args] if extra_args else None
+    return Placement(data_dir=relocated, mount_target=relocated, env=env_out, command=command_out)

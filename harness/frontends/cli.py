@@ -1,4 +1,4 @@
-"""`python -m harness`: doctor, images, run, clean."""
+"""`python -m harness`: doctor, images, run, clean, layers, inspect."""
 
 from __future__ import annotations
 
@@ -10,38 +10,23 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import docker.errors
-
-from harness.credentials import Credentials
-from harness.databases import DATABASES
-from harness.engine import IMAGE_LABEL, Engine, Session, sweep
+from harness.containers.engine import IMAGE_LABEL, Engine, Session, sweep
+from harness.databases.profiles import DATABASES
 from harness.errors import HarnessError, ImageMissing
-from harness.image_commands import add_image_commands
-from harness.images import (
-    DATABASE_IMAGES,
-    ImageChoice,
-    ImageSource,
-    describe_choices,
-    ensure_images,
-    missing_images_error,
-    override_option,
-    require_present,
-    resolve_source,
-    select_images,
-)
-from harness.oracle import ACTION_NAMES, STORAGE_NAMES
-from harness.progress import ProgressBar
-from harness.report import (
-    LEGEND,
-    dangling_lines,
-    matrix_tables,
-    summary_line,
-    to_html,
-    to_json,
-    write_json,
-)
-from harness.scenario import ScenarioResult, matrix, run_scenario
-from harness.signals import cleanup_on_terminate
+from harness.frontends.image_commands import add_image_commands
+from harness.frontends.options import IMAGE_OPTIONS, ImageRequest
+from harness.frontends.progress import ProgressBar
+from harness.frontends.report import LineKind, summary, to_html, to_json, write_json
+from harness.frontends.signals import cleanup_on_terminate
+from harness.images.availability import require_present, select_images
+from harness.images.build import ensure_images
+from harness.images.recipes import DATABASE_IMAGES
+from harness.images.sources import ImageChoice, ImageSource, describe_choices, missing_images_error
+from harness.model.actions import ACTION_NAMES
+from harness.model.cells import ScenarioResult, matrix
+from harness.model.credentials import Credentials
+from harness.model.storage import STORAGE_NAMES
+from harness.persistence.scenario import run_scenario
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -52,28 +37,16 @@ def _err(message: str) -> None:
 
 def _add_image_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("images")
-    group.add_argument(
-        "--images",
-        choices=[s.value for s in ImageSource],
-        default=None,
-        help="official (mysql:8.4, postgres:17), local (built here from Debian packages) or "
-        "auto (official when present or pullable); default: $HARNESS_IMAGES or auto",
-    )
-    for database in DATABASE_IMAGES:
-        group.add_argument(
-            override_option(database),
-            dest=f"{database}_image",
-            metavar="REF",
-            help=f"use this image for {database}",
-        )
+    for option in IMAGE_OPTIONS:
+        option.add_to(group.add_argument)
 
 
 def image_choices(
     args: argparse.Namespace, engine: Engine, *, ask_registry: bool
 ) -> tuple[ImageSource, list[ImageChoice]]:
-    source = resolve_source(args.images, os.environ)
-    overrides = {db: getattr(args, f"{db}_image") for db in DATABASE_IMAGES}
-    return source, select_images(engine, source, overrides, ask_registry=ask_registry)
+    request = ImageRequest.read(lambda dest: getattr(args, dest), os.environ)
+    choices = select_images(engine, request.source, request.overrides, ask_registry=ask_registry)
+    return request.source, choices
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -115,8 +88,8 @@ def cmd_images_build(args: argparse.Namespace) -> int:
         if choice.origin != "local" and not engine.has_image(choice.ref):
             progress(f"{choice.database}: pulling {choice.ref}")
             try:
-                engine.client.images.pull(choice.ref)
-            except docker.errors.DockerException as error:
+                engine.pull(choice.ref)
+            except Exception as error:  # the SDK's many kinds all mean "could not pull"
                 raise ImageMissing(
                     f"Pulling {choice.ref} failed ({type(error).__name__}); check the registry "
                     "is reachable, or use --images local to build images here."
@@ -130,9 +103,8 @@ def cmd_images_list(args: argparse.Namespace) -> int:
     engine = Engine.connect()
     source, choices = image_choices(args, engine, ask_registry=False)
     print(describe_choices(source, choices))
-    for image in engine.client.images.list(filters={"label": IMAGE_LABEL}):
-        tags = ", ".join(image.tags) or "<untagged>"
-        print(f"  {tags:<40} {int(image.attrs.get('Size', 0)) / 1e6:>7.0f} MB")
+    for _image_id, tags, _labels, size in engine.labelled_images(IMAGE_LABEL):
+        print(f"  {', '.join(tags) or '<untagged>':<40} {size / 1e6:>7.0f} MB")
     return 0
 
 
@@ -140,13 +112,12 @@ def cmd_clean(args: argparse.Namespace) -> int:
     engine = Engine.connect()
     report = sweep(engine, spare_live=not args.all)
     print(f"removed {report}")
-    if args.images:
+    if args.remove_images:
         removed, kept = 0, 0
-        for image in engine.client.images.list(filters={"label": IMAGE_LABEL}):
-            try:
-                engine.client.images.remove(str(image.id), force=True)
+        for image_id, _tags, _labels, _size in engine.labelled_images(IMAGE_LABEL):
+            if engine.remove_image(image_id, force=True):
                 removed += 1
-            except docker.errors.APIError:
+            else:
                 kept += 1  # a container still uses it
         in_use = f"; kept {kept} still used by containers" if kept else ""
         print(f"removed {removed} local image(s){in_use}")
@@ -186,15 +157,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             bar.finished(cell.id, _outcome_label(result))
     finally:
         sweep(engine, session)
-    for database, lines in matrix_tables(results).items():
-        print(f"\n{database}")
-        print("\n".join(lines))
-    print(f"\n{LEGEND}\n{summary_line(results)}")
-    for line in dangling_lines(results):
-        print(line)
-    for result in results:
-        if not result.passed:
-            print(result.failure_message())
+    for line in summary(results):
+        print(f"\n== {line.text} ==" if line.kind is LineKind.HEADING else line.text)
     if args.json:
         write_json(args.json, to_json(engine.info, wanted, results))
         print(f"JSON report: {args.json}")
@@ -247,7 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
     clean = commands.add_parser(
         "clean", help="remove what harness runs left behind (spares runs still alive)"
     )
-    clean.add_argument("--images", action="store_true", help="also remove the local images")
+    clean.add_argument(
+        "--images",
+        dest="remove_images",
+        action="store_true",
+        help="also remove the local images",
+    )
     clean.add_argument("--all", action="store_true", help="also remove what live runs own")
     clean.set_defaults(handler=cmd_clean)
 
@@ -265,7 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if hasattr(args, "images"):
             # A bad image source is a usage error, reported before any engine is needed.
-            resolve_source(args.images, os.environ)
+            ImageRequest.read(lambda dest: getattr(args, dest), os.environ)
         return handler(args)
     except HarnessError as error:
         _err(str(error))

@@ -1,0 +1,238 @@
+"""A database deployment: one storage setup, through its successive containers.
+
+A context manager: on exit, every container, volume and directory it made is removed, whatever
+happened inside.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from types import TracebackType
+from typing import assert_never
+
+from testcontainers.core.container import DockerContainer
+
+from harness.containers.engine import Engine, Session, sweep
+from harness.containers.managed import ManagedContainer, configure
+from harness.containers.readiness import wait_until_ready
+from harness.databases.profiles import DatabaseProfile
+from harness.model.actions import Action, Step
+from harness.model.credentials import Credentials
+from harness.model.persons import DbConnection
+from harness.model.placement import ImageFacts, Placement, covering, place
+from harness.model.spec import ContainerSpec, Mount, MountKind
+from harness.model.storage import ObservedMount, Resource, StorageMode
+
+
+class Deployment:
+    def __init__(  # noqa: PLR0917 - the things a deployment is made of
+        self,
+        engine: Engine,
+        session: Session,
+        profile: DatabaseProfile,
+        creds: Credentials,
+        storage: StorageMode,
+        pristine: DockerContainer,
+        base_spec: ContainerSpec,
+    ) -> None:
+        self.engine = engine
+        self.session = session
+        self.profile = profile
+        self.creds = creds
+        self.storage = storage
+        self.pristine = pristine
+        self.base_spec = base_spec
+        facts = ImageFacts.from_config(
+            base_spec.image, engine.image_attrs(base_spec.image)["Config"]
+        )
+        self.placement: Placement = place(
+            profile,
+            facts,
+            in_layer=storage.in_layer,
+            env=base_spec.env,
+            command=base_spec.command,
+        )
+        self.name = f"harness-{session.id}-{session.scope or 'run'}"
+        self.resource: str | None = None  # the named volume or host directory, once made
+        self.containers: list[ManagedContainer] = []
+        self.anonymous_volumes: list[str] = []
+        # The anonymous volumes that held the data directory (not merely an unused VOLUME).
+        self.data_volumes: set[str] = set()
+
+    @property
+    def container(self) -> ManagedContainer:
+        return self.containers[-1]
+
+    def __enter__(self) -> Deployment:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.tear_down()
+
+    def spec(self, *, volumes_from: ManagedContainer | None = None) -> ContainerSpec:
+        """The next container's configuration: the base one, the data directory's placement,
+        this run's labels, and the storage mode's mount (or the old container's, inherited)."""
+        spec = (
+            self.base_spec.with_env(self.placement.env)
+            .with_labels(self.session.labels)
+            .with_ports(self.profile.port)
+            .named(f"{self.name}-{len(self.containers) + 1}")
+        )
+        if self.placement.command is not None:
+            spec = spec.with_command(tuple(self.placement.command))
+        if volumes_from is not None:
+            return spec.inheriting_from(volumes_from.id)
+        return self.storage.configure(spec, self.placement.mount_target, self._provision())
+
+    def start_new(self, *, volumes_from: ManagedContainer | None = None) -> ManagedContainer:
+        """Create and start the next container (`docker run`)."""
+        spec = self.spec(volumes_from=volumes_from)
+        container = configure(self.pristine, spec, self.engine, publish=(self.profile.port,))
+        managed = ManagedContainer.start(container, self.engine, spec)
+        self.containers.append(managed)
+        self._record_anonymous_volumes(managed)
+        return managed
+
+    def connect(self) -> DbConnection:
+        """Wait until the current container answers as the application user."""
+        return wait_until_ready(self.container, self.profile, self.creds)
+
+    def perform(self, action: Action) -> None:
+        """Apply the action's steps to the current container, as a person would type them."""
+        for step in action.steps:
+            match step:
+                case Step.RESTART:
+                    self.container.restart()
+                case Step.STOP:
+                    self.container.stop()
+                case Step.KILL:
+                    self.container.kill()
+                case Step.START:
+                    self.container.start_again()
+                case Step.REMOVE:
+                    self.container.remove(volumes=False)
+                case Step.REMOVE_WITH_VOLUMES:
+                    self.container.remove(volumes=True)
+                case Step.PRUNE_VOLUMES:
+                    self.prune_volumes()
+                case Step.RUN_NEW:
+                    self.start_new()
+                case Step.RUN_WITH_VOLUMES_FROM:
+                    self.start_new(volumes_from=self.container)
+                case _:
+                    assert_never(step)
+
+    def prune_volumes(self) -> None:
+        """`docker volume prune`, limited to what this deployment made.
+
+        A real prune would remove every unused volume on the engine, other people's too. This one
+        prunes volumes with this deployment's labels (the engine applies its own rules, which
+        differ between versions, to which of them go) and removes this deployment's unused
+        anonymous volumes, which the engine prunes in every version.
+        """
+        self.engine.prune_volumes(self.session.label_filters)
+        for name in self.dangling_volumes():
+            self.engine.remove_volume(name)
+
+    def dangling_volumes(self) -> list[str]:
+        """This deployment's anonymous volumes that no container uses any more."""
+        return [
+            name
+            for name in self.anonymous_volumes
+            if self.engine.volume_exists(name) and not self.engine.volume_users(name)
+        ]
+
+    def data_mount(self, data_dir: str) -> ObservedMount | None:
+        """The current container's mount that holds `data_dir` (None: the writable layer)."""
+        mounts = {m.destination: m for m in self.container.mounts()}
+        destination = covering(list(mounts), data_dir)
+        return mounts[destination] if destination else None
+
+    def describe_mounts(self) -> str:
+        mounts = self.container.mounts()
+        if not mounts:
+            return "no mounts (everything in the writable layer)"
+        return "; ".join(m.describe() for m in mounts)
+
+    def tear_down(self) -> None:
+        for container in reversed(self.containers):
+            container.remove(volumes=True)
+        for name in self.anonymous_volumes:
+            self.engine.remove_volume(name)
+        self._release()
+        if self.session.scope:
+            sweep(self.engine, self.session)
+
+    def _provision(self) -> str | None:
+        """The storage mode's named volume or host directory, made on first use."""
+        if self.resource is None:
+            match self.storage.resource:
+                case Resource.VOLUME:
+                    self.resource = self.engine.create_volume(self.name, self.session.labels)
+                case Resource.DIRECTORY:
+                    self.resource = tempfile.mkdtemp(prefix=f"{self.name}-")
+                case Resource.NONE:
+                    pass
+                case _:
+                    assert_never(self.storage.resource)
+        return self.resource
+
+    def _release(self) -> None:
+        if self.resource is None:
+            return
+        if self.storage.resource is Resource.VOLUME:
+            self.engine.remove_volume(self.resource)
+        elif Path(self.resource).exists():
+            self._empty_as_root(self.resource)
+            shutil.rmtree(self.resource, ignore_errors=True)
+
+    def _empty_as_root(self, directory: str) -> None:
+        """The server wrote the files as its own uid; a root container removes them, so the
+        host needs neither that user nor root for this."""
+        helper = ContainerSpec(
+            image=self.base_spec.image,
+            labels=self.session.labels,
+            mounts=(Mount(MountKind.BIND, directory, "/cleanup"),),
+        )
+        self.engine.run_helper(
+            helper, entrypoint=["find", "/cleanup", "-mindepth", "1", "-delete"], user="0"
+        )
+
+    def _record_anonymous_volumes(self, container: ManagedContainer) -> None:
+        for mount in container.mounts():
+            if (
+                mount.kind == "volume"
+                and mount.name
+                and mount.name != self.resource
+                and mount.name not in self.anonymous_volumes
+            ):
+                self.anonymous_volumes.append(mount.name)
+
+
+def run_database(  # noqa: PLR0917 - what `docker run` of a database takes
+    engine: Engine,
+    session: Session,
+    profile: DatabaseProfile,
+    image: str,
+    creds: Credentials,
+    mounts: tuple[Mount, ...] = (),
+    env: dict[str, str] | None = None,
+) -> ManagedContainer:
+    """One labelled database container outside a deployment (for tests and experiments):
+    the official image's variables for `creds` (or exactly `env`), the port published."""
+    spec = ContainerSpec(
+        image,
+        env=profile.init_env(creds) if env is None else env,
+        mounts=mounts,
+        ports=(profile.port,),
+        labels=session.labels,
+    )
+    container = configure(DockerContainer(image), spec, engine, publish=(profile.port,))
+    return ManagedContainer.start(container, engine, spec)

@@ -1,0 +1,302 @@
+"""The container engine connection: the one door to the Docker SDK.
+
+Preflight, identity, labels, images, volumes, and sweeping what the harness created all go
+through `Engine`; nothing else in the harness calls the SDK's client.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import docker
+import docker.errors
+from docker import DockerClient
+from docker.models.containers import Container
+from docker.types import Mount as SdkMount
+
+from harness.errors import EngineUnavailable, ImageMissing
+from harness.model.engine_info import EngineInfo, identify
+from harness.model.spec import ContainerSpec
+
+SESSION_LABEL = "harness.session"
+# Extends the contract: which process owns a session, so `clean` can spare live runs.
+OWNER_LABEL = "harness.owner"
+# Extends the contract: one scenario or test inside a run, so it can clean up only its own.
+SCOPE_LABEL = "harness.scope"
+IMAGE_LABEL = "harness.image"
+
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+
+
+def engine_target(environ: Mapping[str, str]) -> str:
+    """Where the Docker SDK will look for an engine, for messages."""
+    host = environ.get("DOCKER_HOST")
+    return f"DOCKER_HOST={host}" if host else f"the default socket {DEFAULT_SOCKET}"
+
+
+@dataclass
+class Engine:
+    """A connected engine. Create with `Engine.connect()`."""
+
+    client: DockerClient
+    info: EngineInfo
+    target: str
+
+    @classmethod
+    def connect(cls, environ: Mapping[str, str] | None = None, timeout: int = 120) -> Engine:
+        env = dict(os.environ if environ is None else environ)
+        target = engine_target(env)
+        try:
+            client = docker.DockerClient.from_env(environment=env, timeout=timeout)
+            payload = client.version()
+        except Exception as error:  # the SDK raises many kinds; all mean "no engine here"
+            raise EngineUnavailable(
+                f"No container engine answers at {target}; run `make engine` "
+                f"(or start Docker) and try again. ({type(error).__name__})"
+            ) from None
+        return cls(client=client, info=identify(payload), target=target)
+
+    @property
+    def is_local(self) -> bool:
+        """Whether the engine runs on this machine's loopback (a unix socket, no override).
+
+        Then ports are published on 127.0.0.1 only and reached there. Elsewhere (a TCP engine,
+        docker-in-docker, or testcontainers' TC_HOST / TESTCONTAINERS_CONNECTION_MODE set)
+        testcontainers says where a container's ports are reachable.
+        """
+        overridden = any(
+            os.environ.get(name)
+            for name in (
+                "TC_HOST",
+                "TESTCONTAINERS_HOST_OVERRIDE",
+                "TESTCONTAINERS_CONNECTION_MODE",
+            )
+        )
+        return str(self.client.api.base_url).startswith("http+docker://") and not overridden
+
+    # Images
+
+    def has_image(self, ref: str) -> bool:
+        try:
+            self.client.images.get(ref)
+        except docker.errors.ImageNotFound:
+            return False
+        return True
+
+    def image_attrs(self, ref: str) -> dict[str, Any]:
+        """The image's inspect data; ImageMissing (one sentence) when it is not there."""
+        try:
+            attrs: dict[str, Any] = self.client.images.get(ref).attrs
+        except docker.errors.ImageNotFound:
+            raise ImageMissing(
+                f"Image {ref} is not on the engine; build or pull it first (`docker images` "
+                "lists what is there)."
+            ) from None
+        return attrs
+
+    def image_history(self, ref: str) -> list[dict[str, Any]]:
+        history: list[dict[str, Any]] = self.client.api.history(ref)  # type: ignore[no-untyped-call]
+        return history
+
+    def labelled_images(self, label: str) -> list[tuple[str, list[str], Mapping[str, str], int]]:
+        """(id, tags, labels, size) of each image carrying `label` (`key` or `key=value`)."""
+        return [
+            (str(i.id), list(i.tags), dict(i.labels or {}), int(i.attrs.get("Size", 0)))
+            for i in self.client.images.list(filters={"label": label})
+        ]
+
+    def remove_image(self, ref: str, *, force: bool) -> bool:
+        """Remove an image; False when the engine refuses (a container or child uses it)."""
+        try:
+            self.client.images.remove(ref, force=force)
+        except docker.errors.NotFound:
+            return True
+        except docker.errors.APIError:
+            return False
+        return True
+
+    def in_registry(self, ref: str) -> bool:
+        """Whether a registry knows `ref` (the manifest only, no layers)."""
+        try:
+            self.client.api.inspect_distribution(ref)  # type: ignore[no-untyped-call]
+        except Exception:  # unreachable, unknown, unauthorised: all mean "not for us"
+            return False
+        return True
+
+    def pull(self, ref: str) -> None:
+        self.client.images.pull(ref)
+
+    def build_image(self, **options: Any) -> Iterator[dict[str, Any]]:
+        """`docker build` through the low-level API, as decoded progress chunks."""
+        stream: Iterator[dict[str, Any]] = self.client.api.build(decode=True, **options)
+        return stream
+
+    def import_image(self, tar: IO[bytes], repository: str, tag: str, changes: list[str]) -> None:
+        self.client.api.import_image_from_stream(
+            tar, repository=repository, tag=tag, changes=changes
+        )
+
+    # Volumes
+
+    def create_volume(self, name: str, labels: Mapping[str, str]) -> str:
+        return str(self.client.volumes.create(name=name, labels=dict(labels)).name)
+
+    def volume_exists(self, name: str) -> bool:
+        try:
+            self.client.volumes.get(name)
+        except docker.errors.NotFound:
+            return False
+        return True
+
+    def volume_users(self, name: str) -> list[str]:
+        """Names of the containers (running or not) that mount the volume."""
+        users = self.client.containers.list(all=True, filters={"volume": name})
+        return [str(c.name) for c in users]
+
+    def prune_volumes(self, label_filters: list[str]) -> list[str]:
+        """`docker volume prune` limited to volumes with these labels; the names removed."""
+        pruned = self.client.volumes.prune(filters={"label": label_filters})
+        return list(pruned.get("VolumesDeleted") or [])
+
+    def remove_volume(self, name: str) -> None:
+        """Remove a volume if it is still there (a prune or a sweep may have been first)."""
+        remove_quietly(lambda: self.client.volumes.get(name).remove(force=True))
+
+    # Containers the harness runs outside testcontainers: short helpers, never databases.
+
+    def run_helper(self, spec: ContainerSpec, *, entrypoint: list[str], user: str = "") -> int:
+        """Run a one-shot helper container to completion, remove it, return its exit code."""
+        helper = self.client.containers.run(
+            spec.image,
+            entrypoint=entrypoint,
+            command=list(spec.command or ()),
+            user=user,
+            labels=dict(spec.labels),
+            mounts=sdk_mounts(spec),
+            detach=True,
+        )
+        try:
+            return int(helper.wait(timeout=60).get("StatusCode", -1))
+        finally:
+            # v=True: an image VOLUME gave the helper an anonymous volume too.
+            remove_quietly(helper.remove, force=True, v=True)
+
+    def container(self, container_id: str) -> Container:
+        return self.client.containers.get(container_id)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def sdk_mounts(spec: ContainerSpec) -> list[SdkMount]:
+    """The spec's volumes and binds as the SDK's mount objects (the one place they are made)."""
+    return [
+        SdkMount(target=m.target, source=m.source, type=m.kind.value, read_only=m.read_only)
+        for m in spec.mounts
+    ]
+
+
+@dataclass(frozen=True)
+class Session:
+    """One run of the harness; everything it creates carries these labels."""
+
+    id: str
+    owner: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    scope: str | None = None
+
+    @property
+    def labels(self) -> dict[str, str]:
+        labels = {SESSION_LABEL: self.id, OWNER_LABEL: self.owner}
+        if self.scope:
+            labels[SCOPE_LABEL] = self.scope
+        return labels
+
+    @classmethod
+    def new(cls) -> Session:
+        return cls(id=os.urandom(4).hex())
+
+    @property
+    def label_filters(self) -> list[str]:
+        """Engine filters that match this session (and scope) and nothing else."""
+        filters = [f"{SESSION_LABEL}={self.id}"]
+        if self.scope:
+            filters.append(f"{SCOPE_LABEL}={self.scope}")
+        return filters
+
+    def scoped(self, scope: str) -> Session:
+        """The same run, narrowed to one scenario: its resources can be swept alone."""
+        return Session(id=self.id, owner=self.owner, scope=scope)
+
+
+@dataclass
+class SweepReport:
+    containers: int = 0
+    volumes: int = 0
+    networks: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.containers} container(s), {self.volumes} volume(s), {self.networks} network(s)"
+        )
+
+
+def owner_is_alive(owner: str, this_host: str | None = None) -> bool:
+    """Whether the process named by an owner label still runs (on this host)."""
+    host, _, pid = owner.rpartition(":")
+    if host != (this_host or socket.gethostname()) or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep(
+    engine: Engine, session: Session | None = None, *, spare_live: bool = True
+) -> SweepReport:
+    """Remove labelled containers (with their anonymous volumes), volumes and networks.
+
+    With a session, only that session's (or, for a scoped one, only that scope's); without,
+    every session whose owner is not alive (or all of them when `spare_live` is false).
+    """
+    label = session.label_filters if session else [SESSION_LABEL]
+
+    def doomed(labels: Mapping[str, str] | None) -> bool:
+        if session or not spare_live:
+            return True
+        return not owner_is_alive((labels or {}).get(OWNER_LABEL, ""))
+
+    report = SweepReport()
+    client = engine.client
+    for container in client.containers.list(all=True, filters={"label": label}):
+        if doomed(container.labels):
+            remove_quietly(lambda c=container: c.remove(force=True, v=True))
+            report.containers += 1
+    for volume in client.volumes.list(filters={"label": label}):
+        if doomed(volume.attrs.get("Labels")):
+            remove_quietly(volume.remove, force=True)
+            report.volumes += 1
+    for network in client.networks.list(filters={"label": label}):
+        if doomed(network.attrs.get("Labels")):
+            remove_quietly(network.remove)
+            report.networks += 1
+    return report
+
+
+def remove_quietly(action: Any, *args: Any, **kwargs: Any) -> None:
+    """Run a removal; something else removing it first (404) or a removal already in
+    progress (409) is fine."""
+    try:
+        action(*args, **kwargs)
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as error:
+        if error.status_code != 409:
+            raise

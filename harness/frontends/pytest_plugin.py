@@ -1,0 +1,301 @@
+"""The pytest plugin: options, markers, preflight, the session-wide engine, images and cleanup.
+
+Registered through the `pytest11` entry point, so pytest loads it in every run of the
+environment: at import it pulls in only pure values and the option definitions. The engine,
+testcontainers and the drivers load when a test first asks for a harness fixture.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import pytest
+
+from harness.databases.profiles import DATABASES
+from harness.errors import HarnessError
+from harness.frontends.options import IMAGE_OPTIONS, ImageRequest
+from harness.frontends.report import LineKind, summary, to_json, write_json
+from harness.frontends.signals import cleanup_on_terminate
+from harness.model.cells import Cell, ScenarioResult, matrix
+from harness.model.credentials import Credentials
+from harness.model.engine_info import EngineInfo
+
+if TYPE_CHECKING:
+    from harness.containers.engine import Engine, Session
+
+MARKERS = {
+    "persistence": "a database persistence scenario (database x storage x action)",
+    **{name: f"runs the {name} server" for name in DATABASES},
+    "layers": "image layer experiments (exp1-exp4 of the classroom notes)",
+    "volumes": "docker volume subcommands and shared volumes",
+    "durability": "acknowledged commits survive a crash (kill) of the server",
+    "grading": "lab specs and student submissions become points",
+    "engine": "needs a running container engine (Docker or Podman)",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "persistence harness")
+    for option in IMAGE_OPTIONS:
+        option.add_to(group.addoption)
+    group.addoption(
+        "--layers-base",
+        default=None,
+        metavar="IMAGE",
+        help="base image for the layer experiments (default: the harness's local Debian base; "
+        "alpine works where it is present)",
+    )
+    group.addoption(
+        "--harness-report",
+        default=None,
+        metavar="PATH",
+        help="write the persistence results as JSON to PATH",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, description in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {description}")
+    # A CI job that times out sends SIGTERM; teardown must still remove what the run made.
+    cleanup_on_terminate()
+    # Only the main process reports; pytest-xdist workers hand their results to it.
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(ResultCollector(config), "harness-results")
+
+
+def exit_on(error: HarnessError) -> NoReturn:
+    """Stop the whole run with the error's one sentence (an environment problem, not a test)."""
+    pytest.exit(f"harness: {error}", returncode=error.exit_code)
+
+
+# --- preflight: no engine or missing images end the run before any test, in one sentence ---
+
+
+def _needs(items: list[pytest.Item], fixture: str) -> bool:
+    return any(fixture in getattr(item, "fixturenames", ()) for item in items)
+
+
+def preflight(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Connect to the engine (and find the images) when a selected test will need them."""
+    if not _needs(items, "harness_engine"):
+        return
+    from harness.containers.engine import Engine  # noqa: PLC0415 - only when needed
+    from harness.images.availability import require_present, select_images  # noqa: PLC0415
+
+    engine = Engine.connect()
+    try:
+        if _needs(items, "harness_images"):
+            request = ImageRequest.read(config.getoption, os.environ)
+            choices = select_images(engine, request.source, request.overrides, ask_registry=False)
+            require_present(engine, choices)
+    finally:
+        engine.close()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Preflight after selection. In a pytest-xdist worker, `pytest.exit` would read as a crashed
+    worker on the controller; the worker instead runs nothing and stops the session with the
+    sentence, which the controller prints as the reason it stopped (exit code 2)."""
+    try:
+        preflight(config, items)
+    except HarnessError as error:
+        if not hasattr(config, "workerinput"):
+            exit_on(error)
+        config.hook.pytest_deselected(items=list(items))
+        items[:] = []
+        session.shouldstop = f"harness: {error}"
+
+
+# --- fixtures ---
+
+
+@pytest.fixture(scope="session")
+def harness_engine(pytestconfig: pytest.Config) -> Iterator[Engine]:
+    """The connected container engine; the run stops with one sentence if none answers."""
+    from harness.containers.engine import Engine  # noqa: PLC0415 - heavy, only when used
+
+    try:
+        engine = Engine.connect()
+    except HarnessError as error:
+        exit_on(error)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def harness_session(pytestconfig: pytest.Config, harness_engine: Engine) -> Iterator[Session]:
+    """This run's labels; at the end, whatever still carries them is removed."""
+    from harness.containers.engine import Session, sweep  # noqa: PLC0415
+
+    session = Session.new()
+    yield session
+    sweep(harness_engine, session)
+
+
+@pytest.fixture
+def harness_test_session(
+    request: pytest.FixtureRequest, harness_engine: Engine, harness_session: Session
+) -> Iterator[Session]:
+    """This run's labels narrowed to one test; what the test made is removed after it."""
+    from harness.containers.engine import sweep  # noqa: PLC0415
+
+    scope = hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:12]
+    session = harness_session.scoped(scope)
+    yield session
+    sweep(harness_engine, session)
+
+
+@pytest.fixture(scope="session")
+def harness_images(pytestconfig: pytest.Config, harness_engine: Engine) -> dict[str, str]:
+    """Image ref per database. Override this fixture to pin your own images."""
+    from harness.images.availability import require_present, select_images  # noqa: PLC0415
+    from harness.images.sources import describe_choices  # noqa: PLC0415
+
+    try:
+        request = ImageRequest.read(pytestconfig.getoption, os.environ)
+        choices = select_images(
+            harness_engine, request.source, request.overrides, ask_registry=False
+        )
+        require_present(harness_engine, choices)
+    except HarnessError as error:
+        exit_on(error)
+    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(describe_choices(request.source, choices))
+    return {c.database: c.ref for c in choices}
+
+
+@pytest.fixture(scope="session")
+def harness_credentials() -> Credentials:
+    """Random credentials for this run, reused on every recreate."""
+    return Credentials.random()
+
+
+RESULTS_KEY = pytest.StashKey[list[ScenarioResult]]()
+RUN_KEY = pytest.StashKey[dict[str, Any]]()
+
+
+def _record(
+    node: pytest.Item, engine: Engine, images: dict[str, str], result: ScenarioResult
+) -> None:
+    node.stash.setdefault(RESULTS_KEY, []).append(result)
+    node.stash[RUN_KEY] = {"engine": engine.info.to_dict(), "images": dict(images)}
+
+
+@pytest.fixture
+def run_persistence_cell(
+    request: pytest.FixtureRequest,
+    harness_engine: Engine,
+    harness_session: Session,
+    harness_images: dict[str, str],
+    harness_credentials: Credentials,
+) -> Callable[[Cell], ScenarioResult]:
+    """Runs one matrix cell against the real engine and records it for the summary/report."""
+    from harness.persistence.scenario import run_scenario  # noqa: PLC0415
+
+    def run(cell: Cell) -> ScenarioResult:
+        result = run_scenario(
+            harness_engine,
+            harness_session,
+            cell,
+            harness_images[cell.database],
+            harness_credentials,
+        )
+        _record(request.node, harness_engine, harness_images, result)
+        return result
+
+    return run
+
+
+@pytest.fixture
+def persistence_check(
+    request: pytest.FixtureRequest, harness_engine: Engine, harness_test_session: Session
+) -> Callable[..., ScenarioResult]:
+    """`check_persistence` as a fixture: same keywords, on this run's engine; everything it made
+    is removed when the test ends (and its results join the summary and the JSON report)."""
+    from harness.persistence.byo import check_persistence  # noqa: PLC0415
+
+    def check(
+        container: Any, *, storage: str, action: str, database: str | None = None
+    ) -> ScenarioResult:
+        result = check_persistence(
+            container,
+            storage=storage,
+            action=action,
+            database=database,
+            engine=harness_engine,
+            session=harness_test_session,
+        )
+        _record(request.node, harness_engine, {result.cell.database: container.image}, result)
+        return result
+
+    return check
+
+
+# Actions that test more than persistence: kill-start is a crash, so it also proves durability.
+ACTION_MARKERS = {"kill-start": "durability"}
+
+
+def matrix_params(cells: list[Cell] | None = None) -> list[Any]:
+    """Cells as pytest params: id `<database>-<storage>-<action>`, marked with the database
+    (and `durability` for the crash action)."""
+    params = []
+    for cell in matrix() if cells is None else cells:
+        names = [cell.database, *filter(None, [ACTION_MARKERS.get(cell.action)])]
+        marks = [getattr(pytest.mark, name) for name in names]
+        params.append(pytest.param(cell, id=cell.id, marks=marks))
+    return params
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Results ride on the test report as attributes: pytest-xdist carries those to the
+    controller, and unlike user properties they stay out of JUnit XML."""
+    report = yield
+    if call.when == "call" and RESULTS_KEY in item.stash:
+        report.harness_results = [r.to_record() for r in item.stash[RESULTS_KEY]]  # type: ignore[attr-defined]
+        report.harness_run = item.stash[RUN_KEY]  # type: ignore[attr-defined]
+    return report
+
+
+class ResultCollector:
+    """Gathers results from test reports; prints the summary and writes the report."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.results: list[ScenarioResult] = []
+        self.run: dict[str, Any] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        records = getattr(report, "harness_results", None)
+        if report.when != "call" or not records:
+            return
+        self.results += [ScenarioResult.from_record(record) for record in records]
+        # Parallel workers finish in any order; reports follow the table's.
+        self.results.sort(key=lambda r: r.cell.sort_key())
+        run = dict(getattr(report, "harness_run", {}))
+        images = {**self.run.get("images", {}), **run.get("images", {})}
+        self.run = {**run, "images": images}
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        for line in summary(self.results):
+            if line.kind is LineKind.HEADING:
+                terminalreporter.write_sep("=", line.text)
+            else:
+                terminalreporter.write_line(line.text, red=line.kind is LineKind.ALERT)
+
+    def pytest_sessionfinish(self) -> None:
+        path = self.config.getoption("--harness-report")
+        if not path or not self.run:
+            return
+        engine = EngineInfo(**self.run["engine"])
+        write_json(Path(path), to_json(engine, self.run["images"], self.results))

@@ -1,0 +1,221 @@
+"""The storage modes: each owns its name, how it mounts the data directory, and its promises.
+
+A promise is given per fate of the container (same container, replaced, replaced after `rm -v`
+or a prune, inherited with --volumes-from); an action's fate follows from its steps, so the
+table of promises is derived, never kept in step by hand. Adding a mode is one new
+`StorageMode` in `STORAGE_MODES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+from harness.model.actions import ACTIONS, Action, Fate
+from harness.model.engine_info import EngineInfo
+from harness.model.outcomes import ChangedWithApi, Outcome, Promise, PromiseRule
+from harness.model.spec import ContainerSpec, Mount, MountKind
+
+S, L = Outcome.SURVIVES, Outcome.LOST
+
+
+class Resource(Enum):
+    """What the engine side must provide before a container of the mode can be created."""
+
+    NONE = "none"
+    VOLUME = "a named volume"
+    DIRECTORY = "a host directory"
+
+
+@dataclass(frozen=True)
+class ObservedMount:
+    """A mount as the engine reports it for a running container."""
+
+    kind: str  # volume, bind, tmpfs
+    destination: str
+    name: str = ""  # volume name
+    source: str = ""
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.name or self.source} -> {self.destination}".replace("  ", " ")
+
+
+# `{action}` is replaced by the action's summary ("a restart").
+_KEPT_BY_SAME_CONTAINER = Promise(
+    S, "the same container keeps its writable layer and its mounts across {action}."
+)
+
+
+@dataclass(frozen=True)
+class StorageMode:
+    name: str
+    description: str  # as typed on `docker run`
+    resource: Resource
+    promises: Mapping[Fate, PromiseRule]
+    # The kind of mount the data directory must be on (volume, bind, tmpfs); None: none at all.
+    mount_kind: str | None
+    in_layer: bool = False  # the data directory must be moved off every declared volume
+
+    def promise(self, action: Action, engine: EngineInfo) -> Promise:
+        rule = self.promises[action.fate].resolve(engine)
+        return Promise(rule.outcome, rule.reason.format(action=action.summary))
+
+    def configure(self, spec: ContainerSpec, target: str, resource: str | None) -> ContainerSpec:
+        """The container's configuration with this mode's mount of `target` added."""
+        if self.resource is Resource.VOLUME:
+            return spec.with_mount(Mount(MountKind.VOLUME, _required(resource, self), target))
+        if self.resource is Resource.DIRECTORY:
+            return spec.with_mount(Mount(MountKind.BIND, _required(resource, self), target))
+        if self.mount_kind == "tmpfs":
+            # `--tmpfs`, as people type it. (`--mount type=tmpfs` differs: Engine 20.10 then
+            # refuses `--volumes-from` that container with "get: no such volume".)
+            return spec.with_tmpfs(target)
+        return spec
+
+    def placement_problem(self, mount: ObservedMount | None, resource: str | None) -> str | None:
+        """Why the mount holding the data directory is not this mode's (None when it is)."""
+        expected_kind = self.mount_kind
+        if expected_kind is None:
+            return (
+                None
+                if mount is None
+                else f"the data directory is on a {mount.kind} mount, not in the writable layer"
+            )
+        if mount is None:
+            if self.resource is Resource.NONE and expected_kind == "volume":
+                return (
+                    "no volume covers the data directory: the image declares no VOLUME over it, "
+                    "so it is in the writable layer"
+                )
+            return f"the data directory is not on a {expected_kind} mount"
+        if mount.kind != expected_kind:
+            return f"the data directory is on a {mount.kind} mount, not a {expected_kind}"
+        if self.resource is Resource.VOLUME and mount.name != resource:
+            return f"the data directory is not on the named volume {resource}"
+        return None
+
+
+def _required(resource: str | None, mode: StorageMode) -> str:
+    if not resource:
+        raise ValueError(f"the {mode.name} storage mode needs {mode.resource.value}")
+    return resource
+
+
+_LAYER_GONE = Promise(L, "the writable layer is deleted with the container.")
+_TMPFS_EMPTIED = Promise(
+    L, "tmpfs lives in memory and is emptied whenever the container's processes stop."
+)
+
+STORAGE_MODES: dict[str, StorageMode] = {
+    mode.name: mode
+    for mode in (
+        StorageMode(
+            "layer",
+            "no volume over the data directory (moved off the image's VOLUME)",
+            Resource.NONE,
+            {
+                Fate.SAME_CONTAINER: _KEPT_BY_SAME_CONTAINER,
+                Fate.REPLACED: _LAYER_GONE,
+                Fate.REPLACED_AFTER_RM_V: _LAYER_GONE,
+                Fate.REPLACED_AFTER_PRUNE: _LAYER_GONE,
+                Fate.INHERITED: Promise(
+                    L, "--volumes-from shares volumes, not the writable layer the data was in."
+                ),
+            },
+            mount_kind=None,
+            in_layer=True,
+        ),
+        StorageMode(
+            "anonymous",
+            "the image's VOLUME, no -v",
+            Resource.NONE,
+            {
+                Fate.SAME_CONTAINER: _KEPT_BY_SAME_CONTAINER,
+                Fate.REPLACED: Promise(
+                    L,
+                    "the new container gets a new anonymous volume; the old one still holds the "
+                    "data on disk but no container sees it (dangling).",
+                ),
+                Fate.REPLACED_AFTER_RM_V: Promise(
+                    L, "`docker rm -v` removes the container's anonymous volumes with it."
+                ),
+                Fate.REPLACED_AFTER_PRUNE: Promise(
+                    L,
+                    "the new container gets a new anonymous volume, and prune removes the old one.",
+                ),
+                Fate.INHERITED: Promise(
+                    S, "--volumes-from mounts the old container's anonymous volume in the new one."
+                ),
+            },
+            mount_kind="volume",  # the image's own VOLUME provides it
+        ),
+        StorageMode(
+            "named",
+            "-v name:/data",
+            Resource.VOLUME,
+            {
+                Fate.SAME_CONTAINER: _KEPT_BY_SAME_CONTAINER,
+                Fate.REPLACED: Promise(
+                    S, "a named volume outlives its container and is mounted again."
+                ),
+                Fate.REPLACED_AFTER_RM_V: Promise(
+                    S, "`docker rm -v` removes anonymous volumes only, never named ones."
+                ),
+                Fate.REPLACED_AFTER_PRUNE: ChangedWithApi(
+                    "1.42",
+                    since=Promise(
+                        S, "since Engine 23 (API 1.42) prune keeps named volumes unless --all."
+                    ),
+                    before=Promise(
+                        L, "before Engine 23 (API 1.42) prune removed unused named volumes too."
+                    ),
+                ),
+                Fate.INHERITED: Promise(
+                    S, "--volumes-from mounts the old container's named volume in the new one."
+                ),
+            },
+            mount_kind="volume",
+        ),
+        StorageMode(
+            "bind",
+            "-v /host/dir:/data",
+            Resource.DIRECTORY,
+            {
+                Fate.SAME_CONTAINER: _KEPT_BY_SAME_CONTAINER,
+                Fate.REPLACED: Promise(
+                    S, "the data is in a host directory that no container owns."
+                ),
+                Fate.REPLACED_AFTER_RM_V: Promise(
+                    S, "`docker rm -v` never touches host directories."
+                ),
+                Fate.REPLACED_AFTER_PRUNE: Promise(
+                    S, "volume prune never touches host directories."
+                ),
+                Fate.INHERITED: Promise(
+                    S, "--volumes-from repeats the old container's bind mounts in the new one."
+                ),
+            },
+            mount_kind="bind",
+        ),
+        StorageMode(
+            "tmpfs",
+            "--tmpfs /data",
+            Resource.NONE,
+            {
+                **dict.fromkeys(Fate, _TMPFS_EMPTIED),
+                Fate.INHERITED: Promise(
+                    L, "tmpfs is memory of one container and is not inherited by the new one."
+                ),
+            },
+            mount_kind="tmpfs",
+        ),
+    )
+}
+
+STORAGE_NAMES: tuple[str, ...] = tuple(STORAGE_MODES)
+
+
+def expect(storage: str, action: str, engine: EngineInfo) -> Promise:
+    """The engine's promise for one cell."""
+    return STORAGE_MODES[storage].promise(ACTIONS[action], engine)

@@ -1,0 +1,1 @@
+"""Persistence checks: a cell of the matrix, or a user's own container, against the promises."""

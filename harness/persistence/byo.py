@@ -1,0 +1,109 @@
+"""Bring your own container: a user's testcontainers container through one cell of the matrix.
+
+from testcontainers.postgres import PostgresContainer
+from harness import check_persistence
+
+result = check_persistence(PostgresContainer("myorg/pg:1.4", username="app",
+                           password="s3cret", dbname="employees"),
+                           storage="named", action="recreate")
+assert result.passed and result.observed == "survives"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from testcontainers.core.container import DockerContainer
+
+from harness.containers.engine import Engine, Session, sweep
+from harness.containers.managed import pristine_copy
+from harness.databases.profiles import DATABASES, DatabaseProfile
+from harness.errors import UsageError
+from harness.images.inspect import detect_database
+from harness.model.actions import ACTIONS
+from harness.model.cells import Cell, ScenarioResult
+from harness.model.credentials import Credentials
+from harness.model.placement import ImageFacts
+from harness.model.storage import STORAGE_MODES
+from harness.persistence.scenario import run_cell
+
+
+def check_persistence(
+    container: DockerContainer,
+    *,
+    storage: str,
+    action: str,
+    database: str | None = None,
+    engine: Engine | None = None,
+    session: Session | None = None,
+) -> ScenarioResult:
+    """Run `container` (unstarted; it is copied, never changed) through one storage mode and
+    one action, and compare the full Persons row set read back with the engine's promise.
+
+    Its own env, command, network and labels are kept; the harness adds its labels and the
+    storage mode's mount. Everything made is removed before this returns.
+    """
+    _require_known(storage, STORAGE_MODES, "storage mode")
+    _require_known(action, ACTIONS, "action")
+    if not isinstance(container, DockerContainer):
+        raise UsageError(
+            f"check_persistence needs a testcontainers container (DockerContainer, "
+            f"MySqlContainer, PostgresContainer), not {type(container).__name__}."
+        )
+    own_engine = engine is None
+    engine = engine or Engine.connect()
+    run = session or Session.new()
+    try:
+        profile = _database_of(container, database, engine)
+        creds = _credentials_of(container, profile)
+        return run_cell(engine, run, Cell(profile.name, storage, action), container, creds)
+    finally:
+        if session is None:
+            sweep(engine, run)
+        if own_engine:
+            engine.close()
+
+
+def _require_known(name: str, registry: Mapping[str, object], what: str) -> None:
+    if name not in registry:
+        raise UsageError(f"{name!r} is not a {what}; use one of: {', '.join(registry)}.")
+
+
+def _database_of(
+    container: DockerContainer, database: str | None, engine: Engine
+) -> DatabaseProfile:
+    """From `database=`, else the testcontainers module's class, else the image itself."""
+    if database is not None:
+        _require_known(database, DATABASES, "database")
+        return DATABASES[database]
+    class_names = {cls.__name__ for cls in type(container).__mro__}
+    for profile in DATABASES.values():
+        if class_names & set(profile.testcontainers_classes):
+            return profile
+    facts = ImageFacts.from_config(container.image, engine.image_attrs(container.image)["Config"])
+    detected = detect_database(facts)
+    if detected is None:
+        raise UsageError(
+            f"Cannot tell which database {container.image} runs (no known module class, no "
+            f"exposed port {' or '.join(str(p.port) for p in DATABASES.values())}); pass "
+            f"database= ({' or '.join(DATABASES)})."
+        )
+    return DATABASES[detected]
+
+
+def _credentials_of(container: DockerContainer, profile: DatabaseProfile) -> Credentials:
+    """The credentials the container will be initialised with.
+
+    testcontainers' database modules put theirs into the environment in `_configure()`, which
+    `start()` calls; calling it on a private copy reads them without starting anything.
+    """
+    copy = pristine_copy(container)
+    copy._configure()
+    creds = profile.credentials_from_env(copy.env)
+    if creds is None:
+        raise UsageError(
+            f"The {profile.name} container sets no usable credentials; give it a password and a "
+            "database (the official image's variables, or the testcontainers module's "
+            "username/password/dbname)."
+        )
+    return creds

@@ -1,0 +1,120 @@
+"""The table of promises, derived from the storage modes and the actions' steps."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.model.actions import ACTION_NAMES, ACTIONS, Action, Fate, Step
+from harness.model.engine_info import EngineInfo
+from harness.model.outcomes import ChangedWithApi, Outcome
+from harness.model.storage import STORAGE_MODES, STORAGE_NAMES, expect
+
+OLD_ENGINE = EngineInfo("docker", "20.10.24", "1.41")
+NEW_ENGINE = EngineInfo("docker", "25.0.3", "1.44")
+S, L = Outcome.SURVIVES, Outcome.LOST
+
+# DESIGN.md section 3, transcribed independently of the code, for Engine 20.10 (API 1.41).
+DESIGN_TABLE = {
+    "layer": "SSSLLLL",
+    "anonymous": "SSSLLLS",
+    "named": "SSSSSLS",
+    "bind": "SSSSSSS",
+    "tmpfs": "LLLLLLL",
+}
+
+
+def test_axes_are_the_contract_names() -> None:
+    """Storage and action names, in the table's order, exactly as DESIGN.md section 5."""
+    assert STORAGE_NAMES == ("layer", "anonymous", "named", "bind", "tmpfs")
+    assert ACTION_NAMES == (
+        "restart", "stop-start", "kill-start", "recreate", "recreate-rm-v", "prune-recreate",
+        "volumes-from",
+    )  # fmt: skip
+
+
+def test_every_cell_has_an_outcome_and_a_finished_reason() -> None:
+    """35 cells, each with a sentence that names no placeholder."""
+    for storage in STORAGE_NAMES:
+        for action in ACTION_NAMES:
+            reason = expect(storage, action, OLD_ENGINE).reason
+            assert reason.endswith(".")
+            assert "{" not in reason
+            assert len(reason) > 20
+
+
+@pytest.mark.parametrize("storage", list(DESIGN_TABLE))
+def test_table_matches_design_on_engine_20(storage: str) -> None:
+    """What was observed on Engine 20.10.24 is what the derived table expects there."""
+    observed = "".join(
+        "S" if expect(storage, a, OLD_ENGINE).outcome is S else "L" for a in ACTION_NAMES
+    )
+    assert observed == DESIGN_TABLE[storage]
+
+
+def test_named_prune_depends_on_api_version() -> None:
+    """Prune removed unused named volumes before API 1.42 and keeps them since."""
+    assert expect("named", "prune-recreate", OLD_ENGINE).outcome is L
+    assert expect("named", "prune-recreate", NEW_ENGINE).outcome is S
+    assert expect("named", "prune-recreate", EngineInfo("docker", "23.0.0", "1.42")).outcome is S
+
+
+def test_only_named_prune_is_engine_dependent() -> None:
+    """Every other promise is the same on every engine."""
+    dependent = [
+        (mode.name, fate)
+        for mode in STORAGE_MODES.values()
+        for fate, rule in mode.promises.items()
+        if isinstance(rule, ChangedWithApi)
+    ]
+    assert dependent == [("named", Fate.REPLACED_AFTER_PRUNE)]
+
+
+def test_every_mode_promises_every_fate() -> None:
+    """A mode without a promise for some fate would leave cells of the table empty."""
+    for mode in STORAGE_MODES.values():
+        assert set(mode.promises) == set(Fate), mode.name
+
+
+@pytest.mark.parametrize(
+    ("action", "fate"),
+    [
+        ("restart", Fate.SAME_CONTAINER),
+        ("stop-start", Fate.SAME_CONTAINER),
+        ("kill-start", Fate.SAME_CONTAINER),
+        ("recreate", Fate.REPLACED),
+        ("recreate-rm-v", Fate.REPLACED_AFTER_RM_V),
+        ("prune-recreate", Fate.REPLACED_AFTER_PRUNE),
+        ("volumes-from", Fate.INHERITED),
+    ],
+)
+def test_fate_follows_from_the_steps(action: str, fate: Fate) -> None:
+    """Each action's fate is read off its steps."""
+    assert ACTIONS[action].fate is fate
+
+
+def test_a_new_action_gets_its_promises_without_a_table_edit() -> None:
+    """An action made of known steps is promised by every mode at once (the table is derived)."""
+    rm_v_then_prune = Action(
+        "rm-v-prune",
+        (Step.STOP, Step.REMOVE_WITH_VOLUMES, Step.PRUNE_VOLUMES, Step.RUN_NEW),
+        "a recreate",
+    )
+    outcomes = {
+        name: mode.promise(rm_v_then_prune, OLD_ENGINE).outcome
+        for name, mode in STORAGE_MODES.items()
+    }
+    assert outcomes == {"layer": L, "anonymous": L, "named": L, "bind": S, "tmpfs": L}
+
+
+def test_same_container_reason_names_the_action() -> None:
+    """The kill-start reason says crash recovery did the work."""
+    assert "crash recovery" in expect("named", "kill-start", OLD_ENGINE).reason
+    assert "a restart" in expect("bind", "restart", OLD_ENGINE).reason
+
+
+def test_command_is_what_a_person_types() -> None:
+    """Reports show each action as docker commands."""
+    assert ACTIONS["prune-recreate"].command == (
+        "docker stop; docker rm; docker volume prune; docker run"
+    )
+    assert ACTIONS["kill-start"].command == "docker kill; docker start"
