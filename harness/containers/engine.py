@@ -185,6 +185,25 @@ class Engine:
             # v=True: an image VOLUME gave the helper an anonymous volume too.
             remove_quietly(helper.remove, force=True, v=True)
 
+    def run_detached(self, spec: ContainerSpec, **host_options: Any) -> Container:
+        """A long-running helper service (not a database): the spec plus raw host options."""
+        return self.client.containers.run(
+            spec.image,
+            command=list(spec.command or ()),
+            name=spec.name,
+            labels=dict(spec.labels),
+            mounts=sdk_mounts(spec),
+            detach=True,
+            **host_options,
+        )
+
+    def copy_image_to(self, other: Engine, ref: str) -> None:
+        """`docker save | docker load` into another engine (never a pull)."""
+        if other.has_image(ref):
+            return
+        # docker-py streams the iterator of chunks; its stub only names bytes and files.
+        other.client.images.load(self.client.images.get(ref).save(named=True))  # type: ignore[arg-type]
+
     def container(self, container_id: str) -> Container:
         return self.client.containers.get(container_id)
 

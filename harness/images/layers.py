@@ -17,7 +17,9 @@ _METADATA = frozenset(
      "HEALTHCHECK", "SHELL", "ONBUILD", "MAINTAINER", "WORKDIR"}
 )  # fmt: skip
 _NOP = re.compile(r"^/bin/sh -c #\(nop\)\s*")
-_SHELL_RUN = re.compile(r"^(\|\d+ .*?)?/bin/(ba)?sh -c ")
+_SHELL_RUN = re.compile(r"^(RUN )?(\|\d+ .*?)?/bin/(ba)?sh -c ")
+# BuildKit appends a comment naming itself to the RUN steps it records.
+_BUILDKIT_NOTE = re.compile(r"\s*# buildkit$")
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ def instruction_of(created_by: str) -> str:
     if _NOP.match(text):
         return _NOP.sub("", text).strip()
     if _SHELL_RUN.match(text):
-        return "RUN " + _SHELL_RUN.sub("", text).strip()
+        return "RUN " + _BUILDKIT_NOTE.sub("", _SHELL_RUN.sub("", text)).strip()
     return text or "(imported)"
 
 

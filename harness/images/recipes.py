@@ -65,6 +65,9 @@ POSTGRES = LocalImage(
     build_args=(("PG_MAJOR", "15"),),
 )
 
+# A second engine (docker-in-docker) for the harness's own remote-engine tests; not a database.
+DIND = LocalImage(name="dind", context=CONTEXT_ROOT / "dind", parent=BASE)
+
 # The database images by database name; building one builds its parents first.
 DATABASE_IMAGES: dict[str, LocalImage] = {"mysql": MYSQL, "postgres": POSTGRES}
 

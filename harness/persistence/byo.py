@@ -1,6 +1,6 @@
 """Bring your own container: a user's testcontainers container through one cell of the matrix.
 
-from testcontainers.postgres import PostgresContainer
+from testcontainers.community.postgres import PostgresContainer
 from harness import check_persistence
 
 result = check_persistence(PostgresContainer("myorg/pg:1.4", username="app",
@@ -16,14 +16,14 @@ from collections.abc import Mapping
 from testcontainers.core.container import DockerContainer
 
 from harness.containers.engine import Engine, Session, sweep
-from harness.containers.managed import pristine_copy
+from harness.containers.managed import pristine_copy, spec_of
 from harness.databases.profiles import DATABASES, DatabaseProfile
 from harness.errors import UsageError
 from harness.images.inspect import detect_database
 from harness.model.actions import ACTIONS
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.credentials import Credentials
-from harness.model.placement import ImageFacts
+from harness.model.placement import ImageFacts, place
 from harness.model.storage import STORAGE_MODES
 from harness.persistence.scenario import run_cell
 
@@ -56,6 +56,7 @@ def check_persistence(
     try:
         profile = _database_of(container, database, engine)
         creds = _credentials_of(container, profile)
+        _refuse_conflicting_mounts(container, profile, storage, engine)
         return run_cell(engine, run, Cell(profile.name, storage, action), container, creds)
     finally:
         if session is None:
@@ -66,7 +67,7 @@ def check_persistence(
 
 def _require_known(name: str, registry: Mapping[str, object], what: str) -> None:
     if name not in registry:
-        raise UsageError(f"{name!r} is not a {what}; use one of: {', '.join(registry)}.")
+        raise UsageError(f"{name!r} is not a known {what}; use one of: {', '.join(registry)}.")
 
 
 def _database_of(
@@ -89,6 +90,18 @@ def _database_of(
             f"database= ({' or '.join(DATABASES)})."
         )
     return DATABASES[detected]
+
+
+def _refuse_conflicting_mounts(
+    container: DockerContainer, profile: DatabaseProfile, storage: str, engine: Engine
+) -> None:
+    """A storage mode whose mount would fight the user's own is a UsageError, before anything
+    starts (inside a run it would only be a cell without a verdict)."""
+    spec = spec_of(container)
+    facts = ImageFacts.from_config(spec.image, engine.image_attrs(spec.image)["Config"])
+    mode = STORAGE_MODES[storage]
+    placement = place(profile, facts, in_layer=mode.in_layer, env=spec.env, command=spec.command)
+    mode.configure(spec, placement.mount_target, "the storage mode's own")
 
 
 def _credentials_of(container: DockerContainer, profile: DatabaseProfile) -> Credentials:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
+import lzma
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pymysql
@@ -11,7 +14,7 @@ from testcontainers.community.mysql import MySqlContainer
 from testcontainers.community.postgres import PostgresContainer
 from testcontainers.core.config import testcontainers_config
 
-from harness.containers.engine import Session
+from harness.containers.engine import Engine, Session
 
 
 @pytest.fixture(autouse=True)
@@ -63,3 +66,100 @@ def test_stock_postgres_container_starts_and_answers(
         ) as connection,
     ):
         assert connection.execute("SELECT current_database(), 6 * 7").fetchall() == [("tcdb", 42)]
+
+
+def test_initdb_directory_is_root_owned_in_both_images(
+    harness_engine: Engine, harness_test_session: Session, local_images: dict[str, str]
+) -> None:
+    """/docker-entrypoint-initdb.d exists, owned by root, as in the official images."""
+    for image in local_images.values():
+        output = harness_engine.client.containers.run(
+            image,
+            entrypoint=["stat", "-c", "%U %F", "/docker-entrypoint-initdb.d"],
+            labels=harness_test_session.labels,
+            remove=True,
+        )
+        assert output.decode().strip() == "root directory"
+
+
+def test_mysql_seed_scripts_run_against_the_application_database(
+    harness_test_session: Session, local_images: dict[str, str], tmp_path: Path
+) -> None:
+    """`MySqlContainer(seed=DIR)` copies .sql and .sql.gz scripts in; both ran, in name order,
+    in the application database."""
+    (tmp_path / "1-schema.sql").write_text(
+        "CREATE TABLE Persons (PersonID int, LastName varchar(255));\n"
+        "INSERT INTO Persons VALUES (1, 'test');\n"
+    )
+    (tmp_path / "2-more.sql.gz").write_bytes(
+        gzip.compress(b"INSERT INTO Persons VALUES (2, 'gzipped');\n")
+    )
+    container = MySqlContainer(
+        local_images["mysql"], username="tc", password="tc-secret", dbname="tcdb",
+        seed=str(tmp_path),
+    ).with_kwargs(labels=harness_test_session.labels)  # fmt: skip
+    with container:
+        connection = pymysql.connect(
+            host=container.get_container_host_ip(),
+            port=int(container.get_exposed_port(3306)),
+            user="tc",
+            password="tc-secret",
+            database="tcdb",
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT PersonID, LastName FROM Persons ORDER BY PersonID")
+            assert cursor.fetchall() == ((1, "test"), (2, "gzipped"))
+        connection.close()
+
+
+def test_postgres_initdb_scripts_run_once_on_first_initialisation(
+    harness_engine: Engine,
+    harness_test_session: Session,
+    local_images: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """.sql, .sql.xz and a sourced .sh run on an empty data directory, against POSTGRES_DB;
+    a container recreated on the initialised volume runs none of them again."""
+    scripts = tmp_path / "initdb"
+    scripts.mkdir()
+    (scripts / "1-schema.sql").write_text(
+        "CREATE TABLE Persons (PersonID int, LastName varchar(255));\n"
+    )
+    (scripts / "2-rows.sql.xz").write_bytes(
+        lzma.compress(b"INSERT INTO Persons VALUES (1, 'test');\n")
+    )
+    (scripts / "3-shell.sh").write_text(
+        'psql_local --dbname "$POSTGRES_DB" -c "INSERT INTO Persons VALUES (2, \'from sh\')"\n'
+    )
+    volume = harness_engine.create_volume(
+        f"harness-{harness_test_session.id}-{harness_test_session.scope}-initdb",
+        harness_test_session.labels,
+    )
+
+    def run_once() -> list[tuple[int, str]]:
+        container = (
+            PostgresContainer(
+                local_images["postgres"], username="tc", password="tc-secret", dbname="tcdb",
+                driver=None,
+            )
+            .with_volume_mapping(str(scripts), "/docker-entrypoint-initdb.d", "ro")
+            .with_volume_mapping(volume, "/var/lib/postgresql/data", "rw")
+            .with_kwargs(labels=harness_test_session.labels)
+        )  # fmt: skip
+        container.start()
+        try:
+            with psycopg.connect(
+                host=container.get_container_host_ip(),
+                port=int(container.get_exposed_port(5432)),
+                user="tc",
+                password="tc-secret",
+                dbname="tcdb",
+            ) as connection:
+                rows = connection.execute("SELECT * FROM Persons ORDER BY 1").fetchall()
+        finally:
+            # Keep the volume: the second container must find it initialised.
+            container.get_wrapped_container().remove(force=True, v=False)
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    assert run_once() == [(1, "test"), (2, "from sh")]
+    assert run_once() == [(1, "test"), (2, "from sh")]  # not inserted twice

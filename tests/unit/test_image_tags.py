@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from harness.images.recipes import BASE, MYSQL, POSTGRES, LocalImage, build_order
@@ -64,8 +65,8 @@ def test_tag_format() -> None:
     """Refs are harness-local/<name>:<12 hex digits>."""
     repository, tag = MYSQL.ref.split(":")
     assert repository == "harness-local/mysql"
-    assert len(tag) == 12
-    assert int(tag, 16) >= 0
+    assert re.fullmatch(r"[0-9a-f]{12}", tag)
+    assert tag == MYSQL.inputs_digest()[:12]
 
 
 def test_build_order_puts_base_first_once() -> None:

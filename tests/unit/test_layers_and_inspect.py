@@ -25,7 +25,9 @@ def test_instruction_of_classic_and_buildkit() -> None:
     assert instruction_of("/bin/sh -c #(nop)  LABEL author=khaja") == "LABEL author=khaja"
     assert instruction_of("/bin/sh -c #(nop) ADD file:abc in / ") == "ADD file:abc in /"
     assert instruction_of('/bin/sh -c echo "one" > 1.txt') == 'RUN echo "one" > 1.txt'
-    assert instruction_of('RUN /bin/sh -c echo "one" > 1.txt # buildkit').startswith("RUN ")
+    buildkit = 'RUN /bin/sh -c echo "one" > 1.txt # buildkit'
+    assert instruction_of(buildkit) == 'RUN echo "one" > 1.txt'
+    assert instruction_of("RUN |1 PG_MAJOR=15 /bin/sh -c apt-get update") == "RUN apt-get update"
     assert instruction_of("") == "(imported)"
 
 

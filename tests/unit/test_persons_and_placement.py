@@ -158,8 +158,8 @@ def test_storage_modes_add_their_mount_and_refuse_an_overlapping_one() -> None:
     assert STORAGE_MODES["named"].configure(base, "/data", "vol").mounts == (
         Mount(MountKind.VOLUME, "vol", "/data"),
     )
-    assert STORAGE_MODES["bind"].configure(base, "/data", "/tmp/d").mounts == (
-        Mount(MountKind.BIND, "/tmp/d", "/data"),
+    assert STORAGE_MODES["bind"].configure(base, "/data", "/srv/host-dir").mounts == (
+        Mount(MountKind.BIND, "/srv/host-dir", "/data"),
     )
     assert STORAGE_MODES["tmpfs"].configure(base, "/data", None).tmpfs == ("/data",)
     assert STORAGE_MODES["anonymous"].configure(base, "/data", None) == base

@@ -54,6 +54,25 @@ stop_temporary_server() {
     wait "$temp_pid" || true
 }
 
+# As the official image: scripts in /docker-entrypoint-initdb.d run once, on first
+# initialisation, in name order; SQL runs against MYSQL_DATABASE; an executable .sh is run, any
+# other .sh is sourced (so it sees the variables above).
+run_initdb_scripts() {
+    local f
+    for f in /docker-entrypoint-initdb.d/*; do
+        case "$f" in
+            *.sh)
+                if [ -x "$f" ]; then log "running $f"; "$f"; else log "sourcing $f"; . "$f"; fi ;;
+            *.sql)     log "running $f"; client ${MYSQL_DATABASE:+"$MYSQL_DATABASE"} < "$f" ;;
+            *.sql.gz)  log "running $f"; gunzip -c "$f" | client ${MYSQL_DATABASE:+"$MYSQL_DATABASE"} ;;
+            *.sql.bz2) log "running $f"; bunzip2 -c "$f" | client ${MYSQL_DATABASE:+"$MYSQL_DATABASE"} ;;
+            *.sql.xz)  log "running $f"; xzcat "$f" | client ${MYSQL_DATABASE:+"$MYSQL_DATABASE"} ;;
+            *.sql.zst) log "running $f"; zstd -dc "$f" | client ${MYSQL_DATABASE:+"$MYSQL_DATABASE"} ;;
+            *)         if [ -e "$f" ]; then log "ignoring $f"; fi ;;
+        esac
+    done
+}
+
 initialise() {
     local datadir="$1"; shift
     file_env MYSQL_ROOT_PASSWORD
@@ -115,15 +134,7 @@ initialise() {
         echo "FLUSH PRIVILEGES;"
     } | mariadb --protocol=socket --socket="$socket" -uroot
 
-    local f
-    for f in /docker-entrypoint-initdb.d/*; do
-        case "$f" in
-            *.sh)     log "running $f"; . "$f" ;;
-            *.sql)    log "running $f"; client ${MYSQL_DATABASE:+"$MYSQL_DATABASE"} < "$f" ;;
-            *.sql.gz) log "running $f"; gunzip -c "$f" | client ${MYSQL_DATABASE:+"$MYSQL_DATABASE"} ;;
-            *)        [ -e "$f" ] && log "ignoring $f" ;;
-        esac
-    done
+    run_initdb_scripts
 
     log "Stopping temporary server"
     stop_temporary_server

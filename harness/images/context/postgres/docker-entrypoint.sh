@@ -25,6 +25,25 @@ psql_local() {
     psql -v ON_ERROR_STOP=1 --no-password --no-psqlrc --username "$POSTGRES_USER" "$@"
 }
 
+# As the official image: scripts in /docker-entrypoint-initdb.d run once, on first
+# initialisation, in name order; SQL runs against POSTGRES_DB; an executable .sh is run, any
+# other .sh is sourced (so it sees the variables above).
+run_initdb_scripts() {
+    local f
+    for f in /docker-entrypoint-initdb.d/*; do
+        case "$f" in
+            *.sh)
+                if [ -x "$f" ]; then log "running $f"; "$f"; else log "sourcing $f"; . "$f"; fi ;;
+            *.sql)     log "running $f"; psql_local --dbname "$POSTGRES_DB" -f "$f" ;;
+            *.sql.gz)  log "running $f"; gunzip -c "$f" | psql_local --dbname "$POSTGRES_DB" ;;
+            *.sql.bz2) log "running $f"; bunzip2 -c "$f" | psql_local --dbname "$POSTGRES_DB" ;;
+            *.sql.xz)  log "running $f"; xzcat "$f" | psql_local --dbname "$POSTGRES_DB" ;;
+            *.sql.zst) log "running $f"; zstd -dc "$f" | psql_local --dbname "$POSTGRES_DB" ;;
+            *)         if [ -e "$f" ]; then log "ignoring $f"; fi ;;
+        esac
+    done
+}
+
 initialise() {
     file_env POSTGRES_PASSWORD
     file_env POSTGRES_USER postgres
@@ -49,15 +68,7 @@ initialise() {
     if [ "$POSTGRES_DB" != postgres ]; then
         psql_local --dbname postgres --set db="$POSTGRES_DB" <<< 'CREATE DATABASE :"db";'
     fi
-    local f
-    for f in /docker-entrypoint-initdb.d/*; do
-        case "$f" in
-            *.sh)     log "running $f"; . "$f" ;;
-            *.sql)    log "running $f"; psql_local --dbname "$POSTGRES_DB" -f "$f" ;;
-            *.sql.gz) log "running $f"; gunzip -c "$f" | psql_local --dbname "$POSTGRES_DB" ;;
-            *)        [ -e "$f" ] && log "ignoring $f" ;;
-        esac
-    done
+    run_initdb_scripts
     pg_ctl -D "$PGDATA" -m fast -w stop
     echo
     echo 'PostgreSQL init process complete; ready for start up.'

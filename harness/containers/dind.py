@@ -1,0 +1,92 @@
+"""A second engine on this machine: Debian's dockerd in a container (docker-in-docker).
+
+It listens on tcp://ADDRESS:2375 and publishes ports on ADDRESS (a loopback address such as
+127.0.0.2, so nothing leaves the machine), as a remote engine or a CI `docker:dind` service
+would. `--privileged` fails on these machines (CAP_SYS_RESOURCE is withheld); the flags below are
+what DESIGN.md section 2 measured to work. Images reach it by `docker save | docker load`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from harness.containers.engine import Engine, Session, remove_quietly
+from harness.containers.retry import Backoff, RetryExhausted, retry
+from harness.errors import EngineUnavailable
+from harness.images.build import Progress, ensure_images
+from harness.images.recipes import DIND
+from harness.model.spec import ContainerSpec, Mount, MountKind
+
+ENGINE_START = Backoff(attempts=120, deadline_seconds=60.0, first_wait=0.2, max_wait=1.0)
+
+
+@dataclass(frozen=True)
+class SecondEngine:
+    address: str = "127.0.0.2"
+    bridge: str = "harness-dind0"  # its own bridge: the host's docker0 belongs to the host engine
+    cidr: str = "10.231.0.1/24"
+
+    @property
+    def docker_host(self) -> str:
+        return f"tcp://{self.address}:2375"
+
+
+@contextlib.contextmanager
+def second_engine(
+    engine: Engine,
+    session: Session,
+    images: list[str],
+    progress: Progress,
+    where: SecondEngine = SecondEngine(),
+) -> Iterator[Engine]:
+    """Start the second engine, load `images` into it, yield it connected; remove it after."""
+    ensure_images(engine, [DIND], progress)
+    volume = engine.create_volume(f"harness-{session.id}-dind", session.labels)
+    spec = ContainerSpec(
+        DIND.ref,
+        command=(where.bridge, where.cidr, where.address),
+        mounts=(
+            Mount(MountKind.VOLUME, volume, "/var/lib/docker"),
+            Mount(MountKind.BIND, "/sys/fs/cgroup", "/sys/fs/cgroup"),
+            Mount(MountKind.BIND, "/dev", "/dev"),
+        ),
+        labels=session.labels,
+        name=f"harness-{session.id}-dind",
+    )
+    progress(f"second engine: starting dockerd on {where.docker_host}")
+    service = engine.run_detached(
+        spec,
+        network_mode="host",
+        cap_add=["ALL"],
+        cap_drop=["SYS_RESOURCE"],
+        # (`systempaths=unconfined` is a CLI option the API does not take; dockerd runs without.)
+        security_opt=["seccomp=unconfined", "apparmor=unconfined"],
+        device_cgroup_rules=["a *:* rwm"],
+    )
+    remote: Engine | None = None
+    try:
+        try:
+            remote = retry(
+                lambda: Engine.connect({"DOCKER_HOST": where.docker_host}, timeout=10),
+                ENGINE_START,
+            )
+        except RetryExhausted:
+            logs = bytes(service.logs(tail=20)).decode(errors="replace")
+            raise EngineUnavailable(
+                f"The second engine did not answer at {where.docker_host} within "
+                f"{ENGINE_START.deadline_seconds:.0f} s; its log ends:\n{logs}"
+            ) from None
+        for ref in images:
+            progress(f"second engine: loading {ref} (docker save | docker load)")
+            engine.copy_image_to(remote, ref)
+        yield remote
+    finally:
+        if remote is not None:
+            remote.close()
+        # SIGTERM lets the entrypoint stop dockerd and delete its bridge from the host.
+        with contextlib.suppress(Exception):
+            service.stop(timeout=30)
+        remove_quietly(service.remove, force=True, v=True)
+        engine.remove_volume(volume)

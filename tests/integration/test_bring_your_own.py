@@ -1,0 +1,156 @@
+"""Bring your own container: stock testcontainers containers through `check_persistence`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from testcontainers.community.mysql import MySqlContainer
+from testcontainers.community.postgres import PostgresContainer
+from testcontainers.core.container import DockerContainer
+
+from harness import check_persistence
+from harness.containers.engine import SESSION_LABEL, Engine, Session
+from harness.errors import HarnessError, UsageError
+from harness.images.recipes import BASE
+from harness.model.actions import ACTION_NAMES
+from harness.model.cells import ScenarioResult
+from harness.model.storage import STORAGE_NAMES, expect
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+PASSWORD = "s3cret-byo"
+
+
+def stock(database: str, image: str) -> DockerContainer:
+    """A container as a team's own test suite would build it, with its own settings."""
+    if database == "mysql":
+        container: DockerContainer = MySqlContainer(
+            image, username="app", password=PASSWORD, dbname="employees"
+        )
+    else:
+        container = PostgresContainer(
+            image, username="app", password=PASSWORD, dbname="employees", driver=None
+        )
+    return container.with_env("TZ", "UTC").with_kwargs(labels={"team": "data"})
+
+
+@pytest.mark.persistence
+@pytest.mark.parametrize("action", ACTION_NAMES)
+@pytest.mark.parametrize("storage", STORAGE_NAMES)
+@pytest.mark.parametrize("database", ["mysql", "postgres"])
+def test_stock_container_through_every_cell(  # noqa: PLR0917 - parameters and fixtures
+    database: str,
+    storage: str,
+    action: str,
+    local_images: dict[str, str],
+    harness_engine: Engine,
+    persistence_check: Callable[..., ScenarioResult],
+) -> None:
+    """A stock MySqlContainer / PostgresContainer keeps or loses its rows as the engine
+    promises, with its own credentials; the full row set is compared."""
+    container = stock(database, local_images[database])
+    result = persistence_check(container, storage=storage, action=action)
+    assert result.passed, result.failure_message()
+    assert result.cell.database == database  # inferred from the module's class
+    assert result.expected == expect(storage, action, harness_engine.info).outcome
+    assert result.rows_written == 6
+    if result.observed == "survives":
+        assert result.rows_read == result.rows_written
+    entry = result.to_dict()
+    assert entry["id"] == f"{database}-{storage}-{action}"
+    assert PASSWORD not in str(entry)
+
+
+def test_readme_example_runs_on_the_local_image(local_images: dict[str, str]) -> None:
+    """The README's check_persistence example, with its image replaced by the local one."""
+    text = README.read_text()
+    match = re.search(r"```python\n(from testcontainers\S*postgres.*?)```", text, re.DOTALL)
+    assert match, "the README has no check_persistence example"
+    example = match.group(1).replace('"myorg/pg:1.4"', repr(local_images["postgres"]))
+    assert local_images["postgres"] in example
+    namespace: dict[str, object] = {}
+    exec(compile(example, str(README), "exec"), namespace)  # noqa: S102 - our own README
+    result = namespace["result"]
+    assert isinstance(result, ScenarioResult)
+    assert (result.cell.storage, result.cell.action, result.observed) == (
+        "named",
+        "recreate",
+        "survives",
+    )
+
+
+def test_core_container_database_comes_from_its_image(
+    local_images: dict[str, str], harness_engine: Engine, harness_test_session: Session
+) -> None:
+    """A plain DockerContainer is recognised by its image's exposed port; env credentials."""
+    container = DockerContainer(local_images["mysql"]).with_envs(
+        MYSQL_ROOT_PASSWORD="r00t-byo",
+        MYSQL_DATABASE="employees",
+        MYSQL_USER="app",
+        MYSQL_PASSWORD=PASSWORD,
+    )
+    result = check_persistence(
+        container,
+        storage="tmpfs",
+        action="restart",
+        engine=harness_engine,
+        session=harness_test_session,
+    )
+    assert (result.cell.database, result.observed, result.passed) == ("mysql", "lost", True)
+
+
+def test_nothing_is_left_behind_and_the_users_object_is_unchanged(
+    local_images: dict[str, str], harness_engine: Engine, harness_session: Session
+) -> None:
+    """After the check, no container or volume of this run remains; the user's container was
+    never started and its settings are as they were."""
+    container = stock("postgres", local_images["postgres"])
+    before = (dict(container.env), dict(container.volumes), dict(container.tmpfs))
+    result = check_persistence(
+        container,
+        storage="anonymous",
+        action="recreate",
+        engine=harness_engine,
+        session=harness_session.scoped("byo-leftovers"),
+    )
+    assert result.passed, result.failure_message()
+    run_label = {"label": f"{SESSION_LABEL}={harness_session.id}"}
+    client = harness_engine.client
+    assert client.containers.list(all=True, filters=run_label) == []
+    assert client.volumes.list(filters=run_label) == []
+    assert result.dangling_with_data  # the rows' old volume existed, and was removed after
+    for name in result.dangling_volumes:
+        assert not harness_engine.volume_exists(name)
+    assert (dict(container.env), dict(container.volumes), dict(container.tmpfs)) == before
+    with pytest.raises(Exception, match="not started"):
+        container.get_wrapped_container()
+
+
+def test_unusable_containers_get_one_sentence(
+    local_images: dict[str, str], harness_engine: Engine, tmp_path: Path
+) -> None:
+    """Unknown names, no credentials, and a mount that fights the storage mode's are
+    HarnessErrors with one sentence, before anything starts."""
+    image = local_images["postgres"]
+    with pytest.raises(UsageError, match="'nfs' is not a known storage mode; use one of: layer"):
+        check_persistence(stock("postgres", image), storage="nfs", action="recreate")
+    with pytest.raises(UsageError, match="'reboot' is not a known action; use one of: restart"):
+        check_persistence(stock("postgres", image), storage="named", action="reboot")
+    with pytest.raises(UsageError, match="sets no usable credentials"):
+        check_persistence(
+            DockerContainer(image), storage="named", action="recreate", engine=harness_engine
+        )
+    own_mount = stock("postgres", image).with_volume_mapping(
+        str(tmp_path), "/var/lib/postgresql/data", "rw"
+    )
+    with pytest.raises(HarnessError, match="already mounts something at /var/lib/postgresql/data"):
+        check_persistence(own_mount, storage="named", action="recreate", engine=harness_engine)
+    with pytest.raises(UsageError, match="Cannot tell which database"):
+        check_persistence(
+            DockerContainer(BASE.ref),
+            storage="named",
+            action="recreate",
+            engine=harness_engine,
+        )

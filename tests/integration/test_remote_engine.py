@@ -1,0 +1,92 @@
+"""Any engine host: the matrix against a second engine reached over TCP at 127.0.0.2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.containers.dind import SecondEngine, second_engine
+from harness.containers.engine import Engine, Session
+
+WHERE = SecondEngine()
+
+
+@pytest.fixture(scope="module")
+def remote_engine(
+    harness_engine: Engine, harness_session: Session, local_images: dict[str, str]
+) -> Iterator[Engine]:
+    """A docker-in-docker engine on tcp://127.0.0.2:2375 with the local images loaded."""
+    with second_engine(
+        harness_engine, harness_session.scoped("remote-engine"), list(local_images.values()),
+        progress=lambda message: None, where=WHERE,
+    ) as remote:  # fmt: skip
+        yield remote
+
+
+def test_named_and_anonymous_rows_pass_on_a_tcp_engine(
+    remote_engine: Engine, local_images: dict[str, str], tmp_path: Path
+) -> None:
+    """`harness run` with DOCKER_HOST=tcp://127.0.0.2:2375: the named and anonymous rows of
+    both databases come out as promised, reached at 127.0.0.2, and nothing stays behind."""
+    report = tmp_path / "remote.json"
+    env = {
+        **os.environ,
+        "DOCKER_HOST": WHERE.docker_host,
+        "HARNESS_IMAGES": "local",
+    }
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "harness", "run", "--storage", "named",
+            "--storage", "anonymous", "--json", str(report),
+        ],
+        env=env, capture_output=True, text=True, check=False, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    data = json.loads(report.read_text())
+    assert data["engine"]["version"] == remote_engine.info.version
+    assert data["images"] == local_images
+    assert len(data["results"]) == 28
+    assert all(r["passed"] for r in data["results"])
+    assert {r["storage"] for r in data["results"]} == {"named", "anonymous"}
+    client = remote_engine.client
+    assert client.containers.list(all=True, filters={"label": "harness.session"}) == []
+    assert client.volumes.list(filters={"label": "harness.session"}) == []
+
+
+def test_ports_are_published_on_the_engines_address(
+    remote_engine: Engine, local_images: dict[str, str]
+) -> None:
+    """On a TCP engine the port is published where that engine publishes (its --ip), which is
+    where testcontainers resolves the host, not 127.0.0.1 of the machine running the tests."""
+    from testcontainers.core.container import DockerContainer  # noqa: PLC0415
+
+    from harness.containers.managed import ManagedContainer, configure  # noqa: PLC0415
+    from harness.model.spec import ContainerSpec  # noqa: PLC0415
+
+    session = Session.new()
+    spec = ContainerSpec(
+        local_images["postgres"],
+        env={"POSTGRES_PASSWORD": "remote-secret"},
+        ports=(5432,),
+        labels=session.labels,
+    )
+    os.environ["DOCKER_HOST"] = WHERE.docker_host
+    try:
+        container = configure(DockerContainer(spec.image), spec, remote_engine, publish=(5432,))
+        managed = ManagedContainer.start(container, remote_engine, spec)
+        try:
+            host, port = managed.endpoint(5432)
+            bindings = managed.wrapped.attrs["NetworkSettings"]["Ports"]["5432/tcp"]
+        finally:
+            managed.remove(volumes=True)
+    finally:
+        del os.environ["DOCKER_HOST"]
+    assert host == WHERE.address
+    assert port > 0
+    assert {b["HostIp"] for b in bindings} == {WHERE.address}
