@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
+
+from harness.frontends.cli import build_parser
 
 
 def _harness(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -35,3 +40,50 @@ def test_bad_image_source_in_environment_exits_2() -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "HARNESS_IMAGES='x' is not an image source" in result.stderr
+
+
+def test_clean_images_without_engine_is_the_engine_sentence_not_a_traceback() -> None:
+    """`clean --images` is a flag of clean, not an image source: with no engine, exit 2 and
+    the engine sentence (it used to end in "'bool' object has no attribute 'strip'")."""
+    result = _harness(
+        "clean", "--images", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock", "PATH": ""}
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "No container engine answers" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["doctor", "--images", "local"], {"images": "local"}),
+        (["images", "build", "--mysql-image", "m:1"], {"mysql_image": "m:1", "images": None}),
+        (["images", "list", "--postgres-image", "p:1"], {"postgres_image": "p:1"}),
+        (
+            ["run", "--database", "mysql", "--storage", "named", "--storage", "bind",
+             "--action", "recreate", "--json", "r.json", "--html", "r.html"],
+            {"database": ["mysql"], "storage": ["named", "bind"], "action": ["recreate"],
+             "json": Path("r.json"), "html": Path("r.html")},
+        ),
+        (["run"], {"database": None, "storage": None, "action": None, "json": None}),
+        (["clean", "--images", "--all"], {"remove_images": True, "all": True}),
+        (["clean"], {"remove_images": False, "all": False}),
+        (["layers", "img:1", "--base", "base:1"], {"image": "img:1", "base": "base:1"}),
+        (["inspect", "img:1", "--database", "postgres"],
+         {"image": "img:1", "database": "postgres"}),
+    ],
+)  # fmt: skip
+def test_every_subcommand_parses(argv: list[str], expected: dict[str, object]) -> None:
+    """Each subcommand's arguments land where its handler reads them."""
+    args = build_parser().parse_args(argv)
+    assert callable(args.handler)
+    for name, value in expected.items():
+        assert getattr(args, name) == value, name
+
+
+def test_unknown_choices_are_refused_by_the_parser(capsys: pytest.CaptureFixture[str]) -> None:
+    """A storage mode that does not exist is an argparse error (exit 2) naming the choices."""
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["run", "--storage", "nfs"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'nfs'" in capsys.readouterr().err
