@@ -61,6 +61,10 @@ class Engine:
         return cls(client=client, info=identify(payload), target=target)
 
     @property
+    def base_url(self) -> str:
+        return str(self.client.api.base_url)
+
+    @property
     def is_local(self) -> bool:
         """Whether the engine runs on this machine's loopback (a unix socket, no override).
 
@@ -76,7 +80,7 @@ class Engine:
                 "TESTCONTAINERS_CONNECTION_MODE",
             )
         )
-        return str(self.client.api.base_url).startswith("http+docker://") and not overridden
+        return self.base_url.startswith("http+docker://") and not overridden
 
     # Images
 
@@ -168,8 +172,11 @@ class Engine:
 
     # Containers the harness runs outside testcontainers: short helpers, never databases.
 
-    def run_helper(self, spec: ContainerSpec, *, entrypoint: list[str], user: str = "") -> int:
-        """Run a one-shot helper container to completion, remove it, return its exit code."""
+    def run_helper(
+        self, spec: ContainerSpec, *, entrypoint: list[str], user: str = ""
+    ) -> tuple[int, str]:
+        """Run a one-shot helper container to completion and remove it with its anonymous
+        volumes; its exit code and output."""
         helper = self.client.containers.run(
             spec.image,
             entrypoint=entrypoint,
@@ -180,7 +187,8 @@ class Engine:
             detach=True,
         )
         try:
-            return int(helper.wait(timeout=60).get("StatusCode", -1))
+            code = int(helper.wait(timeout=60).get("StatusCode", -1))
+            return code, bytes(helper.logs()).decode(errors="replace")
         finally:
             # v=True: an image VOLUME gave the helper an anonymous volume too.
             remove_quietly(helper.remove, force=True, v=True)

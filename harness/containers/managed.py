@@ -157,7 +157,7 @@ class ManagedContainer:
                 "(`make images` for the harness's local images)."
             )
         talks_to = str(container.get_docker_client().client.api.base_url)
-        if talks_to != str(engine.client.api.base_url):
+        if talks_to != engine.base_url:
             raise HarnessError(
                 f"The container would start on the engine at {talks_to}, but the harness uses "
                 f"{engine.target}; set DOCKER_HOST once for both."

@@ -15,6 +15,7 @@ from testcontainers.community.postgres import PostgresContainer
 from testcontainers.core.config import testcontainers_config
 
 from harness.containers.engine import Engine, Session
+from harness.model.spec import ContainerSpec
 
 
 @pytest.fixture(autouse=True)
@@ -27,6 +28,23 @@ def _no_reaper() -> Iterator[None]:
     testcontainers_config.ryuk_disabled = previous
 
 
+def _mysql_query(container: MySqlContainer, query: str) -> tuple[tuple[object, ...], ...]:
+    """`query` as the container's own user, where testcontainers says its port is."""
+    connection = pymysql.connect(
+        host=container.get_container_host_ip(),
+        port=int(container.get_exposed_port(3306)),
+        user="tc",
+        password="tc-secret",
+        database="tcdb",
+    )
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(query)
+            return tuple(cursor.fetchall())
+    finally:
+        connection.close()
+
+
 def test_stock_mysql_container_starts_and_answers(
     harness_test_session: Session, local_images: dict[str, str]
 ) -> None:
@@ -35,17 +53,7 @@ def test_stock_mysql_container_starts_and_answers(
         local_images["mysql"], username="tc", password="tc-secret", dbname="tcdb"
     ).with_kwargs(labels=harness_test_session.labels)
     with container:
-        connection = pymysql.connect(
-            host=container.get_container_host_ip(),
-            port=int(container.get_exposed_port(3306)),
-            user="tc",
-            password="tc-secret",
-            database="tcdb",
-        )
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT DATABASE(), 6 * 7")
-            assert cursor.fetchall() == (("tcdb", 42),)
-        connection.close()
+        assert _mysql_query(container, "SELECT DATABASE(), 6 * 7") == (("tcdb", 42),)
 
 
 def test_stock_postgres_container_starts_and_answers(
@@ -73,13 +81,12 @@ def test_initdb_directory_is_root_owned_in_both_images(
 ) -> None:
     """/docker-entrypoint-initdb.d exists, owned by root, as in the official images."""
     for image in local_images.values():
-        output = harness_engine.client.containers.run(
-            image,
+        code, output = harness_engine.run_helper(
+            ContainerSpec(image, labels=harness_test_session.labels),
             entrypoint=["stat", "-c", "%U %F", "/docker-entrypoint-initdb.d"],
-            labels=harness_test_session.labels,
-            remove=True,
         )
-        assert output.decode().strip() == "root directory"
+        assert code == 0, output
+        assert output.strip() == "root directory"
 
 
 def test_mysql_seed_scripts_run_against_the_application_database(
@@ -99,17 +106,8 @@ def test_mysql_seed_scripts_run_against_the_application_database(
         seed=str(tmp_path),
     ).with_kwargs(labels=harness_test_session.labels)  # fmt: skip
     with container:
-        connection = pymysql.connect(
-            host=container.get_container_host_ip(),
-            port=int(container.get_exposed_port(3306)),
-            user="tc",
-            password="tc-secret",
-            database="tcdb",
-        )
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT PersonID, LastName FROM Persons ORDER BY PersonID")
-            assert cursor.fetchall() == ((1, "test"), (2, "gzipped"))
-        connection.close()
+        rows = _mysql_query(container, "SELECT PersonID, LastName FROM Persons ORDER BY 1")
+        assert rows == ((1, "test"), (2, "gzipped"))
 
 
 def test_postgres_initdb_scripts_run_once_on_first_initialisation(
