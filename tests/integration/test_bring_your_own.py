@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ from testcontainers.community.postgres import PostgresContainer
 from testcontainers.core.container import DockerContainer
 
 from harness import check_persistence
-from harness.containers.engine import SESSION_LABEL, Engine, Session
+from harness.containers.engine import OWNER_LABEL, SESSION_LABEL, Engine, Session, owner_is_alive
 from harness.errors import HarnessError, UsageError
 from harness.images.recipes import BASE
 from harness.model.actions import ACTION_NAMES
@@ -36,7 +38,6 @@ def stock(database: str, image: str) -> DockerContainer:
     return container.with_env("TZ", "UTC").with_kwargs(labels={"team": "data"})
 
 
-@pytest.mark.persistence
 @pytest.mark.parametrize("action", ACTION_NAMES)
 @pytest.mark.parametrize("storage", STORAGE_NAMES)
 @pytest.mark.parametrize("database", ["mysql", "postgres"])
@@ -46,12 +47,22 @@ def test_stock_container_through_every_cell(  # noqa: PLR0917 - parameters and f
     action: str,
     local_images: dict[str, str],
     harness_engine: Engine,
-    persistence_check: Callable[..., ScenarioResult],
+    harness_test_session: Session,
 ) -> None:
     """A stock MySqlContainer / PostgresContainer keeps or loses its rows as the engine
-    promises, with its own credentials; the full row set is compared."""
+    promises, with its own credentials; the full row set is compared.
+
+    (Not through the `persistence_check` fixture: its cells would join this run's matrix report
+    under the matrix's own ids. The fixture has its own test below.)
+    """
     container = stock(database, local_images[database])
-    result = persistence_check(container, storage=storage, action=action)
+    result = check_persistence(
+        container,
+        storage=storage,
+        action=action,
+        engine=harness_engine,
+        session=harness_test_session,
+    )
     assert result.passed, result.failure_message()
     assert result.cell.database == database  # inferred from the module's class
     assert result.expected == expect(storage, action, harness_engine.info).outcome
@@ -61,6 +72,48 @@ def test_stock_container_through_every_cell(  # noqa: PLR0917 - parameters and f
     entry = result.to_dict()
     assert entry["id"] == f"{database}-{storage}-{action}"
     assert PASSWORD not in str(entry)
+
+
+FIXTURE_USER_TEST = """
+from testcontainers.community.mysql import MySqlContainer
+
+def test_our_image_keeps_data(persistence_check):
+    container = MySqlContainer({image!r}, username="app", password="s3cret", dbname="employees")
+    result = persistence_check(container, storage="named", action="kill-start")
+    assert result.passed, result.failure_message()
+"""
+
+
+def test_persistence_check_fixture_in_a_users_suite(
+    local_images: dict[str, str], harness_engine: Engine, tmp_path: Path
+) -> None:
+    """A user's test with the fixture passes; its cell shows in the summary and the JSON report;
+    nothing of that run stays on the engine."""
+    (tmp_path / "test_ours.py").write_text(FIXTURE_USER_TEST.format(image=local_images["mysql"]))
+    report = tmp_path / "report.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--rootdir={tmp_path}",
+         f"--harness-report={report}", str(tmp_path / "test_ours.py")],
+        capture_output=True, text=True, check=False, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "persistence matrix: mysql" in result.stdout
+    data = json.loads(report.read_text())
+    assert [(r["id"], r["observed"], r["passed"]) for r in data["results"]] == [
+        ("mysql-named-kill-start", "survives", True)
+    ]
+    assert data["images"] == {"mysql": local_images["mysql"]}
+    assert "s3cret" not in result.stdout + report.read_text()
+    # The sub-run's process has ended: anything labelled by a dead owner is what it left.
+    client = harness_engine.client
+    labelled = [
+        *(c.labels for c in client.containers.list(all=True, filters={"label": SESSION_LABEL})),
+        *(
+            v.attrs.get("Labels") or {}
+            for v in client.volumes.list(filters={"label": SESSION_LABEL})
+        ),
+    ]
+    assert [labels for labels in labelled if not owner_is_alive(labels.get(OWNER_LABEL, ""))] == []
 
 
 def test_readme_example_runs_on_the_local_image(local_images: dict[str, str]) -> None:
