@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from harness.containers.deployment import Deployment
     from harness.containers.engine import Engine, Session, sweep
-    from harness.databases.profiles import DATABASES, DatabaseProfile
     from harness.errors import HarnessError
     from harness.model.actions import ACTION_NAMES, ACTIONS, Action
     from harness.model.cells import Cell, ScenarioResult, matrix
     from harness.model.credentials import Credentials
+    from harness.model.databases import DATABASES, DatabaseProfile
     from harness.model.engine_info import EngineInfo
     from harness.model.outcomes import Outcome, Promise
     from harness.model.persons import PERSONS_ROWS
@@ -33,8 +33,8 @@ _WHERE = {
     "Cell": "harness.model.cells",
     "ContainerSpec": "harness.model.spec",
     "Credentials": "harness.model.credentials",
-    "DATABASES": "harness.databases.profiles",
-    "DatabaseProfile": "harness.databases.profiles",
+    "DATABASES": "harness.model.databases",
+    "DatabaseProfile": "harness.model.databases",
     "Deployment": "harness.containers.deployment",
     "Engine": "harness.containers.engine",
     "EngineInfo": "harness.model.engine_info",

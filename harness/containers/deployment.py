@@ -17,9 +17,9 @@ from testcontainers.core.container import DockerContainer
 from harness.containers.engine import Engine, Session, sweep
 from harness.containers.managed import ManagedContainer, configure
 from harness.containers.readiness import wait_until_ready
-from harness.databases.profiles import DatabaseProfile
 from harness.model.actions import Action, Step
 from harness.model.credentials import Credentials
+from harness.model.databases import DatabaseProfile
 from harness.model.persons import DbConnection
 from harness.model.placement import ImageFacts, Placement, covering, place
 from harness.model.spec import ContainerSpec, Mount, MountKind

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from harness.containers.managed import ManagedContainer
 from harness.containers.retry import Backoff, GiveUp, RetryExhausted, retry
-from harness.databases.profiles import DatabaseProfile
 from harness.errors import NotReady
 from harness.model.credentials import Credentials, redact
+from harness.model.databases import DatabaseProfile
 from harness.model.persons import DbConnection, MissingData
 
 READY_BACKOFF = Backoff(attempts=400, deadline_seconds=90.0, first_wait=0.1, max_wait=1.0)

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from harness.containers.engine import IMAGE_LABEL, Engine, Session, sweep
-from harness.databases.profiles import DATABASES
 from harness.errors import HarnessError, ImageMissing
 from harness.frontends.image_commands import add_image_commands
 from harness.frontends.options import IMAGE_OPTIONS, ImageRequest
@@ -25,6 +24,7 @@ from harness.images.sources import ImageChoice, ImageSource, describe_choices, m
 from harness.model.actions import ACTION_NAMES
 from harness.model.cells import ScenarioResult, matrix
 from harness.model.credentials import Credentials
+from harness.model.databases import DATABASES
 from harness.model.storage import STORAGE_NAMES
 from harness.persistence.scenario import run_scenario
 

@@ -6,10 +6,10 @@ import argparse
 from typing import Any
 
 from harness.containers.engine import Engine
-from harness.databases.profiles import DATABASES
 from harness.errors import UsageError
 from harness.images.inspect import check_image, detect_database
 from harness.images.layers import added_layers, chain_hints, short, steps
+from harness.model.databases import DATABASES
 from harness.model.placement import ImageFacts
 
 NOT_COVERED_EXIT = 1

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
-from harness.databases.profiles import DATABASES
 from harness.errors import HarnessError
 from harness.frontends.options import IMAGE_OPTIONS, ImageRequest
 from harness.frontends.report import LineKind, summary, to_json, write_json
 from harness.frontends.signals import cleanup_on_terminate
 from harness.model.cells import Cell, ScenarioResult, matrix
 from harness.model.credentials import Credentials
+from harness.model.databases import DATABASES
 from harness.model.engine_info import EngineInfo
 
 if TYPE_CHECKING:

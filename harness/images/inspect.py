@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from harness.databases.profiles import DATABASES
+from harness.model.databases import DATABASES
 from harness.model.placement import ImageFacts, covering
 
 FIRST_POSTGRES_WITH_PARENT_VOLUME = 18

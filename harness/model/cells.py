@@ -7,8 +7,8 @@ from dataclasses import dataclass, field, fields
 from itertools import product
 from typing import Any
 
-from harness.databases.profiles import DATABASES
 from harness.model.actions import ACTION_NAMES
+from harness.model.databases import DATABASES
 from harness.model.outcomes import Outcome
 from harness.model.storage import STORAGE_NAMES
 

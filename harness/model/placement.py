@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from harness.databases.profiles import DatabaseProfile
 from harness.errors import UsageError
+from harness.model.databases import DatabaseProfile
 
 # Outside every path an official or local database image declares as a volume.
 LAYER_ROOT = "/srv/harness-layer"

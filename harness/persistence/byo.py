@@ -17,12 +17,12 @@ from testcontainers.core.container import DockerContainer
 
 from harness.containers.engine import Engine, Session, sweep
 from harness.containers.managed import pristine_copy, spec_of
-from harness.databases.profiles import DATABASES, DatabaseProfile
 from harness.errors import UsageError
 from harness.images.inspect import detect_database
 from harness.model.actions import ACTIONS
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.credentials import Credentials
+from harness.model.databases import DATABASES, DatabaseProfile
 from harness.model.placement import ImageFacts, place
 from harness.model.storage import STORAGE_MODES
 from harness.persistence.scenario import run_cell

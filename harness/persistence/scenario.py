@@ -14,11 +14,11 @@ from testcontainers.core.container import DockerContainer
 from harness.containers.deployment import Deployment
 from harness.containers.engine import Engine, Session
 from harness.containers.managed import spec_of
-from harness.databases.profiles import DATABASES, DatabaseProfile
 from harness.errors import HarnessError
 from harness.model.actions import ACTIONS
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.credentials import Credentials, redact
+from harness.model.databases import DATABASES, DatabaseProfile
 from harness.model.persons import PERSONS_ROWS, DbConnection, observe, write_persons
 from harness.model.storage import STORAGE_MODES, expect
 

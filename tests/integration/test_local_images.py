@@ -12,9 +12,9 @@ from harness.containers.engine import Engine, Session
 from harness.containers.managed import ManagedContainer
 from harness.containers.readiness import wait_until_ready
 from harness.containers.retry import Backoff
-from harness.databases.profiles import DATABASES, DatabaseProfile
 from harness.errors import NotReady
 from harness.model.credentials import Credentials
+from harness.model.databases import DATABASES, DatabaseProfile
 from harness.model.spec import Mount, MountKind
 
 OFFICIAL_VOLUME = {"mysql": "/var/lib/mysql", "postgres": "/var/lib/postgresql/data"}

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.containers.dind import SecondEngine, second_engine
 from harness.containers.engine import Engine, Session
+from harness.engines.dind import SecondEngine, second_engine
 
 WHERE = SecondEngine()
 

@@ -8,8 +8,8 @@ from typing import Any
 import pymysql.err
 import pytest
 
-from harness.databases.profiles import DATABASES
 from harness.errors import UsageError
+from harness.model.databases import DATABASES
 from harness.model.outcomes import Outcome
 from harness.model.persons import NOTES_ROW, PERSONS_ROWS, MissingData, observe
 from harness.model.placement import LAYER_ROOT, ImageFacts, covering, place
