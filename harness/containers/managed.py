@@ -166,6 +166,12 @@ class ManagedContainer:
         try:
             with _without_reaper():
                 DockerContainer.start(container)
+            # A database module's seed scripts (MySqlContainer(seed=DIR)) are part of the user's
+            # configuration; the module copies them in after start, so this does too. The
+            # entrypoint runs them on first initialisation only.
+            transfer_seed = getattr(container, "_transfer_seed", None)
+            if callable(transfer_seed):
+                transfer_seed()
         except docker.errors.APIError as error:
             managed.remove(volumes=True)
             explanation = error.explanation or str(error)

@@ -15,10 +15,14 @@ from testcontainers.core.container import DockerContainer
 
 from harness import check_persistence
 from harness.containers.engine import OWNER_LABEL, SESSION_LABEL, Engine, Session, owner_is_alive
+from harness.containers.managed import ManagedContainer, configure, spec_of
+from harness.containers.readiness import wait_until_ready
 from harness.errors import HarnessError, UsageError
 from harness.images.recipes import BASE
 from harness.model.actions import ACTION_NAMES
 from harness.model.cells import ScenarioResult
+from harness.model.credentials import Credentials
+from harness.model.databases import DATABASES
 from harness.model.storage import STORAGE_NAMES, expect
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -207,3 +211,35 @@ def test_unusable_containers_get_one_sentence(
             action="recreate",
             engine=harness_engine,
         )
+
+
+def test_a_modules_seed_scripts_come_along(
+    local_images: dict[str, str],
+    harness_engine: Engine,
+    harness_test_session: Session,
+    tmp_path: Path,
+) -> None:
+    """MySqlContainer(seed=DIR) started by the container layer gets its seed, as with start()."""
+    (tmp_path / "seed.sql").write_text(
+        "CREATE TABLE Seeded (n int); INSERT INTO Seeded VALUES (7);"
+    )
+    container = MySqlContainer(
+        local_images["mysql"], username="app", password=PASSWORD, dbname="employees",
+        seed=str(tmp_path),
+    )  # fmt: skip
+    profile = DATABASES["mysql"]
+    creds = Credentials("app", PASSWORD, "unused", "employees")
+    spec = spec_of(container).with_labels(harness_test_session.labels).with_ports(3306)
+    started = ManagedContainer.start(
+        configure(container, spec, harness_engine, publish=(3306,)), harness_engine, spec
+    )
+    try:
+        connection = wait_until_ready(started, profile, creds)
+        try:
+            cursor = connection.cursor()
+            cursor.execute("SELECT n FROM Seeded")
+            assert cursor.fetchall() == ((7,),)
+        finally:
+            connection.close()
+    finally:
+        started.remove(volumes=True)
