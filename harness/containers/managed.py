@@ -94,7 +94,9 @@ def pristine_copy(container: DockerContainer) -> DockerContainer:
     twin.volumes = dict(container.volumes)
     twin.tmpfs = dict(container.tmpfs)
     twin.with_kwargs(**_extra_kwargs(container))
+    # A copy of a started container must start afresh, not share the original's engine object.
     twin._container = None
+    twin._cached_container_info = None
     return twin
 
 
