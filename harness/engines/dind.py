@@ -20,6 +20,7 @@ from harness.images.recipes import DIND
 from harness.model.spec import ContainerSpec, Mount, MountKind
 
 ENGINE_START = Backoff(attempts=120, deadline_seconds=60.0, first_wait=0.2, max_wait=1.0)
+LOAD_TIMEOUT = 600  # seconds for one API call to the second engine (image loads)
 
 
 @dataclass(frozen=True)
@@ -68,10 +69,14 @@ def second_engine(
     remote: Engine | None = None
     try:
         try:
-            remote = retry(
+            # A short timeout while it starts; then a client that waits as long as loading a
+            # 500 MB image takes (a 10 s read timeout cut `docker load` short under load).
+            probe = retry(
                 lambda: Engine.connect({"DOCKER_HOST": where.docker_host}, timeout=10),
                 ENGINE_START,
             )
+            probe.close()
+            remote = Engine.connect({"DOCKER_HOST": where.docker_host}, timeout=LOAD_TIMEOUT)
         except RetryExhausted:
             logs = bytes(service.logs(tail=20)).decode(errors="replace")
             raise EngineUnavailable(
