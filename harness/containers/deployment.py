@@ -26,6 +26,15 @@ from harness.model.spec import ContainerSpec, Mount, MountKind
 from harness.model.storage import ObservedMount, Resource, StorageMode
 
 
+def placement_for(
+    engine: Engine, profile: DatabaseProfile, storage: StorageMode, spec: ContainerSpec
+) -> Placement:
+    """Where the data directory of a container configured as `spec` lies, and what the storage
+    mode must mount, read from the image's config (the container's own env and command win)."""
+    facts = ImageFacts.from_config(spec.image, engine.image_attrs(spec.image)["Config"])
+    return place(profile, facts, in_layer=storage.in_layer, env=spec.env, command=spec.command)
+
+
 class Deployment:
     def __init__(  # noqa: PLR0917 - the things a deployment is made of
         self,
@@ -44,16 +53,7 @@ class Deployment:
         self.storage = storage
         self.pristine = pristine
         self.base_spec = base_spec
-        facts = ImageFacts.from_config(
-            base_spec.image, engine.image_attrs(base_spec.image)["Config"]
-        )
-        self.placement: Placement = place(
-            profile,
-            facts,
-            in_layer=storage.in_layer,
-            env=base_spec.env,
-            command=base_spec.command,
-        )
+        self.placement: Placement = placement_for(engine, profile, storage, base_spec)
         self.name = f"harness-{session.id}-{session.scope or 'run'}"
         self.resource: str | None = None  # the named volume or host directory, once made
         self.containers: list[ManagedContainer] = []

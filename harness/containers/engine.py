@@ -212,9 +212,6 @@ class Engine:
         # docker-py streams the iterator of chunks; its stub only names bytes and files.
         other.client.images.load(self.client.images.get(ref).save(named=True))  # type: ignore[arg-type]
 
-    def container(self, container_id: str) -> Container:
-        return self.client.containers.get(container_id)
-
     def close(self) -> None:
         self.client.close()
 

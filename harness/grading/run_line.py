@@ -156,6 +156,9 @@ def _refuse(reason: str) -> Apply:
 
 
 def _refuse_host_namespace(flag: str) -> Apply:
+    """Host (or another container's) namespaces are refused; a network of the student's own is
+    accepted and not used: each submission runs on the grader's own network."""
+
     def check(reading: _Reading, value: str) -> None:
         if value == "host" or value.startswith("container:"):
             raise Refused(f"{flag} {value} is not allowed in a submission.")

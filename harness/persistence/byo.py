@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from testcontainers.core.container import DockerContainer
 
+from harness.containers.deployment import placement_for
 from harness.containers.engine import Engine, Session, sweep
 from harness.containers.managed import pristine_copy, spec_of
 from harness.errors import UsageError
@@ -23,7 +24,7 @@ from harness.model.actions import ACTIONS
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.credentials import Credentials
 from harness.model.databases import DATABASES, DatabaseProfile
-from harness.model.placement import ImageFacts, place
+from harness.model.placement import ImageFacts
 from harness.model.storage import STORAGE_MODES
 from harness.persistence.scenario import run_cell
 
@@ -98,10 +99,8 @@ def _refuse_conflicting_mounts(
     """A storage mode whose mount would fight the user's own is a UsageError, before anything
     starts (inside a run it would only be a cell without a verdict)."""
     spec = spec_of(container)
-    facts = ImageFacts.from_config(spec.image, engine.image_attrs(spec.image)["Config"])
     mode = STORAGE_MODES[storage]
-    placement = place(profile, facts, in_layer=mode.in_layer, env=spec.env, command=spec.command)
-    mode.configure(spec, placement.mount_target, "the storage mode's own")
+    mode.configure(spec, placement_for(engine, profile, mode, spec).mount_target, "probe")
 
 
 def _credentials_of(container: DockerContainer, profile: DatabaseProfile) -> Credentials:
