@@ -190,10 +190,10 @@ class Deployment:
         if self.storage.resource is Resource.VOLUME:
             self.engine.remove_volume(self.resource)
         elif Path(self.resource).exists():
-            self._empty_as_root(self.resource)
+            self.empty_as_root(self.resource)
             shutil.rmtree(self.resource, ignore_errors=True)
 
-    def _empty_as_root(self, directory: str) -> None:
+    def empty_as_root(self, directory: str) -> None:
         """The server wrote the files as its own uid; a root container removes them, so the
         host needs neither that user nor root for this."""
         helper = ContainerSpec(
@@ -206,11 +206,16 @@ class Deployment:
         )
 
     def _record_anonymous_volumes(self, container: ManagedContainer) -> None:
+        # A named volume of the container's own configuration (a student's `-v db:/data`) is
+        # not anonymous: the prune step must leave its fate to the engine's rules.
+        named = {self.resource} | {
+            m.source for m in self.base_spec.mounts if m.kind is MountKind.VOLUME and m.source
+        }
         for mount in container.mounts():
             if (
                 mount.kind == "volume"
                 and mount.name
-                and mount.name != self.resource
+                and mount.name not in named
                 and mount.name not in self.anonymous_volumes
             ):
                 self.anonymous_volumes.append(mount.name)

@@ -170,6 +170,11 @@ class Engine:
         """Remove a volume if it is still there (a prune or a sweep may have been first)."""
         remove_quietly(lambda: self.client.volumes.get(name).remove(force=True))
 
+    # Networks
+
+    def create_network(self, name: str, labels: Mapping[str, str]) -> str:
+        return str(self.client.networks.create(name, labels=dict(labels)).name)
+
     # Containers the harness runs outside testcontainers: short helpers, never databases.
 
     def run_helper(

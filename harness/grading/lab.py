@@ -50,6 +50,9 @@ class SurvivalCheck(_Check):
 class DeclaresVolumeCheck(_Check):
     kind: Literal["declares-volume"]
     path: str = Field(pattern=r"^/")
+    # Extends the contract: true when the Dockerfile's own VOLUME must cover `path` (the official
+    # mysql and postgres images already declare their data directories, so every child would pass).
+    own: bool = False
 
 
 class MaxLayersCheck(_Check):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from contextlib import closing
+from dataclasses import dataclass
 
 from testcontainers.core.container import DockerContainer
 
@@ -15,12 +16,12 @@ from harness.containers.deployment import Deployment
 from harness.containers.engine import Engine, Session
 from harness.containers.managed import spec_of
 from harness.errors import HarnessError
-from harness.model.actions import ACTIONS
+from harness.model.actions import ACTIONS, Action
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.credentials import Credentials, redact
-from harness.model.databases import DATABASES, DatabaseProfile
-from harness.model.persons import PERSONS_ROWS, DbConnection, observe, write_persons
-from harness.model.storage import STORAGE_MODES, expect
+from harness.model.databases import DATABASES
+from harness.model.persons import PERSONS_ROWS, DbConnection, Observation, observe, write_persons
+from harness.model.storage import STORAGE_MODES, ObservedMount, expect
 
 
 class PlacementError(HarnessError):
@@ -58,21 +59,14 @@ def run_cell(
             container,
             spec_of(container),
         ) as d:
-            d.start_new()
-            with closing(d.connect()) as connection:
-                _check_placement(d, profile, connection)
-                result.rows_written = write_persons(connection)
-            d.perform(action)
-            observation = observe(profile.classify_missing, d.connect, PERSONS_ROWS)
-            if action.recreates_storage:
-                with closing(d.connect()) as connection:
-                    _check_placement(d, profile, connection)
-            result.observed = observation.outcome
-            result.rows_read = observation.rows_read
-            result.detail = observation.detail
-            result.mounts = d.describe_mounts()
-            result.dangling_volumes = d.dangling_volumes()
-            result.dangling_with_data = [v for v in result.dangling_volumes if v in d.data_volumes]
+            trial = exercise(d, action, check_placement=True)
+            result.rows_written = trial.rows_written
+            result.observed = trial.observation.outcome
+            result.rows_read = trial.observation.rows_read
+            result.detail = trial.observation.detail
+            result.mounts = trial.mounts
+            result.dangling_volumes = trial.dangling_volumes
+            result.dangling_with_data = trial.dangling_with_data
     except HarnessError as error:
         result.error = redact(str(error), creds.secrets)
     except Exception as error:  # the verdict is "could not run", with what went wrong
@@ -81,18 +75,66 @@ def run_cell(
     return result
 
 
-def _check_placement(d: Deployment, profile: DatabaseProfile, connection: DbConnection) -> None:
-    """The server's real data directory must be on the mount the storage mode intends."""
+@dataclass(frozen=True)
+class Trial:
+    """What one action did to the Persons rows of one deployment."""
+
+    rows_written: int
+    observation: Observation
+    data_dir: str  # where the first server kept its data
+    data_mount: ObservedMount | None  # what held it (None: the writable layer)
+    mounts: str  # the last container's mounts, described
+    dangling_volumes: list[str]
+    dangling_with_data: list[str]
+
+
+def exercise(d: Deployment, action: Action, *, check_placement: bool) -> Trial:
+    """Start the first container, write the rows, apply the action, read the rows back.
+
+    With `check_placement`, the data directory must be where the storage mode intends (before
+    and, when the action recreates storage, after), or there is no verdict.
+    """
+    profile = d.profile
+    d.start_new()
+    with closing(d.connect()) as connection:
+        data_dir, data_mount = _locate_data(d, connection)
+        if check_placement:
+            _check_placement(d, data_dir, data_mount)
+        rows_written = write_persons(connection)
+    d.perform(action)
+    observation = observe(profile.classify_missing, d.connect, PERSONS_ROWS)
+    if check_placement and action.recreates_storage:
+        with closing(d.connect()) as connection:
+            _check_placement(d, *_locate_data(d, connection))
+    dangling = d.dangling_volumes()
+    return Trial(
+        rows_written=rows_written,
+        observation=observation,
+        data_dir=data_dir,
+        data_mount=data_mount,
+        mounts=d.describe_mounts(),
+        dangling_volumes=dangling,
+        dangling_with_data=[v for v in dangling if v in d.data_volumes],
+    )
+
+
+def _locate_data(d: Deployment, connection: DbConnection) -> tuple[str, ObservedMount | None]:
+    """The server's real data directory, and the mount holding it."""
     cursor = connection.cursor()
-    cursor.execute(profile.data_dir_query)
+    cursor.execute(d.profile.data_dir_query)
     actual = str(cursor.fetchall()[0][0]).rstrip("/") or "/"
     cursor.close()
     mount = d.data_mount(actual)
     if mount and mount.name in d.anonymous_volumes:
         d.data_volumes.add(mount.name)
+    return actual, mount
+
+
+def _check_placement(d: Deployment, data_dir: str, mount: ObservedMount | None) -> None:
+    """The server's real data directory must be on the mount the storage mode intends."""
     problem = d.storage.placement_problem(mount, d.resource)
     if problem:
         raise PlacementError(
-            f"{profile.name} keeps its data in {actual}, but {problem} "
+            f"{d.profile.name} keeps its data in {data_dir}, but {problem} "
             f"(mounts: {d.describe_mounts()}); the scenario cannot give a verdict."
         )

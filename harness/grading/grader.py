@@ -1,0 +1,193 @@
+"""Grading: every check of a lab on every submission, one submission never stopping another.
+
+Each submission gets its own labels (a scope of the run's session) and its own network; what it
+made is swept when it is done, and the whole session when grading ends, even on Ctrl-C.
+Students are graded one after another, or several at a time with `jobs` > 1.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from harness.containers.engine import SESSION_LABEL, Engine, Session, sweep
+from harness.errors import HarnessError
+from harness.grading import dockerfile
+from harness.grading.answers import grade_answer, read_answers
+from harness.grading.lab import (
+    AnswerCheck,
+    BuildsCheck,
+    Check,
+    DeclaresVolumeCheck,
+    Lab,
+    MaxLayersCheck,
+    SurvivalCheck,
+)
+from harness.grading.results import CheckResult, LabResult, Status, SubmissionResult
+from harness.grading.run_line import Refused, parse_run_line
+from harness.grading.stand_ins import StandIns
+from harness.grading.submission import DOCKERFILE, RUN_FILE, Submission
+from harness.grading.survival import GradedContainer, Ungradable, grade_survival, prepare
+from harness.grading.workspace import GradingCancelled, Workspace, engine_name
+
+# Called once per check as it is graded (for a progress bar); may be called from worker threads.
+OnCheck = Callable[[Submission, CheckResult], None]
+
+_DOCKERFILE_KINDS = (BuildsCheck, MaxLayersCheck, DeclaresVolumeCheck)
+
+
+def grade_lab(
+    lab: Lab,
+    submissions: Sequence[Submission],
+    engine: Engine,
+    stand_ins: StandIns,
+    *,
+    jobs: int = 1,
+    on_check: OnCheck | None = None,
+) -> LabResult:
+    """Every submission's result, in the order given; nothing labelled is left after."""
+    session = Session.new()
+    cancelled = threading.Event()
+    report = on_check or (lambda submission, result: None)
+
+    def one(submission: Submission) -> SubmissionResult:
+        return grade_submission(lab, submission, engine, session, stand_ins, cancelled, report)
+
+    try:
+        if jobs <= 1:
+            results = [one(s) for s in submissions]
+        else:
+            results = _in_parallel(one, submissions, jobs, cancelled)
+    finally:
+        sweep(engine, session)
+        remove_session_images(engine, session)
+    return LabResult(lab.title, lab.max_score, tuple(results))
+
+
+def _in_parallel(
+    one: Callable[[Submission], SubmissionResult],
+    submissions: Sequence[Submission],
+    jobs: int,
+    cancelled: threading.Event,
+) -> list[SubmissionResult]:
+    """Several students at a time. On Ctrl-C the workers stop before their next step and tear
+    down what they started; the caller's sweep runs only after, so nothing is created later."""
+    pool = ThreadPoolExecutor(jobs, thread_name_prefix="grading")
+    try:
+        return list(pool.map(one, submissions))
+    except BaseException:
+        cancelled.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def grade_submission(  # noqa: PLR0917 - one submission's whole context
+    lab: Lab,
+    submission: Submission,
+    engine: Engine,
+    session: Session,
+    stand_ins: StandIns,
+    cancelled: threading.Event,
+    on_check: OnCheck,
+) -> SubmissionResult:
+    student_session = session.scoped(engine_name(submission.student))
+    network = engine.create_network(
+        f"harness-{session.id}-{engine_name(submission.student)}", student_session.labels
+    )
+    workspace = Workspace(engine, student_session, stand_ins, submission, network, cancelled)
+    try:
+        results = _grade_checks(lab, workspace, on_check)
+    finally:
+        sweep(engine, student_session)
+    return SubmissionResult(submission.student, tuple(results))
+
+
+def _grade_checks(lab: Lab, workspace: Workspace, on_check: OnCheck) -> list[CheckResult]:
+    submission = workspace.submission
+    container: GradedContainer | CheckResult | None = None
+    build: dockerfile.Build | CheckResult | None = None
+    answers = read_answers(submission.path)
+    results: list[CheckResult] = []
+    try:
+        for check in lab.checks:
+            if isinstance(check, SurvivalCheck) and container is None:
+                container = _container_of(workspace)
+            if isinstance(check, _DOCKERFILE_KINDS) and build is None:
+                build = _build_of(workspace)
+            result = _grade_one(check, workspace, container, build, answers)
+            results.append(result)
+            on_check(submission, result)
+    finally:
+        if isinstance(build, dockerfile.Build):
+            dockerfile.remove_build(workspace, build)
+    return results
+
+
+def _grade_one(
+    check: Check,
+    workspace: Workspace,
+    container: GradedContainer | CheckResult | None,
+    build: dockerfile.Build | CheckResult | None,
+    answers: dict[str, object] | str,
+) -> CheckResult:
+    """One check; a problem common to its kind (no run.txt, refused) applies to each such check."""
+    workspace.check_cancelled()
+    if isinstance(check, AnswerCheck):
+        return grade_answer(check, answers)
+    if isinstance(check, SurvivalCheck):
+        assert container is not None
+        if isinstance(container, CheckResult):
+            return _same_problem(container, check)
+        return grade_survival(check, container, workspace)
+    assert build is not None
+    if isinstance(build, CheckResult):
+        return _same_problem(build, check)
+    return _grade_image_check(check, build, workspace)
+
+
+def _grade_image_check(check: Check, build: dockerfile.Build, workspace: Workspace) -> CheckResult:
+    if isinstance(check, MaxLayersCheck):
+        return dockerfile.grade_max_layers(check, build, workspace)
+    if isinstance(check, DeclaresVolumeCheck):
+        return dockerfile.grade_declares_volume(check, build, workspace)
+    return dockerfile.grade_builds(check.id, check.points, check.hint, build)
+
+
+def _same_problem(problem: CheckResult, check: Check) -> CheckResult:
+    return CheckResult(check.id, check.points, problem.status, problem.message, check.hint)
+
+
+def _container_of(workspace: Workspace) -> GradedContainer | CheckResult:
+    """The run line ready to run, or the result every container check then gets."""
+    path = workspace.submission.path / RUN_FILE
+    if not path.is_file():
+        return _problem(Status.FAILED, f"There is no {RUN_FILE} in the submission.")
+    try:
+        return prepare(parse_run_line(path.read_text(errors="replace"), path.parent), workspace)
+    except Refused as refusal:
+        return _problem(Status.REFUSED, f"{RUN_FILE} refused: {refusal}")
+    except Ungradable as problem:
+        return _problem(Status.FAILED, str(problem))
+
+
+def _build_of(workspace: Workspace) -> dockerfile.Build | CheckResult:
+    if not workspace.submission.has(DOCKERFILE):
+        return _problem(Status.FAILED, f"There is no {DOCKERFILE} in the submission.")
+    try:
+        return dockerfile.build(workspace)
+    except (GradingCancelled, KeyboardInterrupt):
+        raise
+    except HarnessError as error:
+        return _problem(Status.ERROR, f"The build could not run: {error}")
+
+
+def _problem(status: Status, message: str) -> CheckResult:
+    return CheckResult("", 0, status, message)
+
+
+def remove_session_images(engine: Engine, session: Session) -> None:
+    """Images the session built (a submission's Dockerfile), by label."""
+    for image_id, _tags, _labels, _size in engine.labelled_images(f"{SESSION_LABEL}={session.id}"):
+        engine.remove_image(image_id, force=True)

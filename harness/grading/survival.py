@@ -1,0 +1,226 @@
+"""`persists` and `loses`: the student's own container through the matrix's actions.
+
+Each listed action is one trial on a fresh copy of the student's configuration: start it, write
+the Persons rows, apply the action as the matrix does, read the full row set back. The storage
+is the student's own ("as given"): their named volumes (renamed per trial and labelled, so no
+submission sees another's), their binds (inside a scratch copy of the submission), their tmpfs,
+or nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from testcontainers.core.container import DockerContainer
+
+from harness.containers.deployment import Deployment
+from harness.errors import HarnessError
+from harness.grading.lab import SurvivalCheck
+from harness.grading.results import CheckResult, Status
+from harness.grading.run_line import Refused, RunLine
+from harness.grading.stand_ins import StandIn
+from harness.grading.submission import scratch_copy
+from harness.grading.workspace import (
+    LOG_MAX_SIZE,
+    MEMORY_LIMIT,
+    PIDS_LIMIT,
+    GradingCancelled,
+    Workspace,
+)
+from harness.model.actions import ACTIONS
+from harness.model.credentials import Credentials, redact
+from harness.model.databases import DATABASES, DatabaseProfile
+from harness.model.outcomes import Outcome
+from harness.model.placement import covers
+from harness.model.spec import ContainerSpec, Mount, MountKind
+from harness.model.storage import ObservedMount, Resource, StorageMode
+from harness.persistence.scenario import Trial, exercise
+
+# The student's mounts exactly as typed: no mount is added, none is checked against a mode.
+AS_GIVEN = StorageMode(
+    "as-given", "the submission's own mounts", Resource.NONE, promises={}, mount_kind=None
+)
+
+# The variable that names the application database, which the grader adds when it is absent.
+_DATABASE_VARIABLE = {"mysql": "MYSQL_DATABASE", "postgres": "POSTGRES_DB"}
+_CREDENTIALS_HINT = {
+    "mysql": "MYSQL_ROOT_PASSWORD (or MYSQL_USER with MYSQL_PASSWORD)",
+    "postgres": "POSTGRES_PASSWORD",
+}
+APPLICATION_DATABASE = "employees"
+
+
+class Ungradable(HarnessError):
+    """The run line cannot become a database container (no password, an unknown image)."""
+
+
+@dataclass(frozen=True)
+class GradedContainer:
+    """The student's run line, ready for the engine."""
+
+    profile: DatabaseProfile
+    spec: ContainerSpec
+    creds: Credentials
+    stand_in: StandIn
+    submission_root: Path  # binds below it are re-rooted in each trial's scratch copy
+
+
+def prepare(line: RunLine, workspace: Workspace) -> GradedContainer:
+    """Refused or Ungradable (one sentence) unless the line can run as a graded database."""
+    spec = line.spec
+    if spec.volumes_from:
+        raise Refused(
+            "--volumes-from names a container the submission does not create; give the "
+            "container its own volume."
+        )
+    stand_in = workspace.stand_ins.for_image(spec.image)
+    if stand_in is None:
+        raise Ungradable(
+            f"run.txt runs the image {spec.image}; this lab grades mysql, mariadb or postgres "
+            "containers."
+        )
+    profile = DATABASES[stand_in.database]
+    variable = _DATABASE_VARIABLE[profile.name]
+    env = dict(spec.env)
+    env.setdefault(variable, APPLICATION_DATABASE)
+    creds = profile.credentials_from_env(env)
+    if creds is None:
+        raise Ungradable(
+            f"run.txt sets no {_CREDENTIALS_HINT[profile.name]}, so the server cannot "
+            "initialise; add it with -e."
+        )
+    # The grader reaches the server on its own published port and names its own containers.
+    graded = replace(spec, image=stand_in.ref, env=env, ports=(), name=None)
+    return GradedContainer(profile, graded, creds, stand_in, workspace.submission.path.resolve())
+
+
+def grade_survival(
+    check: SurvivalCheck, graded: GradedContainer, workspace: Workspace
+) -> CheckResult:
+    required = Outcome.SURVIVES if check.kind == "persists" else Outcome.LOST
+    stood_in = f" ({graded.stand_in.describe()})"
+    for action in check.actions:
+        workspace.check_cancelled()
+        try:
+            trial, volumes = _trial(graded, action, workspace, check.id)
+        except (GradingCancelled, KeyboardInterrupt):
+            raise
+        except Exception as error:  # the trial could not run: no verdict, never a crash
+            text = str(error) if isinstance(error, HarnessError) else repr(error)
+            message = redact(f"{action}: {text}", graded.creds.secrets)
+            return CheckResult(check.id, check.points, Status.ERROR, message + stood_in, check.hint)
+        if trial.observation.outcome is not required:
+            message = _failure(action, trial, volumes, required)
+            message += _misplaced(graded, trial.data_dir) + stood_in
+            return CheckResult(check.id, check.points, Status.FAILED, message, check.hint)
+    actions = " and ".join(check.actions)
+    if required is Outcome.SURVIVES:
+        message = f"The Persons rows survived {actions}: every row read back each time."
+    else:
+        message = f"The Persons rows were lost after {actions}, as this check requires."
+    return CheckResult(check.id, check.points, Status.PASSED, message + stood_in)
+
+
+def _trial(
+    graded: GradedContainer, action: str, workspace: Workspace, check_id: str
+) -> tuple[Trial, Mapping[str, str]]:
+    """One action on a fresh copy of the configuration; the renamed volumes (engine -> typed)."""
+    session = workspace.scope(check_id, action)
+    engine = workspace.engine
+    with scratch_copy(workspace.submission) as scratch:
+        spec, volumes = _for_trial(graded, session.id + "-" + (session.scope or ""), scratch)
+        for volume in volumes:
+            engine.create_volume(volume, session.labels)
+        binds = [Path(m.source) for m in spec.mounts if m.kind is MountKind.BIND]
+        for directory in binds:
+            directory.mkdir(parents=True, exist_ok=True)  # `-v ./data:...` creates it too
+        pristine = DockerContainer(spec.image).with_kwargs(
+            mem_limit=MEMORY_LIMIT,
+            pids_limit=PIDS_LIMIT,
+            network=workspace.network,
+            log_config={"type": "json-file", "config": {"max-size": LOG_MAX_SIZE}},
+        )
+        with Deployment(
+            engine, session, graded.profile, graded.creds, AS_GIVEN, pristine, spec
+        ) as deployment:
+            try:
+                return exercise(deployment, ACTIONS[action], check_placement=False), volumes
+            finally:
+                deployment.tear_down()
+                for directory in binds:  # the server's files are its uid's, not ours
+                    if directory.is_dir():
+                        deployment.empty_as_root(str(directory))
+
+
+def _for_trial(
+    graded: GradedContainer, prefix: str, scratch: Path
+) -> tuple[ContainerSpec, dict[str, str]]:
+    """Named volumes renamed under this trial's prefix; binds moved into the scratch copy."""
+    volumes: dict[str, str] = {}
+    mounts: list[Mount] = []
+    for mount in graded.spec.mounts:
+        if mount.kind is MountKind.VOLUME and mount.source:
+            renamed = f"harness-{prefix}-{mount.source}"
+            volumes[renamed] = mount.source
+            mounts.append(replace(mount, source=renamed))
+        elif mount.kind is MountKind.BIND:
+            relative = Path(mount.source).relative_to(graded.submission_root)
+            mounts.append(replace(mount, source=str(scratch / relative)))
+        else:
+            mounts.append(mount)
+    return replace(graded.spec, mounts=tuple(mounts)), volumes
+
+
+def _where(mount: ObservedMount | None, volumes: Mapping[str, str], scratch_hint: str) -> str:
+    """Where the data directory was, in the words of the lesson."""
+    if mount is None:
+        return "in the container's writable layer (no volume covers it)"
+    if mount.kind == "tmpfs":
+        return "on a tmpfs, which lives in memory"
+    if mount.kind == "bind":
+        return f"on a bind mount of {scratch_hint}"
+    if mount.name in volumes:
+        return f"on the named volume {volumes[mount.name]}"
+    return "on an anonymous volume (the image's VOLUME), which a new container does not get"
+
+
+def _failure(action: str, trial: Trial, volumes: Mapping[str, str], required: Outcome) -> str:
+    observation = trial.observation
+    read = f"{observation.rows_read} of {trial.rows_written} rows read back"
+    where = _where(trial.data_mount, volumes, "a submission folder")
+    if required is Outcome.SURVIVES:
+        why = f"; {observation.detail}" if observation.detail else ""
+        return (
+            f"After {_typed(action)} the Persons rows were lost ({read}{why}): the "
+            f"data directory {trial.data_dir} was {where}."
+        )
+    return (
+        f"After {_typed(action)} the Persons rows were still there ({read}), but this "
+        f"check wants them lost: the data directory {trial.data_dir} was {where}."
+    )
+
+
+def _misplaced(graded: GradedContainer, data_dir: str) -> str:
+    """The student's own mounts that miss the data directory (the wrong-path mistake)."""
+    spec = graded.spec
+    missing = [
+        f"{m.kind.value} {_typed_source(graded, m)} at {m.target}"
+        for m in spec.mounts
+        if not covers(m.target, data_dir)
+    ] + [f"tmpfs at {target}" for target in spec.tmpfs if not covers(target, data_dir)]
+    if not missing:
+        return ""
+    return f" Your {', '.join(missing)} does not hold {data_dir}."
+
+
+def _typed_source(graded: GradedContainer, mount: Mount) -> str:
+    if mount.kind is MountKind.BIND:
+        return f"./{Path(mount.source).relative_to(graded.submission_root)}"
+    return mount.source or "(anonymous)"
+
+
+def _typed(action: str) -> str:
+    """`recreate (stop; rm; run)`: the action and what was typed for it."""
+    return f"{action} ({ACTIONS[action].command})"
