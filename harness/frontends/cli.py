@@ -1,4 +1,4 @@
-"""`python -m harness`: doctor, images, run, clean, layers, inspect."""
+"""`python -m harness`: doctor, images, run, grade, clean, layers, inspect."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from harness.containers.engine import IMAGE_LABEL, Engine, Session, sweep
 from harness.errors import HarnessError, ImageMissing
+from harness.frontends.grade_command import add_grade_command
 from harness.frontends.image_commands import add_image_commands
 from harness.frontends.options import IMAGE_OPTIONS, ImageRequest
 from harness.frontends.progress import ProgressBar
@@ -221,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     clean.set_defaults(handler=cmd_clean)
 
     _add_run_command(commands)
+    add_grade_command(commands)
     add_image_commands(commands)
 
     return parser

@@ -17,6 +17,11 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.frontends.options import IMAGE_OPTIONS, ImageRequest
+from harness.frontends.pytest_grading import (  # noqa: F401 - a hook and a fixture pytest finds here
+    add_grading_options,
+    harness_grade,
+    pytest_generate_tests,
+)
 from harness.frontends.report import LineKind, summary, to_json, write_json
 from harness.frontends.signals import cleanup_on_terminate
 from harness.model.cells import Cell, ScenarioResult, matrix
@@ -55,6 +60,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="write the persistence results as JSON to PATH",
     )
+    add_grading_options(group)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -165,7 +165,8 @@ def _container_of(workspace: Workspace) -> GradedContainer | CheckResult:
     if not path.is_file():
         return _problem(Status.FAILED, f"There is no {RUN_FILE} in the submission.")
     try:
-        return prepare(parse_run_line(path.read_text(errors="replace"), path.parent), workspace)
+        line = parse_run_line(path.read_text(errors="replace"), path.parent)
+        return prepare(line, workspace.stand_ins, path.parent)
     except Refused as refusal:
         return _problem(Status.REFUSED, f"{RUN_FILE} refused: {refusal}")
     except Ungradable as problem:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -71,6 +72,20 @@ class LabResult:
             "max_score": self.max_score,
             "submissions": [s.to_dict() for s in self.submissions],
         }
+
+    def mean(self) -> float:
+        return statistics.fmean(s.score for s in self.submissions) if self.submissions else 0.0
+
+    def median(self) -> float:
+        return statistics.median(s.score for s in self.submissions) if self.submissions else 0.0
+
+    def pass_rates(self) -> dict[str, float]:
+        """Per check id, the share of submissions that passed it (in the lab's order)."""
+        passed: dict[str, list[bool]] = {}
+        for submission in self.submissions:
+            for check in submission.checks:
+                passed.setdefault(check.id, []).append(check.status is Status.PASSED)
+        return {check: sum(flags) / len(flags) for check, flags in passed.items()}
 
     def below(self, score: float) -> list[SubmissionResult]:
         """The submissions scoring under `score` (for --fail-under)."""

@@ -20,7 +20,7 @@ from harness.errors import HarnessError
 from harness.grading.lab import SurvivalCheck
 from harness.grading.results import CheckResult, Status
 from harness.grading.run_line import Refused, RunLine
-from harness.grading.stand_ins import StandIn
+from harness.grading.stand_ins import StandIn, StandIns
 from harness.grading.submission import scratch_copy
 from harness.grading.workspace import (
     LOG_MAX_SIZE,
@@ -67,7 +67,7 @@ class GradedContainer:
     submission_root: Path  # binds below it are re-rooted in each trial's scratch copy
 
 
-def prepare(line: RunLine, workspace: Workspace) -> GradedContainer:
+def prepare(line: RunLine, stand_ins: StandIns, submission_root: Path) -> GradedContainer:
     """Refused or Ungradable (one sentence) unless the line can run as a graded database."""
     spec = line.spec
     if spec.volumes_from:
@@ -75,7 +75,7 @@ def prepare(line: RunLine, workspace: Workspace) -> GradedContainer:
             "--volumes-from names a container the submission does not create; give the "
             "container its own volume."
         )
-    stand_in = workspace.stand_ins.for_image(spec.image)
+    stand_in = stand_ins.for_image(spec.image)
     if stand_in is None:
         raise Ungradable(
             f"run.txt runs the image {spec.image}; this lab grades mysql, mariadb or postgres "
@@ -93,7 +93,7 @@ def prepare(line: RunLine, workspace: Workspace) -> GradedContainer:
         )
     # The grader reaches the server on its own published port and names its own containers.
     graded = replace(spec, image=stand_in.ref, env=env, ports=(), name=None)
-    return GradedContainer(profile, graded, creds, stand_in, workspace.submission.path.resolve())
+    return GradedContainer(profile, graded, creds, stand_in, submission_root.resolve())
 
 
 def grade_survival(

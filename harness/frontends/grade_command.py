@@ -1,0 +1,180 @@
+"""`python -m harness grade LAB SUBMISSION...`: points, feedback and a gradebook for a class."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from harness.containers.engine import Engine
+from harness.errors import UsageError
+from harness.frontends.options import IMAGE_OPTIONS, ImageRequest
+from harness.frontends.progress import ProgressBar
+from harness.grading.grader import grade_lab
+from harness.grading.lab import load_lab
+from harness.grading.reports import feedback_markdown, gradebook_csv, gradescope, junit_xml
+from harness.grading.results import CheckResult, LabResult, SubmissionResult
+from harness.grading.stand_ins import StandIns
+from harness.grading.submission import Submission, discover
+from harness.images.availability import require_present, select_images
+from harness.images.sources import describe_choices
+
+FAIL_UNDER_EXIT = 1
+MESSAGE_WIDTH = 72
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    # A bad lab or a missing folder is a usage error, found before any engine is needed.
+    lab = load_lab(args.lab)
+    submissions = discover(args.submissions)
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be 1 or more, not {args.jobs}.")
+    engine = Engine.connect()
+    request = ImageRequest.read(lambda dest: getattr(args, dest), os.environ)
+    choices = select_images(engine, request.source, request.overrides, ask_registry=False)
+    require_present(engine, choices)
+    print(describe_choices(request.source, choices), flush=True)
+    print(f"grading {len(submissions)} submission(s) of {lab.title!r}", flush=True)
+    bar = ProgressBar(len(submissions) * len(lab.checks))
+    lock = threading.Lock()
+
+    def progress(submission: Submission, result: CheckResult) -> None:
+        with lock:
+            bar.finished(f"{submission.student} {result.id}", result.status.value)
+
+    result = grade_lab(
+        lab,
+        submissions,
+        engine,
+        StandIns({c.database: c.ref for c in choices}),
+        jobs=args.jobs,
+        on_check=progress,
+    )
+    for submission in result.submissions:
+        print_submission(submission)
+    print_class_summary(result)
+    write_reports(args, result)
+    return _exit_code(result, args.fail_under)
+
+
+def print_submission(submission: SubmissionResult, out: Callable[[str], None] = print) -> None:
+    out(
+        f"\n== {submission.student}: {_number(submission.score)}/{_number(submission.max_score)} =="
+    )
+    width = max(len(c.id) for c in submission.checks)
+    out(f"  {'check':<{width}}  {'points':>7}  {'status':<8}  message")
+    for check in submission.checks:
+        points = f"{_number(check.points)}/{_number(check.max_points)}"
+        lines = textwrap.wrap(check.message, MESSAGE_WIDTH, break_on_hyphens=False) or [""]
+        out(f"  {check.id:<{width}}  {points:>7}  {check.status.value:<8}  {lines[0]}")
+        indent = " " * (width + 23)
+        for line in lines[1:]:
+            out(f"{indent}{line}")
+
+
+def print_class_summary(result: LabResult, out: Callable[[str], None] = print) -> None:
+    out(f"\n== {result.title}: class summary ({len(result.submissions)} submission(s)) ==")
+    out(
+        f"  mean {_number(round(result.mean(), 2))} / {_number(result.max_score)}, "
+        f"median {_number(result.median())}"
+    )
+    rates = result.pass_rates()
+    width = max((len(check) for check in rates), default=5)
+    for check, rate in rates.items():
+        out(f"  {check:<{width}}  {rate:4.0%} passed")
+
+
+def write_reports(args: argparse.Namespace, result: LabResult) -> None:
+    written: list[str] = []
+    if args.json:
+        _write(args.json, json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
+        written.append(f"JSON {args.json}")
+    if args.junit:
+        _write(args.junit, junit_xml(result))
+        written.append(f"JUnit {args.junit}")
+    if args.gradebook:
+        _write(args.gradebook, gradebook_csv(result))
+        written.append(f"gradebook {args.gradebook}")
+    if args.feedback:
+        for submission in result.submissions:
+            _write(
+                args.feedback / f"{submission.student}.md",
+                feedback_markdown(result.title, submission),
+            )
+        written.append(f"feedback {args.feedback}/")
+    if args.gradescope:
+        for submission in result.submissions:
+            data: dict[str, Any] = gradescope(submission)
+            _write(
+                args.gradescope / submission.student / "results.json",
+                json.dumps(data, indent=2, ensure_ascii=False) + "\n",
+            )
+        written.append(f"Gradescope {args.gradescope}/")
+    if written:
+        print("\nwritten: " + ", ".join(written))
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def _exit_code(result: LabResult, fail_under: float | None) -> int:
+    if fail_under is None:
+        return 0
+    below = result.below(fail_under)
+    for submission in below:
+        print(
+            f"harness: {submission.student} scored {_number(submission.score)}, below "
+            f"--fail-under {_number(fail_under)}",
+            file=sys.stderr,
+        )
+    return FAIL_UNDER_EXIT if below else 0
+
+
+def add_grade_command(commands: Any) -> None:
+    grade = commands.add_parser(
+        "grade", help="grade students' submissions against a lab spec (points and feedback)"
+    )
+    grade.add_argument("lab", type=Path, metavar="LAB", help="the lab folder (or its lab.yaml)")
+    grade.add_argument(
+        "submissions",
+        type=Path,
+        nargs="+",
+        metavar="SUBMISSION",
+        help="a student's folder (its name is the student id) or a folder of them",
+    )
+    grade.add_argument("--json", type=Path, metavar="PATH", help="write the JSON report here")
+    grade.add_argument("--junit", type=Path, metavar="PATH", help="write JUnit XML here")
+    grade.add_argument(
+        "--feedback", type=Path, metavar="DIR", help="write DIR/<student>.md for each student"
+    )
+    grade.add_argument(
+        "--gradebook", type=Path, metavar="PATH", help="write a CSV gradebook (LMS import)"
+    )
+    grade.add_argument(
+        "--gradescope", type=Path, metavar="DIR", help="write DIR/<student>/results.json"
+    )
+    grade.add_argument(
+        "--fail-under",
+        type=float,
+        metavar="SCORE",
+        help="exit 1 when a submission scores below SCORE",
+    )
+    grade.add_argument(
+        "--jobs", type=int, default=1, metavar="N", help="grade N students at a time (default 1)"
+    )
+    group = grade.add_argument_group("images")
+    for option in IMAGE_OPTIONS:
+        option.add_to(group.add_argument)
+    grade.set_defaults(handler=cmd_grade)
