@@ -123,6 +123,16 @@ class Engine:
             return False
         return True
 
+    def remove_untagged_image(self, ref: str) -> None:
+        """Remove an image unless it carries a tag (then it is someone's, a base perhaps) or is
+        gone already; a refusal (a child or a container uses it) leaves it."""
+        try:
+            image = self.client.images.get(ref)
+        except docker.errors.ImageNotFound:
+            return
+        if not image.tags:
+            self.remove_image(str(image.id), force=False)
+
     def in_registry(self, ref: str) -> bool:
         """Whether a registry knows `ref` (the manifest only, no layers)."""
         try:
@@ -174,6 +184,11 @@ class Engine:
 
     def create_network(self, name: str, labels: Mapping[str, str]) -> str:
         return str(self.client.networks.create(name, labels=dict(labels)).name)
+
+    def remove_container(self, ref: str) -> None:
+        """Force-remove a container with its anonymous volumes (an image VOLUME gives even a
+        build step's container one)."""
+        remove_quietly(self.client.api.remove_container, ref, force=True, v=True)
 
     # Containers the harness runs outside testcontainers: short helpers, never databases.
 

@@ -30,7 +30,7 @@ def read_answers(submission: Path) -> dict[str, Any] | str:
     """The answers, or why they cannot be read (one sentence)."""
     path = submission / ANSWERS_FILE
     if not path.is_file():
-        return f"no {ANSWERS_FILE} in the submission"
+        return f"There is no {ANSWERS_FILE} in the submission"
     try:
         data = yaml.safe_load(path.read_text(errors="replace"))
     except yaml.YAMLError:

@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.containers.engine import remove_quietly
 from harness.grading.lab import DeclaresVolumeCheck, MaxLayersCheck
 from harness.grading.results import CheckResult, Status
 from harness.grading.stand_ins import StandIn
 from harness.grading.submission import DOCKERFILE, scratch_copy
 from harness.grading.workspace import Workspace, engine_name
-from harness.images.layers import added_layers, chain_hints, steps
+from harness.images.layers import added_layers, steps
 from harness.model.placement import covers
 
 BUILD_TIMEOUT_SECONDS = 180.0
@@ -70,6 +69,8 @@ def _run_build(workspace: Workspace, context: Path, result: Build) -> None:
         rm=True,
         forcerm=True,
         pull=False,
+        # No cache: a build never reuses (or later loses) another submission's step images.
+        nocache=True,
         container_limits={"memory": BUILD_MEMORY_BYTES, "memswap": BUILD_MEMORY_BYTES},
     )
     reader = _Reader(stream, result)
@@ -79,7 +80,7 @@ def _run_build(workspace: Workspace, context: Path, result: Build) -> None:
     if thread.is_alive():
         # Removing the running step's container fails the build, which ends the stream.
         for container in list(reader.running):
-            remove_quietly(workspace.engine.client.api.remove_container, container, force=True)
+            workspace.engine.remove_container(container)
         thread.join(30)
         result.problem = (
             f"the build did not finish within {BUILD_TIMEOUT_SECONDS:.0f} s and was stopped; "
@@ -135,15 +136,13 @@ def _clip(text: str) -> str:
 
 def remove_build(workspace: Workspace, result: Build) -> None:
     """The image, then the steps' untagged images (a failed build leaves its finished steps
-    behind). A tagged one is a base, the stand-in itself: never touched. One still used by
-    another build's image stays (the engine refuses)."""
+    behind). A tagged step image is a base, the stand-in itself: never touched."""
     engine = workspace.engine
     for image in reversed(result.step_images):
-        if not engine.has_image(image):
-            continue
-        tags = engine.image_attrs(image).get("RepoTags") or []
-        if image.startswith("harness-grading/") or not tags:
+        if image.startswith("harness-grading/"):
             engine.remove_image(image, force=False)
+        else:
+            engine.remove_untagged_image(image)
 
 
 # The checks
@@ -176,11 +175,8 @@ def grade_max_layers(check: MaxLayersCheck, result: Build, workspace: Workspace)
     if len(added) <= check.max:
         message = f"The Dockerfile adds {len(added)} layer(s) over its base (at most {check.max})."
         return CheckResult(check.id, check.points, Status.PASSED, message)
-    hints = chain_hints(made)
-    advice = f" ({hints[0]})" if hints else ""
     message = (
-        f"The Dockerfile adds {len(added)} layers over its base, more than {check.max}: "
-        f"{listing}{advice}."
+        f"The Dockerfile adds {len(added)} layers over its base, more than {check.max}: {listing}."
     )
     return CheckResult(check.id, check.points, Status.FAILED, message, check.hint)
 

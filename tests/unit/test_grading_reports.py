@@ -122,7 +122,8 @@ def test_answer_check_from_answers_yaml(tmp_path: Path) -> None:
     check = AnswerCheck(id="exp3-layers", points=1, kind="answer", key="exp3_layers", expected=3,
                         hint="Each RUN adds a layer.")  # fmt: skip
     assert (
-        grade_answer(check, read_answers(tmp_path)).message == "no answers.yaml in the submission."
+        grade_answer(check, read_answers(tmp_path)).message
+        == "There is no answers.yaml in the submission."
     )
     (tmp_path / "answers.yaml").write_text("exp3_layers: '3'\n")
     assert grade_answer(check, read_answers(tmp_path)).status is Status.PASSED

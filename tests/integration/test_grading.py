@@ -1,0 +1,380 @@
+"""Grading against the real engine: the example lab's exact scores and messages, every report
+format, `pytest -m grading`, bounds on what a submission runs, isolation, and Ctrl-C."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from harness.containers.engine import OWNER_LABEL, SESSION_LABEL, Engine, Session
+from harness.grading import dockerfile
+from harness.grading.grader import grade_lab
+from harness.grading.lab import load_lab
+from harness.grading.results import LabResult, Status
+from harness.grading.stand_ins import StandIns
+from harness.grading.submission import discover
+from harness.model.spec import ContainerSpec, Mount, MountKind
+
+pytestmark = pytest.mark.grading
+# The tests of the graded samples share one grading run: with `--dist loadgroup` (the Makefile's)
+# they go to one worker, so the class is graded once.
+SAMPLES_RUN = pytest.mark.xdist_group("graded-samples")
+
+LAB = Path(__file__).parents[2] / "scenarios" / "labs" / "volumes-101"
+SAMPLES = LAB / "samples"
+SCORES = {
+    "ana-full-marks": 12,
+    "ben-no-volume": 8,
+    "cho-wrong-path": 7,
+    "dev-tmpfs": 7,
+    "eli-three-layers": 8,
+    "fay-hostile": 0,
+    "gus-bind": 11,
+    "hal-postgres": 12,
+}
+ANONYMOUS = (
+    "After recreate (docker stop; docker rm; docker run) the Persons rows were lost (0 of 6 rows "
+    "read back; table missing): the data directory /var/lib/mysql was on an anonymous volume "
+    "(the image's VOLUME), which a new container does not get."
+)
+TMPFS = (
+    "the Persons rows were lost (0 of 6 rows read back; table missing): the data directory "
+    "/var/lib/mysql was on a tmpfs, which lives in memory."
+)
+NO_DOCKERFILE = "There is no Dockerfile in the submission."
+NO_ANSWERS = "There is no answers.yaml in the submission."
+REFUSED = "run.txt refused: --privileged is not allowed in a submission."
+
+
+def expected_failures(mysql: str) -> dict[tuple[str, str], str]:
+    """Every failed (or refused) check of the samples, with its exact message."""
+    return {
+        ("ben-no-volume", "data-survives-recreate"): f"{ANONYMOUS} (mysql ran as {mysql})",
+        ("cho-wrong-path", "data-survives-recreate"): (
+            f"{ANONYMOUS} Your volume db at /var/lib/mysql-data does not hold /var/lib/mysql. "
+            f"(mysql:8.0 ran as {mysql})"
+        ),
+        ("cho-wrong-path", "exp4-layers"): "exp4_layers: 2 is not the expected answer.",
+        ("dev-tmpfs", "data-survives-recreate"): (
+            f"After recreate (docker stop; docker rm; docker run) {TMPFS} (mysql ran as {mysql})"
+        ),
+        ("dev-tmpfs", "data-survives-restart"): (
+            f"After restart (docker restart) {TMPFS} (mysql ran as {mysql})"
+        ),
+        ("eli-three-layers", "chained-run"): (
+            'The Dockerfile adds 3 layers over its base, more than 1: RUN echo "one" > /1.txt; '
+            'RUN echo "two" > /2.txt; RUN echo "three" > /3.txt.'
+        ),
+        ("eli-three-layers", "volume-declared"): (
+            "The Dockerfile declares no volume covering /var/lib/mysql (declared: none); add "
+            "`VOLUME /var/lib/mysql` to the Dockerfile."
+        ),
+        ("fay-hostile", "data-survives-recreate"): REFUSED,
+        ("fay-hostile", "data-survives-restart"): REFUSED,
+        ("fay-hostile", "builds"): NO_DOCKERFILE,
+        ("fay-hostile", "chained-run"): NO_DOCKERFILE,
+        ("fay-hostile", "volume-declared"): NO_DOCKERFILE,
+        ("fay-hostile", "exp3-layers"): NO_ANSWERS,
+        ("fay-hostile", "exp4-layers"): NO_ANSWERS,
+        ("gus-bind", "exp3-layers"): "exp3_layers: 'three' is not the expected answer.",
+    }
+
+
+def _harness_env() -> dict[str, str]:
+    return {**os.environ, "HARNESS_IMAGES": "local"}
+
+
+@dataclass(frozen=True)
+class Graded:
+    process: subprocess.CompletedProcess[str]
+    out: Path
+    report: dict[str, object]
+
+    def checks(self) -> dict[tuple[str, str], dict[str, object]]:
+        submissions = self.report["submissions"]
+        assert isinstance(submissions, list)
+        return {(s["student"], c["id"]): c for s in submissions for c in s["checks"]}
+
+
+@pytest.fixture(scope="module")
+def graded_samples(
+    tmp_path_factory: pytest.TempPathFactory, local_images: dict[str, str]
+) -> Graded:
+    """`python -m harness grade` over the example lab's samples, writing every format."""
+    out = tmp_path_factory.mktemp("grades")
+    process = subprocess.run(
+        [
+            sys.executable, "-m", "harness", "grade", str(LAB), str(SAMPLES),
+            "--jobs", "2", "--fail-under", "6",
+            "--json", str(out / "grades.json"), "--junit", str(out / "junit.xml"),
+            "--feedback", str(out / "feedback"), "--gradebook", str(out / "gradebook.csv"),
+            "--gradescope", str(out / "gradescope"),
+        ],
+        capture_output=True, text=True, env=_harness_env(), check=False, timeout=900,
+    )  # fmt: skip
+    assert (out / "grades.json").exists(), process.stderr
+    return Graded(process, out, json.loads((out / "grades.json").read_text()))
+
+
+@SAMPLES_RUN
+def test_each_sample_gets_its_exact_score(graded_samples: Graded) -> None:
+    submissions = graded_samples.report["submissions"]
+    assert isinstance(submissions, list)
+    assert {s["student"]: s["score"] for s in submissions} == SCORES
+    assert graded_samples.report["lab"] == "Volumes 101"
+    assert graded_samples.report["max_score"] == 12
+
+
+@SAMPLES_RUN
+def test_each_failed_check_says_why_in_exact_words(
+    graded_samples: Graded, local_images: dict[str, str]
+) -> None:
+    failed = {
+        key: check["message"]
+        for key, check in graded_samples.checks().items()
+        if check["status"] != "passed"
+    }
+    assert failed == expected_failures(local_images["mysql"])
+    statuses = {key: c["status"] for key, c in graded_samples.checks().items()}
+    assert statuses["fay-hostile", "data-survives-recreate"] == "refused"
+    assert statuses["fay-hostile", "builds"] == "failed"
+
+
+@SAMPLES_RUN
+def test_the_terminal_shows_tables_a_class_summary_and_exit_1_below_fail_under(
+    graded_samples: Graded,
+) -> None:
+    process = graded_samples.process
+    assert process.returncode == 1
+    assert process.stderr.splitlines()[-1] == (
+        "harness: fay-hostile scored 0, below --fail-under 6"
+    )
+    assert "== ana-full-marks: 12/12 ==" in process.stdout
+    assert "== Volumes 101: class summary (8 submission(s)) ==" in process.stdout
+    assert "mean 8.12 / 12, median 8" in process.stdout
+    assert "data-survives-recreate   50% passed" in process.stdout
+    assert "[########################] 56/56" in process.stderr  # the progress bar
+
+
+@SAMPLES_RUN
+def test_every_report_format_is_written(graded_samples: Graded) -> None:
+    out = graded_samples.out
+    rows = list(csv.DictReader((out / "gradebook.csv").read_text().splitlines()))
+    assert {row["student"]: float(row["total"]) for row in rows} == SCORES
+    assert rows[0]["data-survives-recreate"] == "4"
+    suites = ET.parse(out / "junit.xml").getroot().findall("testsuite")  # noqa: S314 - ours
+    assert [s.get("name") for s in suites] == list(SCORES)
+    eli = next(s for s in suites if s.get("name") == "eli-three-layers")
+    assert (eli.get("tests"), eli.get("failures")) == ("7", "2")
+    for student, score in SCORES.items():
+        results = json.loads((out / "gradescope" / student / "results.json").read_text())
+        assert results["score"] == score
+        assert sum(test["score"] for test in results["tests"]) == score
+        feedback = (out / "feedback" / f"{student}.md").read_text()
+        assert f"Score: **{score} / 12**" in feedback
+    assert (
+        "Hint: A named volume outlives its container"
+        in (out / "feedback" / "ben-no-volume.md").read_text()
+    )
+
+
+@SAMPLES_RUN
+def test_grading_leaves_nothing_labelled(graded_samples: Graded, harness_engine: Engine) -> None:
+    """The CLI ran in its own process: nothing carrying its owner label may remain."""
+    assert graded_samples.process.returncode == 1
+    assert _owned_by(harness_engine, None) == []
+
+
+def _owned_by(engine: Engine, pid: int | None) -> list[str]:
+    """Labelled things of grading runs: of one process, or of any process no longer alive."""
+    client = engine.client
+    owner = f"{OWNER_LABEL}={socket.gethostname()}:{pid}" if pid else None
+    filters = {"label": [owner] if owner else [SESSION_LABEL]}
+    found = [f"container {c.name}" for c in client.containers.list(all=True, filters=filters)]
+    found += [f"volume {v.name}" for v in client.volumes.list(filters=filters)]
+    found += [f"network {n.name}" for n in client.networks.list(filters=filters)]
+    found += [f"image {i.tags}" for i in client.images.list(filters=filters)]
+    if owner is None:  # only what grading made: other tests of this run may be alive
+        found = [item for item in found if "grading" in item or "harness-grading" in item]
+    return found
+
+
+def test_pytest_grading_runs_one_test_per_student_and_check(tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    process = subprocess.run(
+        [
+            sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-m", "grading",
+            str(Path(__file__).parents[2] / "scenarios" / "test_grading.py"),
+            "--lab", str(LAB), "--submission", str(SAMPLES / "ana-full-marks"),
+            "--submission", str(SAMPLES / "eli-three-layers"), f"--junitxml={junit}", "-q",
+        ],
+        capture_output=True, text=True, env=_harness_env(), check=False, timeout=600,
+    )  # fmt: skip
+    assert process.returncode == 1, process.stdout[-2000:]
+    cases = {
+        case.get("name"): case
+        for case in ET.parse(junit).getroot().iter("testcase")  # noqa: S314 - written by pytest
+    }
+    assert len(cases) == 14
+    failed = {name for name, case in cases.items() if case.find("failure") is not None}
+    assert failed == {
+        "test_lab_check[eli-three-layers-chained-run]",
+        "test_lab_check[eli-three-layers-volume-declared]",
+    }
+    points = {
+        prop.get("name"): prop.get("value")
+        for prop in cases["test_lab_check[ana-full-marks-data-survives-recreate]"].iter("property")
+    }
+    assert points == {"points": "4.0", "max_points": "4.0"}
+
+
+# Bounds and isolation, graded in this process
+
+
+def _write(folder: Path, **files: str) -> Path:
+    folder.mkdir(parents=True)
+    for name, text in files.items():
+        (folder / name.replace("_", ".")).write_text(text)
+    return folder
+
+
+def _grade(
+    engine: Engine, images: dict[str, str], lab_text: str, root: Path, jobs: int = 1
+) -> LabResult:
+    (root / "lab.yaml").write_text(lab_text)
+    lab = load_lab(root / "lab.yaml")
+    return grade_lab(lab, discover([root / "class"]), engine, StandIns(images), jobs=jobs)
+
+
+BOUNDS_LAB = """
+title: Bounds
+checks:
+  - {id: builds, points: 1, kind: builds}
+  - {id: restart, points: 1, kind: persists, actions: [restart]}
+"""
+
+
+def test_a_build_that_never_ends_a_flood_and_a_server_that_never_answers_are_bounded(
+    tmp_path: Path,
+    harness_engine: Engine,
+    local_images: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(dockerfile, "BUILD_TIMEOUT_SECONDS", 5.0)
+    run_ok = "docker run -e MYSQL_ROOT_PASSWORD=pw -v db:/var/lib/mysql mysql\n"
+    _write(tmp_path / "class" / "hang", Dockerfile="FROM mysql\nRUN sleep 600\n", run_txt=run_ok)
+    _write(
+        tmp_path / "class" / "flood",
+        Dockerfile="FROM mysql\nRUN yes flood-line | head -n 3000000; exit 3\n",
+        run_txt="docker run -e MYSQL_ROOT_PASSWORD=pw mysql --no-such-option\n",
+    )
+    result = _grade(harness_engine, local_images, BOUNDS_LAB, tmp_path)
+    hang, flood = (
+        {c.id: c for c in s.checks}
+        for s in sorted(result.submissions, key=lambda s: s.student != "hang")
+    )
+    assert hang["builds"].status is Status.FAILED
+    assert hang["builds"].message.startswith("The build did not finish within 5 s and was stopped")
+    assert hang["restart"].status is Status.PASSED  # the others still graded
+    assert flood["builds"].status is Status.FAILED
+    assert "returned a non-zero code: 3" in flood["builds"].message
+    assert len(flood["builds"].message) < 3000  # only the last lines are kept
+    assert flood["restart"].status is Status.ERROR
+    assert "exited before it answered" in flood["restart"].message
+    assert "pw" not in flood["restart"].message.replace("pwd", "")
+    sleeping = [
+        c.name
+        for c in harness_engine.client.containers.list(all=True)
+        if "sleep 600" in " ".join(c.attrs["Config"].get("Cmd") or [])
+    ]
+    assert sleeping == []  # the stopped build's step container is gone
+
+
+ISOLATION_LAB = """
+title: Isolation
+checks:
+  - {id: keeps, points: 1, kind: persists, actions: [recreate]}
+  - {id: loses, points: 1, kind: loses, actions: [recreate]}
+"""
+
+
+@pytest.fixture
+def bystander_volume(harness_engine: Engine, harness_test_session: Session) -> Iterator[str]:
+    """A volume already on the engine, named as the students name theirs."""
+    name = f"harness-bystander-{harness_test_session.id}"
+    harness_engine.create_volume(name, harness_test_session.labels)
+    yield name
+    harness_engine.remove_volume(name)
+
+
+def test_submissions_get_their_own_volumes_and_loses_checks_pass_only_on_loss(
+    tmp_path: Path,
+    harness_engine: Engine,
+    harness_test_session: Session,
+    local_images: dict[str, str],
+    bystander_volume: str,
+) -> None:
+    """Two students name the same volume as one already on the engine, graded at once: each
+    keeps its own rows, and the engine's volume is never touched."""
+    same = f"docker run -e MYSQL_ROOT_PASSWORD=pw -v {bystander_volume}:/var/lib/mysql mysql\n"
+    _write(tmp_path / "class" / "one", run_txt=same)
+    _write(tmp_path / "class" / "two", run_txt=same)
+    _write(tmp_path / "class" / "none", run_txt="docker run -e MYSQL_ROOT_PASSWORD=pw mysql\n")
+    result = _grade(harness_engine, local_images, ISOLATION_LAB, tmp_path, jobs=2)
+    statuses = {(s.student, c.id): c.status for s in result.submissions for c in s.checks}
+    assert statuses == {
+        ("none", "keeps"): Status.FAILED,
+        ("none", "loses"): Status.PASSED,
+        ("one", "keeps"): Status.PASSED,
+        ("one", "loses"): Status.FAILED,
+        ("two", "keeps"): Status.PASSED,
+        ("two", "loses"): Status.FAILED,
+    }
+    one_loses = next(c for c in result.submissions[1].checks if c.id == "loses")
+    assert "were still there (6 of 6 rows read back), but this check wants them lost" in (
+        one_loses.message
+    )
+    listing = ContainerSpec(
+        image=local_images["mysql"],
+        labels=harness_test_session.labels,
+        mounts=(Mount(MountKind.VOLUME, bystander_volume, "/v"),),
+    )
+    code, output = harness_engine.run_helper(listing, entrypoint=["ls", "-A", "/v"], user="0")
+    assert (code, output) == (0, "")
+
+
+def test_ctrl_c_while_grading_in_parallel_leaves_nothing_labelled(harness_engine: Engine) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harness", "grade", str(LAB), str(SAMPLES), "--jobs", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_harness_env(),
+    )  # fmt: skip
+    owner = f"{OWNER_LABEL}={socket.gethostname()}:{process.pid}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if harness_engine.client.containers.list(filters={"label": owner}):
+            break
+        time.sleep(0.2)
+    else:
+        process.kill()
+        pytest.fail("grading never started a container")
+    time.sleep(1.0)  # mid-trial: servers starting, rows being written
+    process.send_signal(signal.SIGINT)
+    timer = threading.Timer(300, process.kill)
+    timer.start()
+    _, stderr = process.communicate()
+    timer.cancel()
+    assert process.returncode == 130, stderr
+    assert _owned_by(harness_engine, process.pid) == []
