@@ -281,10 +281,13 @@ class SweepReport:
     containers: int = 0
     volumes: int = 0
     networks: int = 0
+    images: int = 0  # built by grading from a submission's Dockerfile
 
     def __str__(self) -> str:
+        images = f", {self.images} image(s)" if self.images else ""
         return (
-            f"{self.containers} container(s), {self.volumes} volume(s), {self.networks} network(s)"
+            f"{self.containers} container(s), {self.volumes} volume(s), "
+            f"{self.networks} network(s){images}"
         )
 
 
@@ -305,7 +308,7 @@ def owner_is_alive(owner: str, this_host: str | None = None) -> bool:
 def sweep(
     engine: Engine, session: Session | None = None, *, spare_live: bool = True
 ) -> SweepReport:
-    """Remove labelled containers (with their anonymous volumes), volumes and networks.
+    """Remove labelled containers (with their anonymous volumes), volumes, networks and images.
 
     With a session, only that session's (or, for a scoped one, only that scope's); without,
     every session whose owner is not alive (or all of them when `spare_live` is false).
@@ -331,6 +334,10 @@ def sweep(
         if doomed(network.attrs.get("Labels")):
             remove_quietly(network.remove)
             report.networks += 1
+    for image in client.images.list(filters={"label": label}):
+        if doomed(image.labels):
+            remove_quietly(client.images.remove, image.id, force=True)
+            report.images += 1
     return report
 
 

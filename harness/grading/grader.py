@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from harness.containers.engine import SESSION_LABEL, Engine, Session, sweep
+from harness.containers.engine import Engine, Session, sweep
 from harness.errors import HarnessError
 from harness.grading import dockerfile
 from harness.grading.answers import grade_answer, read_answers
@@ -61,7 +61,6 @@ def grade_lab(
             results = _in_parallel(one, submissions, jobs, cancelled)
     finally:
         sweep(engine, session)
-        remove_session_images(engine, session)
     return LabResult(lab.title, lab.max_score, tuple(results))
 
 
@@ -186,9 +185,3 @@ def _build_of(workspace: Workspace) -> dockerfile.Build | CheckResult:
 
 def _problem(status: Status, message: str) -> CheckResult:
     return CheckResult("", 0, status, message)
-
-
-def remove_session_images(engine: Engine, session: Session) -> None:
-    """Images the session built (a submission's Dockerfile), by label."""
-    for image_id, _tags, _labels, _size in engine.labelled_images(f"{SESSION_LABEL}={session.id}"):
-        engine.remove_image(image_id, force=True)

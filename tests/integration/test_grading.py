@@ -378,3 +378,32 @@ def test_ctrl_c_while_grading_in_parallel_leaves_nothing_labelled(harness_engine
     timer.cancel()
     assert process.returncode == 130, stderr
     assert _owned_by(harness_engine, process.pid) == []
+
+
+def _labelled_image(engine: Engine, context: Path, base: str, owner_pid: int) -> str:
+    """An image as grading builds it: labelled with a session and its owner process."""
+    (context / "Dockerfile").write_text(f"FROM {base}\n")
+    tag = f"harness-grading/clean-test:{owner_pid}"
+    labels = {SESSION_LABEL: "c1ea", OWNER_LABEL: f"{socket.gethostname()}:{owner_pid}"}
+    for chunk in engine.build_image(path=str(context), tag=tag, labels=labels, pull=False):
+        assert "error" not in chunk, chunk
+    return tag
+
+
+def test_clean_removes_the_images_a_dead_grading_run_built_and_spares_live_ones(
+    tmp_path: Path, harness_engine: Engine, local_images: dict[str, str]
+) -> None:
+    """A grading run killed with SIGKILL leaves its submission's image behind, labelled."""
+    ended = subprocess.Popen(["true"])  # its pid belongs to no process once waited
+    ended.wait()
+    dead = _labelled_image(harness_engine, tmp_path, local_images["postgres"], ended.pid)
+    live = _labelled_image(harness_engine, tmp_path, local_images["postgres"], os.getpid())
+    try:
+        process = subprocess.run(
+            [sys.executable, "-m", "harness", "clean"], capture_output=True, text=True, check=False
+        )
+        assert process.returncode == 0, process.stderr
+        assert not harness_engine.has_image(dead)
+        assert harness_engine.has_image(live)
+    finally:
+        harness_engine.remove_image(live, force=True)
