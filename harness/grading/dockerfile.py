@@ -40,6 +40,7 @@ class Build:
     image: str | None = None  # the built image's id, None when the build failed
     base: str | None = None  # the final stage's FROM (after the stand-ins)
     problem: str = ""  # why there is no image, in one sentence with the build's last lines
+    timed_out: bool = False  # stopped at the time limit: the check could not run (an error)
     stand_ins: list[StandIn] = field(default_factory=list)
     step_images: list[str] = field(default_factory=list)  # to remove after, even on failure
 
@@ -82,6 +83,7 @@ def _run_build(workspace: Workspace, context: Path, result: Build) -> None:
         for container in list(reader.running):
             workspace.engine.remove_container(container)
         thread.join(30)
+        result.timed_out = True
         result.problem = (
             f"the build did not finish within {BUILD_TIMEOUT_SECONDS:.0f} s and was stopped; "
             "make every step end on its own (no servers or waits in RUN)."
@@ -150,7 +152,9 @@ def remove_build(workspace: Workspace, result: Build) -> None:
 
 def grade_builds(check_id: str, points: float, hint: str, result: Build) -> CheckResult:
     if result.image is None:
-        return CheckResult(check_id, points, Status.FAILED, _sentence(result.problem), hint)
+        return CheckResult(
+            check_id, points, _no_image_status(result), _sentence(result.problem), hint
+        )
     based = f" (FROM {_stand_in_note(result)})" if result.stand_ins else ""
     return CheckResult(check_id, points, Status.PASSED, f"The Dockerfile builds{based}.")
 
@@ -224,7 +228,11 @@ def _own_volumes(workspace: Workspace, result: Build) -> list[str]:
 
 def _needs_build(check_id: str, points: float, hint: str, result: Build) -> CheckResult:
     message = f"Needs an image, but {result.problem or 'the Dockerfile did not build.'}"
-    return CheckResult(check_id, points, Status.FAILED, _sentence(message), hint)
+    return CheckResult(check_id, points, _no_image_status(result), _sentence(message), hint)
+
+
+def _no_image_status(result: Build) -> Status:
+    return Status.ERROR if result.timed_out else Status.FAILED
 
 
 def _stand_in_note(result: Build) -> str:
