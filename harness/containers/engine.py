@@ -150,8 +150,12 @@ class Engine:
         return stream
 
     def import_image(self, tar: IO[bytes], repository: str, tag: str, changes: list[str]) -> None:
+        # docker-py declares the body chunked, but requests chunks only a body whose length it
+        # cannot tell: a regular file would go unchunked and the engine refuses it ("header line
+        # too long"). Reading it in chunks makes every source a stream.
+        chunks = iter(lambda: tar.read(1 << 20), b"")
         self.client.api.import_image_from_stream(
-            tar, repository=repository, tag=tag, changes=changes
+            chunks, repository=repository, tag=tag, changes=changes
         )
 
     # Volumes
