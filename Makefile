@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 JOBS ?= 2
 XDIST := $(if $(filter 0,$(JOBS)),,-n $(JOBS) --dist loadgroup)
 
-.PHONY: help setup engine images persistence test unit lint clean
+.PHONY: help setup engine images persistence grade test unit lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,11 @@ images: setup engine ## build the local images (a no-op when nothing changed)
 
 persistence: setup engine images ## the main job: the persistence matrix and its table
 	$(BIN)/pytest -m persistence $(XDIST) $(PYTEST_ARGS)
+
+LAB ?= scenarios/labs/volumes-101
+SUBMISSIONS ?= $(LAB)/samples
+grade: setup engine images ## grade a class: LAB=folder SUBMISSIONS=folder (default: the example lab)
+	$(BIN)/python -m harness grade $(LAB) $(SUBMISSIONS) --jobs $(if $(filter 0,$(JOBS)),1,$(JOBS))
 
 test: setup engine images ## the whole suite (unit, integration, scenarios)
 	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
