@@ -15,6 +15,10 @@ from harness.containers.engine import Engine, Session
 from harness.engines.dind import SecondEngine, second_engine
 
 WHERE = SecondEngine()
+# One second engine at a time: it owns 127.0.0.2:2375 and the bridge harness-dind0, so two
+# pytest-xdist workers each starting one would tear down each other's. `--dist loadgroup` (the
+# Makefile's) keeps this module's tests in one worker.
+pytestmark = pytest.mark.xdist_group("second-engine")
 
 
 @pytest.fixture(scope="module")
