@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 # Scenarios wait on servers more than they compute: two workers (pytest-xdist) took the matrix
 # from 248 s to 141 s on a 2-core machine. JOBS=0 runs in one process.
 JOBS ?= 2
-XDIST := $(if $(filter 0,$(JOBS)),,-n $(JOBS) --dist loadgroup)
+XDIST := $(if $(filter 0,$(JOBS)),,-n $(JOBS))
 
 .PHONY: help setup engine images persistence grade test unit lint clean
 

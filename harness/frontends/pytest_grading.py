@@ -67,14 +67,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         lab, submissions = _lab_and_submissions(config)
     except HarnessError as error:
         pytest.exit(f"harness: {error}", returncode=error.exit_code)
-    # With pytest-xdist's `--dist loadgroup`, a student's checks go to one worker: graded once.
-    grouped = config.pluginmanager.hasplugin("xdist")
     params = [
-        pytest.param(
-            LabCheck(s, check.id),
-            id=f"{s.student}-{check.id}",
-            marks=[pytest.mark.xdist_group(s.student)] if grouped else [],
-        )
+        pytest.param(LabCheck(s, check.id), id=f"{s.student}-{check.id}")
         for s in submissions
         for check in lab.checks
     ]

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from harness.containers.engine import Engine
@@ -26,3 +33,28 @@ def local_images(harness_engine: Engine) -> dict[str, str]:
     except HarnessError as error:
         exit_on(error)
     return {c.database: c.ref for c in choices}
+
+
+RunOnce = Callable[[str, Callable[[Path], dict[str, Any]]], tuple[Path, dict[str, Any]]]
+
+
+@pytest.fixture(scope="session")
+def run_once(tmp_path_factory: pytest.TempPathFactory) -> RunOnce:
+    """`run_once(name, produce)` calls `produce(folder)` once for the whole run, even over
+    pytest-xdist workers (they share the run's temporary root): the others wait for it and read
+    its JSON result. xdist's `--dist loadgroup` would do this, but pytest 9.2 never sees its
+    groups."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+    def once(name: str, produce: Callable[[Path], dict[str, Any]]) -> tuple[Path, dict[str, Any]]:
+        root = shared / name
+        root.mkdir(exist_ok=True)
+        with (root / ".lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            result = root / "result.json"
+            if not result.exists():
+                result.write_text(json.dumps(produce(root)))
+            return root, json.loads(result.read_text())
+
+    return once

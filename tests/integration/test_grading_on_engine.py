@@ -15,9 +15,10 @@ import tarfile
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,9 +32,6 @@ from harness.grading.submission import discover
 from harness.model.spec import ContainerSpec, Mount, MountKind
 
 pytestmark = pytest.mark.grading
-# The tests of the graded samples share one grading run: with `--dist loadgroup` (the Makefile's)
-# they go to one worker, so the class is graded once.
-SAMPLES_RUN = pytest.mark.xdist_group("graded-samples")
 
 LAB = Path(__file__).parents[2] / "scenarios" / "labs" / "volumes-101"
 SAMPLES = LAB / "samples"
@@ -114,27 +112,34 @@ class Graded:
 
 @pytest.fixture(scope="module")
 def graded_samples(
-    tmp_path_factory: pytest.TempPathFactory, local_images: dict[str, str]
+    run_once: Callable[[str, Callable[[Path], dict[str, Any]]], tuple[Path, dict[str, Any]]],
+    local_images: dict[str, str],
 ) -> Graded:
-    """`python -m harness grade` over the example lab's samples, writing every format."""
-    out = tmp_path_factory.mktemp("grades")
-    command = [
-        sys.executable, "-m", "harness", "grade", str(LAB), str(SAMPLES),
-        "--jobs", "2", "--fail-under", "6",
-        "--json", str(out / "grades.json"), "--junit", str(out / "junit.xml"),
-        "--feedback", str(out / "feedback"), "--gradebook", str(out / "gradebook.csv"),
-        "--gradescope", str(out / "gradescope"),
-    ]  # fmt: skip
-    with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_harness_env()
-    ) as running:
-        stdout, stderr = running.communicate(timeout=900)
-    process = subprocess.CompletedProcess(command, running.returncode, stdout, stderr)
+    """`python -m harness grade` over the example lab's samples, writing every format; once per
+    run, whichever worker asks first."""
+
+    def grade(folder: Path) -> dict[str, Any]:
+        out = folder / "out"
+        command = [
+            sys.executable, "-m", "harness", "grade", str(LAB), str(SAMPLES),
+            "--jobs", "2", "--fail-under", "6",
+            "--json", str(out / "grades.json"), "--junit", str(out / "junit.xml"),
+            "--feedback", str(out / "feedback"), "--gradebook", str(out / "gradebook.csv"),
+            "--gradescope", str(out / "gradescope"),
+        ]  # fmt: skip
+        with subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_harness_env()
+        ) as running:
+            stdout, stderr = running.communicate(timeout=900)
+        return {"code": running.returncode, "stdout": stdout, "stderr": stderr, "pid": running.pid}
+
+    folder, ran = run_once("graded-samples", grade)
+    out = folder / "out"
+    process = subprocess.CompletedProcess(["grade"], ran["code"], ran["stdout"], ran["stderr"])
     assert (out / "grades.json").exists(), process.stderr
-    return Graded(process, running.pid, out, json.loads((out / "grades.json").read_text()))
+    return Graded(process, ran["pid"], out, json.loads((out / "grades.json").read_text()))
 
 
-@SAMPLES_RUN
 def test_each_sample_gets_its_exact_score(graded_samples: Graded) -> None:
     submissions = graded_samples.report["submissions"]
     assert isinstance(submissions, list)
@@ -143,7 +148,6 @@ def test_each_sample_gets_its_exact_score(graded_samples: Graded) -> None:
     assert graded_samples.report["max_score"] == 12
 
 
-@SAMPLES_RUN
 def test_each_failed_check_says_why_in_exact_words(
     graded_samples: Graded, local_images: dict[str, str]
 ) -> None:
@@ -158,7 +162,6 @@ def test_each_failed_check_says_why_in_exact_words(
     assert statuses["fay-hostile", "builds"] == "failed"
 
 
-@SAMPLES_RUN
 def test_the_terminal_shows_tables_a_class_summary_and_exit_1_below_fail_under(
     graded_samples: Graded,
 ) -> None:
@@ -174,7 +177,6 @@ def test_the_terminal_shows_tables_a_class_summary_and_exit_1_below_fail_under(
     assert "[########################] 56/56" in process.stderr  # the progress bar
 
 
-@SAMPLES_RUN
 def test_every_report_format_is_written(graded_samples: Graded) -> None:
     out = graded_samples.out
     rows = list(csv.DictReader((out / "gradebook.csv").read_text().splitlines()))
@@ -196,7 +198,6 @@ def test_every_report_format_is_written(graded_samples: Graded) -> None:
     )
 
 
-@SAMPLES_RUN
 def test_grading_leaves_nothing_labelled(graded_samples: Graded, harness_engine: Engine) -> None:
     """The CLI ran in its own process: nothing carrying its owner label may remain."""
     assert graded_samples.process.returncode == 1
