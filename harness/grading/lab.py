@@ -109,9 +109,14 @@ def load_lab(path: Path) -> Lab:
     except OSError as error:
         raise BadLab(f"{file}: cannot be read ({error.strerror}); pass the lab folder.") from None
     except yaml.YAMLError as error:
+        # Named like the schema's errors (`lab.yaml: ...`), with the parser's own problem: a
+        # control character is not an indentation mistake.
         mark = getattr(error, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise BadLab(f"{file}:{where} is not valid YAML; check its indentation.") from None
+        where = f" line {mark.line + 1}:" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise BadLab(
+            f"{file.name}:{where} not valid YAML ({problem}); check the indentation and quoting."
+        ) from None
     try:
         return Lab.model_validate(data)
     except ValidationError as error:
@@ -126,7 +131,9 @@ def _describe(file: Path, problem: Any) -> str:
         if isinstance(item, int):
             parts.append(f"[{item}]")
         elif item not in KINDS:  # pydantic adds the union member's tag to the path
-            parts.append(f".{item}" if parts else str(item))
+            # A key with a line break or control character is shown quoted: one line per problem.
+            key = str(item) if str(item).isprintable() else repr(item)
+            parts.append(f".{key}" if parts else key)
     found = problem.get("input")
     if problem["type"] == "union_tag_invalid" and isinstance(found, dict):
         parts.append(".kind")

@@ -101,7 +101,10 @@ def test_repeated_ids_are_named(tmp_path: Path) -> None:
 
 def test_broken_yaml_names_the_line(tmp_path: Path) -> None:
     """Invalid YAML is one sentence with the line number."""
-    with pytest.raises(BadLab, match=r"lab\.yaml: line 2 is not valid YAML"):
+    with pytest.raises(
+        BadLab,
+        match=r"^lab\.yaml: line 2: not valid YAML \(.+\); check the indentation and quoting\.$",
+    ):
         load_lab(_lab(tmp_path, "title: x\nchecks: a: b\n"))
 
 
