@@ -1,7 +1,8 @@
 """Lab grading: an instructor's lab spec and students' submissions become points and feedback.
 
-In progress (issue 8). Built: the lab spec (`lab`), a student's `docker run` line as a
-`ContainerSpec` (`run_line`), the `answer` check (`answers`), results and scores (`results`), and
-the report formats (`reports`). Not built yet: running the container and Dockerfile checks
-against the engine, the `grade` command, `pytest -m grading`, and the example lab.
+`lab` (the validated spec), `submission` (folders and scratch copies), `run_line` (a student's
+`docker run` as a `ContainerSpec`), `stand_ins` (the images that run for `mysql`/`postgres`),
+`survival` (`persists`/`loses` on the student's own storage), `dockerfile` (`builds`,
+`max-layers`, `declares-volume` from a bounded build), `answers`, `grader` (every check of every
+submission, isolated and cleaned up), `results` and `reports` (scores and their formats).
 """
