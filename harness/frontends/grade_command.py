@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import textwrap
@@ -16,9 +15,16 @@ from harness.containers.engine import Engine
 from harness.errors import UsageError
 from harness.frontends.options import IMAGE_OPTIONS, ImageRequest
 from harness.frontends.progress import ProgressBar
+from harness.frontends.report import write_json
 from harness.grading.grader import grade_lab
 from harness.grading.lab import load_lab
-from harness.grading.reports import feedback_markdown, gradebook_csv, gradescope, junit_xml
+from harness.grading.reports import (
+    feedback_markdown,
+    gradebook_csv,
+    gradescope,
+    junit_xml,
+    number,
+)
 from harness.grading.results import CheckResult, LabResult, SubmissionResult
 from harness.grading.stand_ins import StandIns
 from harness.grading.submission import Submission, discover
@@ -27,10 +33,6 @@ from harness.images.sources import describe_choices
 
 FAIL_UNDER_EXIT = 1
 MESSAGE_WIDTH = 72
-
-
-def _number(value: float) -> str:
-    return f"{value:g}"
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
@@ -68,13 +70,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def print_submission(submission: SubmissionResult, out: Callable[[str], None] = print) -> None:
-    out(
-        f"\n== {submission.student}: {_number(submission.score)}/{_number(submission.max_score)} =="
-    )
+    out(f"\n== {submission.student}: {number(submission.score)}/{number(submission.max_score)} ==")
     width = max(len(c.id) for c in submission.checks)
     out(f"  {'check':<{width}}  {'points':>7}  {'status':<8}  message")
     for check in submission.checks:
-        points = f"{_number(check.points)}/{_number(check.max_points)}"
+        points = f"{number(check.points)}/{number(check.max_points)}"
         lines = textwrap.wrap(check.message, MESSAGE_WIDTH, break_on_hyphens=False) or [""]
         out(f"  {check.id:<{width}}  {points:>7}  {check.status.value:<8}  {lines[0]}")
         indent = " " * (width + 23)
@@ -85,8 +85,8 @@ def print_submission(submission: SubmissionResult, out: Callable[[str], None] = 
 def print_class_summary(result: LabResult, out: Callable[[str], None] = print) -> None:
     out(f"\n== {result.title}: class summary ({len(result.submissions)} submission(s)) ==")
     out(
-        f"  mean {_number(round(result.mean(), 2))} / {_number(result.max_score)}, "
-        f"median {_number(result.median())}"
+        f"  mean {number(round(result.mean(), 2))} / {number(result.max_score)}, "
+        f"median {number(result.median())}"
     )
     rates = result.pass_rates()
     width = max((len(check) for check in rates), default=5)
@@ -97,7 +97,7 @@ def print_class_summary(result: LabResult, out: Callable[[str], None] = print) -
 def write_reports(args: argparse.Namespace, result: LabResult) -> None:
     written: list[str] = []
     if args.json:
-        _write(args.json, json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
+        write_json(args.json, result.to_json())
         written.append(f"JSON {args.json}")
     if args.junit:
         _write(args.junit, junit_xml(result))
@@ -114,10 +114,8 @@ def write_reports(args: argparse.Namespace, result: LabResult) -> None:
         written.append(f"feedback {args.feedback}/")
     if args.gradescope:
         for submission in result.submissions:
-            data: dict[str, Any] = gradescope(submission)
-            _write(
-                args.gradescope / submission.student / "results.json",
-                json.dumps(data, indent=2, ensure_ascii=False) + "\n",
+            write_json(
+                args.gradescope / submission.student / "results.json", gradescope(submission)
             )
         written.append(f"Gradescope {args.gradescope}/")
     if written:
@@ -135,8 +133,8 @@ def _exit_code(result: LabResult, fail_under: float | None) -> int:
     below = result.below(fail_under)
     for submission in below:
         print(
-            f"harness: {submission.student} scored {_number(submission.score)}, below "
-            f"--fail-under {_number(fail_under)}",
+            f"harness: {submission.student} scored {number(submission.score)}, below "
+            f"--fail-under {number(fail_under)}",
             file=sys.stderr,
         )
     return FAIL_UNDER_EXIT if below else 0

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, UsageError
 
 if TYPE_CHECKING:
     from harness.containers.engine import Engine
@@ -45,28 +45,35 @@ class LabCheck:
     check_id: str
 
 
-def _lab_and_submissions(config: pytest.Config) -> tuple[Lab, list[Submission]]:
+GRADING_KEY: pytest.StashKey[tuple[Lab, list[Submission]]] = pytest.StashKey()
+
+
+def configure_grading(config: pytest.Config) -> None:
+    """Read --lab and --submission once, before collection: a bad spec or a missing folder
+    ends the run with one sentence and exit code 2 (in every pytest-xdist worker alike), not
+    with a collection traceback."""
+    if not config.getoption("--lab"):
+        return
     from harness.grading.lab import load_lab  # noqa: PLC0415 - pydantic only when grading
     from harness.grading.submission import discover  # noqa: PLC0415
 
-    lab = load_lab(Path(config.getoption("--lab")))
-    paths = [Path(p) for p in config.getoption("--submission")]
-    if not paths:
-        raise HarnessError("--lab needs at least one --submission PATH (a student's folder).")
-    return lab, discover(paths)
+    try:
+        lab = load_lab(Path(config.getoption("--lab")))
+        paths = [Path(p) for p in config.getoption("--submission")]
+        if not paths:
+            raise UsageError("--lab needs at least one --submission PATH (a student's folder).")
+        config.stash[GRADING_KEY] = (lab, discover(paths))
+    except HarnessError as error:
+        pytest.exit(f"harness: {error}", returncode=error.exit_code)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "lab_check" not in metafunc.fixturenames:
         return
-    config = metafunc.config
-    if not config.getoption("--lab"):
+    if GRADING_KEY not in metafunc.config.stash:
         metafunc.parametrize("lab_check", [pytest.param(None, marks=pytest.mark.skip(NO_LAB))])
         return
-    try:
-        lab, submissions = _lab_and_submissions(config)
-    except HarnessError as error:
-        pytest.exit(f"harness: {error}", returncode=error.exit_code)
+    lab, submissions = metafunc.config.stash[GRADING_KEY]
     params = [
         pytest.param(LabCheck(s, check.id), id=f"{s.student}-{check.id}")
         for s in submissions
@@ -81,10 +88,9 @@ def harness_grade(
 ) -> Callable[[Submission], SubmissionResult]:
     """Grades a submission once per run (the result is kept for its other checks)."""
     from harness.grading.grader import grade_lab  # noqa: PLC0415
-    from harness.grading.lab import load_lab  # noqa: PLC0415
     from harness.grading.stand_ins import StandIns  # noqa: PLC0415
 
-    lab = load_lab(Path(pytestconfig.getoption("--lab")))
+    lab, _submissions = pytestconfig.stash[GRADING_KEY]
     stand_ins = StandIns(harness_images)
     graded: dict[str, SubmissionResult] = {}
 

@@ -19,6 +19,7 @@ from harness.errors import HarnessError
 from harness.frontends.options import IMAGE_OPTIONS, ImageRequest
 from harness.frontends.pytest_grading import (  # noqa: F401 - a hook and a fixture pytest finds here
     add_grading_options,
+    configure_grading,
     harness_grade,
     pytest_generate_tests,
 )
@@ -66,6 +67,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for name, description in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {description}")
+    configure_grading(config)
     # A CI job that times out sends SIGTERM; teardown must still remove what the run made.
     cleanup_on_terminate()
     # Only the main process reports; pytest-xdist workers hand their results to it.

@@ -18,7 +18,8 @@ from typing import Any
 from harness.grading.results import LabResult, Status, SubmissionResult
 
 
-def _number(value: float) -> str:
+def number(value: float) -> str:
+    """Points as people write them: 4, 0.5 (never 4.0)."""
     return f"{value:g}"
 
 
@@ -28,9 +29,9 @@ def gradebook_csv(lab: LabResult) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["student", *ids, "total"])
     for submission in lab.submissions:
-        points = {c.id: _number(c.points) for c in submission.checks}
+        points = {c.id: number(c.points) for c in submission.checks}
         writer.writerow(
-            [submission.student, *(points.get(i, "") for i in ids), _number(submission.score)]
+            [submission.student, *(points.get(i, "") for i in ids), number(submission.score)]
         )
     return out.getvalue()
 
@@ -68,10 +69,8 @@ def junit_xml(lab: LabResult) -> str:
         for check in submission.checks:
             case = ET.SubElement(suite, "testcase", classname=submission.student, name=check.id)
             properties = ET.SubElement(case, "properties")
-            ET.SubElement(properties, "property", name="points", value=_number(check.points))
-            ET.SubElement(
-                properties, "property", name="max_points", value=_number(check.max_points)
-            )
+            ET.SubElement(properties, "property", name="points", value=number(check.points))
+            ET.SubElement(properties, "property", name="max_points", value=number(check.max_points))
             if check.status is Status.FAILED:
                 ET.SubElement(case, "failure", message=check.message).text = check.hint
             elif check.status is not Status.PASSED:
@@ -86,13 +85,13 @@ def feedback_markdown(title: str, submission: SubmissionResult) -> str:
     lines = [
         f"# {title}: {submission.student}",
         "",
-        f"Score: **{_number(submission.score)} / {_number(submission.max_score)}**",
+        f"Score: **{number(submission.score)} / {number(submission.max_score)}**",
         "",
     ]
     for check in submission.checks:
         lines.append(
-            f"- {_MARK[check.status]} `{check.id}` ({_number(check.points)}/"
-            f"{_number(check.max_points)}): {check.message}"
+            f"- {_MARK[check.status]} `{check.id}` ({number(check.points)}/"
+            f"{number(check.max_points)}): {check.message}"
         )
         if check.status is not Status.PASSED and check.hint:
             lines.append(f"  - Hint: {check.hint}")

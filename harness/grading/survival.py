@@ -142,16 +142,17 @@ def _trial(
             network=workspace.network,
             log_config={"type": "json-file", "config": {"max-size": LOG_MAX_SIZE}},
         )
-        with Deployment(
+        deployment = Deployment(
             engine, session, graded.profile, graded.creds, AS_GIVEN, pristine, spec
-        ) as deployment:
-            try:
-                return exercise(deployment, ACTIONS[action], check_placement=False), volumes
-            finally:
-                deployment.tear_down()
-                for directory in binds:  # the server's files are its uid's, not ours
-                    if directory.is_dir():
-                        deployment.empty_as_root(str(directory))
+        )
+        try:
+            return exercise(deployment, ACTIONS[action], check_placement=False), volumes
+        finally:
+            # Torn down first, so no server still writes into the binds being emptied.
+            deployment.tear_down()
+            for directory in binds:  # the server's files are its uid's, not ours
+                if directory.is_dir():
+                    deployment.empty_as_root(str(directory))
 
 
 def _for_trial(
@@ -173,14 +174,14 @@ def _for_trial(
     return replace(graded.spec, mounts=tuple(mounts)), volumes
 
 
-def _where(mount: ObservedMount | None, volumes: Mapping[str, str], scratch_hint: str) -> str:
+def _where(mount: ObservedMount | None, volumes: Mapping[str, str]) -> str:
     """Where the data directory was, in the words of the lesson."""
     if mount is None:
         return "in the container's writable layer (no volume covers it)"
     if mount.kind == "tmpfs":
         return "on a tmpfs, which lives in memory"
     if mount.kind == "bind":
-        return f"on a bind mount of {scratch_hint}"
+        return "on a bind mount of a submission folder"
     if mount.name in volumes:
         return f"on the named volume {volumes[mount.name]}"
     return "on an anonymous volume (the image's VOLUME), which a new container does not get"
@@ -189,7 +190,7 @@ def _where(mount: ObservedMount | None, volumes: Mapping[str, str], scratch_hint
 def _failure(action: str, trial: Trial, volumes: Mapping[str, str], required: Outcome) -> str:
     observation = trial.observation
     read = f"{observation.rows_read} of {trial.rows_written} rows read back"
-    where = _where(trial.data_mount, volumes, "a submission folder")
+    where = _where(trial.data_mount, volumes)
     if required is Outcome.SURVIVES:
         why = f"; {observation.detail}" if observation.detail else ""
         return (

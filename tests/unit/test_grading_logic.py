@@ -226,7 +226,7 @@ def test_the_wrong_path_mistake_names_the_students_mount(tmp_path: Path) -> None
 def test_where_the_data_was_is_said_in_the_lessons_words(
     mount: ObservedMount | None, where: str
 ) -> None:
-    assert _where(mount, {"harness-x-db": "db"}, "a submission folder") == where
+    assert _where(mount, {"harness-x-db": "db"}) == where
 
 
 # Sums and the command's output
@@ -301,4 +301,21 @@ def test_a_missing_submission_exits_2_in_one_sentence(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr == (
         f"harness: {tmp_path / 'nowhere'} is not a folder; pass a student's folder or a class's.\n"
+    )
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist"])
+def test_pytest_grading_with_a_bad_lab_exits_2_in_one_sentence(workers: list[str]) -> None:
+    """`pytest -m grading --lab` reads the lab before collection: no collection traceback."""
+    scenario = SAMPLES.parents[2] / "test_grading.py"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-m", "grading", str(scenario),
+         "--lab", "/nonexistent", "--submission", str(SAMPLES), *workers],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "Traceback" not in result.stdout + result.stderr
+    assert (
+        "harness: /nonexistent: cannot be read (No such file or directory); pass the lab folder."
+        in result.stdout + result.stderr
     )
