@@ -319,3 +319,14 @@ def test_pytest_grading_with_a_bad_lab_exits_2_in_one_sentence(workers: list[str
         "harness: /nonexistent: cannot be read (No such file or directory); pass the lab folder."
         in result.stdout + result.stderr
     )
+
+
+def test_grading_without_an_engine_exits_2_in_one_sentence() -> None:
+    """The lab and the submissions are fine; no engine answers."""
+    result = _grade(str(SAMPLES.parent), str(SAMPLES))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith(
+        "harness: No container engine answers at DOCKER_HOST=unix:///nonexistent/docker.sock"
+    )
+    assert len(result.stderr.strip().splitlines()) == 1
