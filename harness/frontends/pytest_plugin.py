@@ -16,18 +16,25 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import pytest
 
 from harness.errors import HarnessError
+from harness.frontends.durability_report import durability_summary
 from harness.frontends.options import IMAGE_OPTIONS, ImageRequest
+from harness.frontends.pytest_durability import (  # noqa: F401 - a fixture pytest finds here
+    add_durability_options,
+    run_durability_campaign,
+)
 from harness.frontends.pytest_grading import (  # noqa: F401 - a hook and a fixture pytest finds here
     add_grading_options,
     configure_grading,
     harness_grade,
     pytest_generate_tests,
 )
+from harness.frontends.pytest_stash import CAMPAIGNS_KEY, RESULTS_KEY, RUN_KEY, record_result
 from harness.frontends.report import LineKind, summary, to_json, write_json
 from harness.frontends.signals import cleanup_on_terminate
 from harness.model.cells import Cell, ScenarioResult, matrix
 from harness.model.credentials import Credentials
 from harness.model.databases import DATABASES
+from harness.model.durability import Campaign
 from harness.model.engine_info import EngineInfo
 
 if TYPE_CHECKING:
@@ -62,6 +69,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write the persistence results as JSON to PATH",
     )
     add_grading_options(group)
+    add_durability_options(group)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -186,17 +194,6 @@ def harness_credentials() -> Credentials:
     return Credentials.random()
 
 
-RESULTS_KEY = pytest.StashKey[list[ScenarioResult]]()
-RUN_KEY = pytest.StashKey[dict[str, Any]]()
-
-
-def _record(
-    node: pytest.Item, engine: Engine, images: dict[str, str], result: ScenarioResult
-) -> None:
-    node.stash.setdefault(RESULTS_KEY, []).append(result)
-    node.stash[RUN_KEY] = {"engine": engine.info.to_dict(), "images": dict(images)}
-
-
 @pytest.fixture
 def run_persistence_cell(
     request: pytest.FixtureRequest,
@@ -216,7 +213,7 @@ def run_persistence_cell(
             harness_images[cell.database],
             harness_credentials,
         )
-        _record(request.node, harness_engine, harness_images, result)
+        record_result(request.node, harness_engine, harness_images, result)
         return result
 
     return run
@@ -241,7 +238,7 @@ def persistence_check(
             engine=harness_engine,
             session=harness_test_session,
         )
-        _record(request.node, harness_engine, {result.cell.database: container.image}, result)
+        record_result(request.node, harness_engine, {result.cell.database: container.image}, result)
         return result
 
     return check
@@ -269,8 +266,13 @@ def pytest_runtest_makereport(
     """Results ride on the test report as attributes: pytest-xdist carries those to the
     controller, and unlike user properties they stay out of JUnit XML."""
     report = yield
-    if call.when == "call" and RESULTS_KEY in item.stash:
+    if call.when != "call":
+        return report
+    if RESULTS_KEY in item.stash:
         report.harness_results = [r.to_record() for r in item.stash[RESULTS_KEY]]  # type: ignore[attr-defined]
+    if CAMPAIGNS_KEY in item.stash:
+        report.harness_durability = [c.to_record() for c in item.stash[CAMPAIGNS_KEY]]  # type: ignore[attr-defined]
+    if RUN_KEY in item.stash:
         report.harness_run = item.stash[RUN_KEY]  # type: ignore[attr-defined]
     return report
 
@@ -281,21 +283,27 @@ class ResultCollector:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.results: list[ScenarioResult] = []
+        self.campaigns: list[Campaign] = []
         self.run: dict[str, Any] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        records = getattr(report, "harness_results", None)
-        if report.when != "call" or not records:
+        if report.when != "call":
             return
+        records = getattr(report, "harness_results", None) or []
         self.results += [ScenarioResult.from_record(record) for record in records]
         # Parallel workers finish in any order; reports follow the table's.
         self.results.sort(key=lambda r: r.cell.sort_key())
-        run = dict(getattr(report, "harness_run", {}))
+        campaigns = getattr(report, "harness_durability", None) or []
+        self.campaigns += [Campaign.from_record(record) for record in campaigns]
+        self.campaigns.sort(key=lambda c: c.id)
+        if not hasattr(report, "harness_run"):
+            return
+        run = dict(report.harness_run)
         images = {**self.run.get("images", {}), **run.get("images", {})}
         self.run = {**run, "images": images}
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        for line in summary(self.results):
+        for line in summary(self.results) + durability_summary(self.campaigns):
             if line.kind is LineKind.HEADING:
                 terminalreporter.write_sep("=", line.text)
             else:
@@ -306,4 +314,5 @@ class ResultCollector:
         if not path or not self.run:
             return
         engine = EngineInfo(**self.run["engine"])
-        write_json(Path(path), to_json(engine, self.run["images"], self.results))
+        durability = [c.to_record() for c in self.campaigns]
+        write_json(Path(path), to_json(engine, self.run["images"], self.results, durability))

@@ -131,14 +131,22 @@ def summary_line(results: list[ScenarioResult]) -> str:
 
 
 def to_json(
-    engine: EngineInfo, images: Mapping[str, str], results: Iterable[ScenarioResult]
+    engine: EngineInfo,
+    images: Mapping[str, str],
+    results: Iterable[ScenarioResult],
+    durability: Iterable[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The report of DESIGN.md section 5 (extra keys only where a result has more to say)."""
-    return {
+    """The report of DESIGN.md section 5 (extra keys only where a result has more to say);
+    `durability` holds crash campaigns' records, and the key is there only when one ran."""
+    report: dict[str, Any] = {
         "engine": engine.to_dict(),
         "images": dict(images),
         "results": [r.to_dict() for r in results],
     }
+    campaigns = list(durability)
+    if campaigns:
+        report["durability"] = campaigns
+    return report
 
 
 def write_json(path: Path, report: Mapping[str, Any]) -> None:

@@ -38,6 +38,8 @@ CREATE_TABLE = """CREATE TABLE Persons (
   Address varchar(255),
   City varchar(255)
 )"""
+# For writers that come back after a crash: the table may be there already (or not, on tmpfs).
+CREATE_TABLE_IF_MISSING = CREATE_TABLE.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1)
 INSERT = "INSERT INTO Persons VALUES (%s, %s, %s, %s, %s)"
 SELECT = "SELECT PersonID, LastName, FirstName, Address, City FROM Persons ORDER BY PersonID"
 

@@ -97,15 +97,15 @@ def exercise(d: Deployment, action: Action, *, check_placement: bool) -> Trial:
     profile = d.profile
     d.start_new()
     with closing(d.connect()) as connection:
-        data_dir, data_mount = _locate_data(d, connection)
+        data_dir, data_mount = locate_data(d, connection)
         if check_placement:
-            _check_placement(d, data_dir, data_mount)
+            verify_placement(d, data_dir, data_mount)
         rows_written = write_persons(connection)
     d.perform(action)
     observation = observe(profile.classify_missing, d.connect, PERSONS_ROWS)
     if check_placement and action.recreates_storage:
         with closing(d.connect()) as connection:
-            _check_placement(d, *_locate_data(d, connection))
+            verify_placement(d, *locate_data(d, connection))
     dangling = d.dangling_volumes()
     return Trial(
         rows_written=rows_written,
@@ -118,7 +118,7 @@ def exercise(d: Deployment, action: Action, *, check_placement: bool) -> Trial:
     )
 
 
-def _locate_data(d: Deployment, connection: DbConnection) -> tuple[str, ObservedMount | None]:
+def locate_data(d: Deployment, connection: DbConnection) -> tuple[str, ObservedMount | None]:
     """The server's real data directory, and the mount holding it."""
     cursor = connection.cursor()
     cursor.execute(d.profile.data_dir_query)
@@ -130,7 +130,7 @@ def _locate_data(d: Deployment, connection: DbConnection) -> tuple[str, Observed
     return actual, mount
 
 
-def _check_placement(d: Deployment, data_dir: str, mount: ObservedMount | None) -> None:
+def verify_placement(d: Deployment, data_dir: str, mount: ObservedMount | None) -> None:
     """The server's real data directory must be on the mount the storage mode intends."""
     problem = d.storage.placement_problem(mount, d.resource)
     if problem:

@@ -1,0 +1,359 @@
+"""Crash durability on the engine: writers insert Persons rows while the server is SIGKILLed.
+
+A campaign is one deployment (database x storage x setting) through several rounds. In each
+round, parallel writers insert distinct rows, one transaction each, and record what every COMMIT
+answered; once a seeded number of writes were acknowledged the container is killed, then started
+again or recreated on the same storage; the rows read back are judged against every write so far
+(`harness.model.durability.judge`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from contextlib import closing
+from dataclasses import dataclass
+from typing import Any
+
+from testcontainers.core.container import DockerContainer
+
+from harness.containers.deployment import Deployment
+from harness.containers.engine import Engine, Session
+from harness.containers.managed import spec_of
+from harness.errors import HarnessError
+from harness.model.credentials import Credentials, redact
+from harness.model.databases import DATABASES, DatabaseProfile
+from harness.model.durability import (
+    DEFAULT_SEED,
+    SAFE,
+    UNSAFE,
+    Campaign,
+    CampaignPlan,
+    Resolution,
+    RoundCounts,
+    RoundPlan,
+    Write,
+    WriteFate,
+    judge,
+    person_row,
+    plan_rounds,
+    settle,
+)
+from harness.model.persons import CREATE_TABLE_IF_MISSING, INSERT, SELECT, DbConnection, Row
+from harness.model.storage import STORAGE_MODES
+from harness.persistence.scenario import locate_data, verify_placement
+
+WRITE_TIMEOUT = 10.0  # seconds a writer waits on one statement before calling it unanswered
+IDS_PER_ROUND = 1_000_000  # round r's ids start at r * this: distinct across rounds and writers
+# A writer stops on its own after this many times its share of the round (the kill never came).
+RUNAWAY_FACTOR = 20
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What differs between the databases for a crash writer."""
+
+    # Read before COMMIT: an id the database can later be asked about (None: it cannot).
+    txid_query: str | None
+    # Asked after the crash about each txid (None: no such lookup).
+    resolve: Callable[[DbConnection, int], Resolution] | None
+    setting_query: str  # reads the durability setting back, to prove it is in effect
+    expected_setting: Mapping[str, str]  # setting name -> the value the query must return
+
+
+def _postgres_resolve(connection: DbConnection, txid: int) -> Resolution:
+    import psycopg  # noqa: PLC0415 - drivers load on first use
+
+    cursor = connection.cursor()
+    try:
+        cursor.execute("SELECT txid_status(%s)", (txid,))
+        status = cursor.fetchall()[0][0]
+    except psycopg.errors.InvalidParameterValue:
+        # "transaction ID ... is in the future": recovery never saw it, so no commit record of
+        # it reached the disk. It cannot have committed.
+        return Resolution.ABORTED
+    finally:
+        cursor.close()
+    return {"committed": Resolution.COMMITTED, "aborted": Resolution.ABORTED}.get(
+        str(status), Resolution.UNKNOWN
+    )
+
+
+DIALECTS: Mapping[str, Dialect] = {
+    "postgres": Dialect(
+        txid_query="SELECT txid_current()",
+        resolve=_postgres_resolve,
+        setting_query="SHOW synchronous_commit",
+        expected_setting={"default": "on", "synchronous_commit=off": "off"},
+    ),
+    "mysql": Dialect(
+        txid_query=None,
+        resolve=None,
+        setting_query="SELECT @@innodb_flush_log_at_trx_commit",
+        expected_setting={"default": "1", "innodb_flush_log_at_trx_commit=0": "0"},
+    ),
+}
+
+
+class RoundLog:
+    """The writes of one round, shared by its writers and the killer."""
+
+    def __init__(self, kill_after_acks: int) -> None:
+        self.writes: list[Write] = []
+        self.acknowledged = 0
+        self.writers_left = 0
+        self.kill_after_acks = kill_after_acks
+        self.errors: list[str] = []
+        self.killed = threading.Event()
+        self.changed = threading.Condition()
+
+    def record(self, write: Write) -> None:
+        with self.changed:
+            self.writes.append(write)
+            if write.fate is WriteFate.ACKNOWLEDGED:
+                self.acknowledged += 1
+            self.changed.notify_all()
+
+    def writer_done(self, error: str | None) -> None:
+        with self.changed:
+            self.writers_left -= 1
+            if error and not self.killed.is_set():
+                self.errors.append(error)
+            self.changed.notify_all()
+
+    def wait_for_kill_moment(self) -> bool:
+        """Block until enough writes were acknowledged; False when the writers stopped first."""
+        with self.changed:
+            self.changed.wait_for(
+                lambda: self.acknowledged >= self.kill_after_acks or self.writers_left == 0
+            )
+            return self.acknowledged >= self.kill_after_acks
+
+
+def _write_one(connection: DbConnection, dialect: Dialect, person_id: int, log: RoundLog) -> bool:
+    """Insert one row in its own transaction and record its fate; False once the connection is
+    gone (the writer stops)."""
+    cursor = connection.cursor()
+    txid = None
+    try:
+        if dialect.txid_query:
+            cursor.execute(dialect.txid_query)
+            txid = int(cursor.fetchall()[0][0])
+        cursor.execute(INSERT, list(person_row(person_id)))
+    except Exception:
+        log.record(Write(person_id, WriteFate.FAILED, txid))
+        return False
+    finally:
+        cursor.close()
+    try:
+        connection.commit()
+    except Exception:
+        log.record(Write(person_id, WriteFate.INDETERMINATE, txid))
+        return False
+    log.record(Write(person_id, WriteFate.ACKNOWLEDGED, txid))
+    return True
+
+
+def _writer(
+    connect: Callable[[], DbConnection], dialect: Dialect, ids: range, log: RoundLog
+) -> None:
+    """Write until the connection dies: the kill, normally. Writers keep going until then, so
+    the kill always lands among writes in flight; `ids` only bounds a round whose kill never
+    comes."""
+    error = None
+    try:
+        with closing(connect()) as connection:
+            for person_id in ids:
+                if not _write_one(connection, dialect, person_id, log):
+                    error = f"write {person_id} got an error"
+                    break
+    except Exception as failure:  # reported through the log; the round decides
+        error = f"{type(failure).__name__}: {failure}"
+    finally:
+        log.writer_done(error)
+
+
+class CrashRounds:
+    """One campaign's deployment and history across its rounds."""
+
+    def __init__(self, d: Deployment, campaign: Campaign, creds: Credentials) -> None:
+        self.d = d
+        self.campaign = campaign
+        self.creds = creds
+        self.profile: DatabaseProfile = d.profile
+        self.dialect = DIALECTS[campaign.database]
+        self.history: list[Write] = []
+
+    def connect_writer(self) -> DbConnection:
+        host, port = self.d.container.endpoint(self.profile.port)
+        return self.profile.connect(host, port, self.creds, WRITE_TIMEOUT)
+
+    def start(self) -> None:
+        """The first container: placement checked, the setting proven, the table created."""
+        self.d.start_new()
+        with closing(self.d.connect()) as connection:
+            verify_placement(self.d, *locate_data(self.d, connection))
+        self.prepare()
+
+    def prepare(self) -> None:
+        """After every (re)start: the setting must be the campaign's; the table must exist."""
+        with closing(self.d.connect()) as connection:
+            cursor = connection.cursor()
+            cursor.execute(self.dialect.setting_query)
+            value = str(cursor.fetchall()[0][0])
+            wanted = self.dialect.expected_setting[self.campaign.setting.name]
+            if value != wanted:
+                raise HarnessError(
+                    f"{self.profile.name} runs with {self.dialect.setting_query} = {value}, not "
+                    f"{wanted} as the campaign {self.campaign.id} needs; check the image honours "
+                    "server options given as the container's command."
+                )
+            cursor.execute(CREATE_TABLE_IF_MISSING)
+            cursor.close()
+            connection.commit()
+
+    def run_round(self, plan: RoundPlan) -> RoundCounts:
+        log = RoundLog(plan.kill_after_acks)
+        per_writer = RUNAWAY_FACTOR * self.campaign.writes_per_round // self.campaign.writers
+        base = plan.number * IDS_PER_ROUND
+        threads = [
+            threading.Thread(
+                target=_writer,
+                args=(
+                    self.connect_writer,
+                    self.dialect,
+                    range(base + w * per_writer, base + (w + 1) * per_writer),
+                    log,
+                ),
+                name=f"writer-{w}",
+                daemon=True,
+            )
+            for w in range(self.campaign.writers)
+        ]
+        log.writers_left = len(threads)
+        for thread in threads:
+            thread.start()
+        mid_stream = log.wait_for_kill_moment()
+        time.sleep(plan.jitter_ms / 1000)
+        log.killed.set()  # from here on, a writer's error is the crash, not a problem
+        self.d.container.kill()
+        for thread in threads:
+            thread.join(timeout=WRITE_TIMEOUT * 3)
+        if not mid_stream or log.errors:
+            reason = "; ".join(log.errors) or "the writers stopped before the kill"
+            raise HarnessError(
+                f"Round {plan.number} of {self.campaign.id} could not crash mid-stream "
+                f"({redact(reason, self.creds.secrets)}); no verdict."
+            )
+        self.restart(plan)
+        return self.judge(plan, log.writes)
+
+    def restart(self, plan: RoundPlan) -> None:
+        if plan.recreate:
+            self.d.container.remove(volumes=False)
+            self.d.start_new()
+        else:
+            self.d.container.start_again()
+
+    def judge(self, plan: RoundPlan, round_writes: list[Write]) -> RoundCounts:
+        self.history += round_writes
+        resolutions = self.resolve()
+        rows, duplicated = self.read_back()
+        counts = judge(
+            plan.number,
+            "recreate" if plan.recreate else "start",
+            self.history,
+            round_ids={w.person_id for w in round_writes},
+            read_back=rows,
+            resolutions=resolutions,
+            duplicated=duplicated,
+        )
+        self.history = settle(self.history, rows, resolutions)
+        self.prepare()
+        return counts
+
+    def resolve(self) -> dict[int, Resolution]:
+        """Ask the database what became of each indeterminate write, first thing after the
+        restart (before any new transaction could reuse a transaction id recovery forgot)."""
+        unsure = [
+            w for w in self.history if w.fate is WriteFate.INDETERMINATE and w.txid is not None
+        ]
+        resolve = self.dialect.resolve
+        if not unsure or resolve is None:
+            return {}
+        with closing(self.d.connect()) as connection:
+            connection.commit()
+            # Each lookup stands alone: one "in the future" error must not abort the rest.
+            connection.autocommit = True  # type: ignore[attr-defined]  # psycopg's, not in DbConnection
+            return {w.person_id: resolve(connection, int(w.txid or 0)) for w in unsure}
+
+    def read_back(self) -> tuple[dict[int, Row], list[int]]:
+        """Every row there now (none when the table or database is gone), and ids seen twice."""
+        rows: dict[int, Row] = {}
+        duplicated: list[int] = []
+        try:
+            with closing(self.d.connect()) as connection:
+                cursor = connection.cursor()
+                cursor.execute(SELECT)
+                fetched: list[Any] = cursor.fetchall()
+                cursor.close()
+                connection.commit()
+        except Exception as error:
+            if self.profile.classify_missing(error):
+                return rows, duplicated
+            raise
+        for row in fetched:
+            person_id = int(row[0])
+            if person_id in rows:
+                duplicated.append(person_id)
+            rows[person_id] = tuple(row)
+        return rows, duplicated
+
+
+def run_campaign(
+    engine: Engine,
+    session: Session,
+    plan: CampaignPlan,
+    image: str,
+    creds: Credentials,
+    *,
+    rounds: int,
+    seed: int = DEFAULT_SEED,
+    writers: int = 4,
+    writes_per_round: int = 400,
+    progress: Callable[[RoundCounts], None] | None = None,
+) -> Campaign:
+    """Run one campaign's rounds; everything it made is removed after."""
+    setting, options = (SAFE, ()) if plan.safe else UNSAFE[plan.database]
+    campaign = Campaign(
+        plan.database, plan.storage, setting, seed, writers, writes_per_round, plan.must_show
+    )
+    profile = DATABASES[plan.database]
+    container = DockerContainer(image, env=profile.init_env(creds))
+    if options:
+        container.with_command(list(options))
+    started = time.monotonic()
+    try:
+        with Deployment(
+            engine,
+            session.scoped(f"durability-{campaign.id}"),
+            profile,
+            creds,
+            STORAGE_MODES[plan.storage],
+            container,
+            spec_of(container),
+        ) as d:
+            crash = CrashRounds(d, campaign, creds)
+            crash.start()
+            for round_plan in plan_rounds(seed, campaign.id, plan.rounds(rounds), writes_per_round):
+                counts = crash.run_round(round_plan)
+                campaign.rounds.append(counts)
+                if progress:
+                    progress(counts)
+    except HarnessError as error:
+        campaign.error = redact(str(error), creds.secrets)
+    except Exception as error:  # the campaign's verdict is "could not run", with why
+        campaign.error = redact(f"{type(error).__name__}: {error}", creds.secrets)
+    campaign.seconds = time.monotonic() - started
+    return campaign
