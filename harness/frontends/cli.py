@@ -12,6 +12,11 @@ from typing import Any
 
 from harness.containers.engine import IMAGE_LABEL, Engine, Session, sweep
 from harness.errors import HarnessError, ImageMissing
+from harness.frontends.durability_command import (
+    check_durability_usage,
+    durability_plans,
+    run_durability,
+)
 from harness.frontends.grade_command import add_grade_command
 from harness.frontends.image_commands import add_image_commands
 from harness.frontends.options import IMAGE_OPTIONS, ImageRequest
@@ -26,6 +31,7 @@ from harness.model.actions import ACTION_NAMES
 from harness.model.cells import ScenarioResult, matrix
 from harness.model.credentials import Credentials
 from harness.model.databases import DATABASES
+from harness.model.durability import DEFAULT_ROUNDS, DEFAULT_SEED
 from harness.model.storage import STORAGE_NAMES
 from harness.persistence.scenario import run_scenario
 
@@ -134,15 +140,20 @@ def _outcome_label(result: ScenarioResult) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """The persistence matrix outside pytest: progress, tables, optional JSON and HTML."""
+    if args.durability:
+        check_durability_usage(args)
     engine = Engine.connect()
     source, choices = image_choices(args, engine, ask_registry=False)
     chosen = [c for c in choices if c.database in (args.database or DATABASES)]
     require_present(engine, chosen)
     wanted = {c.database: c.ref for c in chosen}
     print(describe_choices(source, chosen), flush=True)
+    databases = tuple(d for d in DATABASES if d in wanted)
+    if args.durability:
+        return run_durability(args, engine, wanted, durability_plans(args, databases))
     # The table's order, whatever order the options came in; no option means all.
     cells = matrix(
-        tuple(d for d in DATABASES if d in (args.database or DATABASES)),
+        databases,
         tuple(s for s in STORAGE_NAMES if s in (args.storage or STORAGE_NAMES)),
         tuple(a for a in ACTION_NAMES if a in (args.action or ACTION_NAMES)),
     )
@@ -170,6 +181,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if all(r.passed for r in results) else 1
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
 def _add_run_command(commands: Any) -> None:
     run = commands.add_parser("run", help="run the persistence matrix (or part of it)")
     run.add_argument(
@@ -183,6 +204,26 @@ def _add_run_command(commands: Any) -> None:
     )
     run.add_argument("--json", type=Path, metavar="PATH", help="write the JSON report here")
     run.add_argument("--html", type=Path, metavar="PATH", help="write the HTML grid here")
+    crash = run.add_argument_group("crash durability")
+    crash.add_argument(
+        "--durability",
+        action="store_true",
+        help="instead of the matrix: SIGKILL the server while writers commit, and count lost "
+        "acknowledged writes (--storage narrows to named or bind; --action does not apply)",
+    )
+    crash.add_argument(
+        "--rounds",
+        type=_positive,
+        default=DEFAULT_ROUNDS,
+        metavar="N",
+        help=f"kill rounds per campaign (default {DEFAULT_ROUNDS})",
+    )
+    crash.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help="seed of the kill moments (the same seed plans the same rounds)",
+    )
     _add_image_options(run)
     run.set_defaults(handler=cmd_run, database=None, storage=None, action=None)
 

@@ -11,13 +11,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from harness.frontends.pytest_stash import record_campaign
-from harness.model.durability import DEFAULT_SEED, Campaign, CampaignPlan
+from harness.model.durability import DEFAULT_ROUNDS, DEFAULT_SEED, Campaign, CampaignPlan
 
 if TYPE_CHECKING:
     from harness.containers.engine import Engine, Session
     from harness.model.credentials import Credentials
-
-DEFAULT_ROUNDS = 20
 
 
 def add_durability_options(group: Any) -> None:

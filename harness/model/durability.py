@@ -20,6 +20,7 @@ from harness.model.persons import Row
 
 # The seed every front end plans its kill moments from, unless told another.
 DEFAULT_SEED = 20261128
+DEFAULT_ROUNDS = 20  # kill rounds per campaign
 
 
 class WriteFate(Enum):

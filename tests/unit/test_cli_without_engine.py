@@ -87,3 +87,32 @@ def test_unknown_choices_are_refused_by_the_parser(capsys: pytest.CaptureFixture
         build_parser().parse_args(["run", "--storage", "nfs"])
     assert exit_info.value.code == 2
     assert "invalid choice: 'nfs'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (["--storage", "layer"], "--durability runs on named and bind storage"),
+        (["--storage", "named", "--storage", "tmpfs"], "drop --storage tmpfs"),
+        (["--action", "restart"], "--action does not apply to --durability"),
+        (["--html", "x.html"], "--html does not apply to --durability"),
+    ],
+)
+def test_durability_refuses_matrix_options_before_looking_for_an_engine(
+    extra: list[str], says: str
+) -> None:
+    """The engine is nowhere, so only a check before connecting can give this sentence."""
+    env = {"DOCKER_HOST": "unix:///nonexistent/docker.sock", "PATH": ""}
+    result = _harness("run", "--durability", *extra, env=env)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert says in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_durability_rounds_must_be_at_least_one() -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["run", "--durability", "--rounds", "0"])
+    assert exit_info.value.code == 2
+    args = build_parser().parse_args(["run", "--durability", "--rounds", "3", "--seed", "9"])
+    assert (args.durability, args.rounds, args.seed) == (True, 3, 9)
