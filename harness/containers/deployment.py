@@ -7,7 +7,6 @@ happened inside.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 from types import TracebackType
 from typing import assert_never
@@ -17,6 +16,7 @@ from testcontainers.core.container import DockerContainer
 from harness.containers.engine import Engine, Session, sweep
 from harness.containers.managed import ManagedContainer, configure
 from harness.containers.readiness import wait_until_ready
+from harness.containers.run_state import RunState
 from harness.model.actions import Action, Step
 from harness.model.credentials import Credentials
 from harness.model.databases import DatabaseProfile
@@ -177,7 +177,8 @@ class Deployment:
                 case Resource.VOLUME:
                     self.resource = self.engine.create_volume(self.name, self.session.labels)
                 case Resource.DIRECTORY:
-                    self.resource = tempfile.mkdtemp(prefix=f"{self.name}-")
+                    directory = RunState.of(self.session).new_directory("binds", f"{self.name}-")
+                    self.resource = str(directory)
                 case Resource.NONE:
                     pass
                 case _:
@@ -211,14 +212,18 @@ class Deployment:
         named = {self.resource} | {
             m.source for m in self.base_spec.mounts if m.kind is MountKind.VOLUME and m.source
         }
-        for mount in container.mounts():
-            if (
-                mount.kind == "volume"
-                and mount.name
-                and mount.name not in named
-                and mount.name not in self.anonymous_volumes
-            ):
-                self.anonymous_volumes.append(mount.name)
+        new = [
+            mount.name
+            for mount in container.mounts()
+            if mount.kind == "volume"
+            and mount.name
+            and mount.name not in named
+            and mount.name not in self.anonymous_volumes
+        ]
+        # On disk before any step could leave them dangling: a run killed after this point is
+        # still cleaned up completely (the engine cannot label an anonymous volume).
+        RunState.of(self.session).record_volumes(new)
+        self.anonymous_volumes += new
 
 
 def run_database(  # noqa: PLR0917 - what `docker run` of a database takes

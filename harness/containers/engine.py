@@ -295,6 +295,10 @@ class SweepReport:
         )
 
 
+def owner_host(owner: str) -> str:
+    return owner.rpartition(":")[0]
+
+
 def owner_is_alive(owner: str, this_host: str | None = None) -> bool:
     """Whether the process named by an owner label still runs (on this host)."""
     host, _, pid = owner.rpartition(":")
@@ -310,19 +314,28 @@ def owner_is_alive(owner: str, this_host: str | None = None) -> bool:
 
 
 def sweep(
-    engine: Engine, session: Session | None = None, *, spare_live: bool = True
+    engine: Engine,
+    session: Session | None = None,
+    *,
+    spare_live: bool = True,
+    spare_other_hosts: bool = False,
 ) -> SweepReport:
     """Remove labelled containers (with their anonymous volumes), volumes, networks and images.
 
     With a session, only that session's (or, for a scoped one, only that scope's); without,
-    every session whose owner is not alive (or all of them when `spare_live` is false).
+    every session whose owner is not alive (or all of them when `spare_live` is false), except,
+    with `spare_other_hosts`, those of other machines (whose liveness cannot be seen from here).
     """
     label = session.label_filters if session else [SESSION_LABEL]
+    here = socket.gethostname()
 
     def doomed(labels: Mapping[str, str] | None) -> bool:
         if session or not spare_live:
             return True
-        return not owner_is_alive((labels or {}).get(OWNER_LABEL, ""))
+        owner = (labels or {}).get(OWNER_LABEL, "")
+        if spare_other_hosts and owner_host(owner) != here:
+            return False
+        return not owner_is_alive(owner)
 
     report = SweepReport()
     client = engine.client

@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.containers.engine import IMAGE_LABEL, Engine, Session, sweep
+from harness.containers.engine import IMAGE_LABEL, Engine
+from harness.containers.run_state import clean_dead_runs, end_run, start_run
 from harness.errors import HarnessError, ImageMissing
 from harness.frontends.durability_command import (
     check_durability_usage,
@@ -117,7 +118,7 @@ def cmd_images_list(args: argparse.Namespace) -> int:
 
 def cmd_clean(args: argparse.Namespace) -> int:
     engine = Engine.connect()
-    report = sweep(engine, spare_live=not args.all)
+    report = clean_dead_runs(engine, spare_live=not args.all)
     print(f"removed {report}")
     if args.remove_images:
         removed, kept = 0, 0
@@ -157,7 +158,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         tuple(s for s in STORAGE_NAMES if s in (args.storage or STORAGE_NAMES)),
         tuple(a for a in ACTION_NAMES if a in (args.action or ACTION_NAMES)),
     )
-    session = Session.new()
+    session = start_run(engine)
     creds = Credentials.random()
     bar = ProgressBar(len(cells))
     results: list[ScenarioResult] = []
@@ -168,7 +169,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             results.append(result)
             bar.finished(cell.id, _outcome_label(result))
     finally:
-        sweep(engine, session)
+        end_run(engine, session)
     for line in summary(results):
         print(f"\n== {line.text} ==" if line.kind is LineKind.HEADING else line.text)
     if args.json:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 
-from harness.containers.engine import Engine, Session, sweep
+from harness.containers.engine import Engine
+from harness.containers.run_state import end_run, start_run
 from harness.errors import UsageError
 from harness.frontends.durability_report import durability_summary
 from harness.frontends.progress import ProgressBar
@@ -44,7 +45,7 @@ def run_durability(
     images: Mapping[str, str],
     plans: list[CampaignPlan],
 ) -> int:
-    session = Session.new()
+    session = start_run(engine)
     creds = Credentials.random()
     bar = ProgressBar(sum(plan.rounds(args.rounds) for plan in plans))
     campaigns: list[Campaign] = []
@@ -74,7 +75,7 @@ def run_durability(
                 bar.finished(plan.id, campaign.error or "stopped")
             campaigns.append(campaign)
     finally:
-        sweep(engine, session)
+        end_run(engine, session)
     for line in durability_summary(campaigns):
         print(f"\n== {line.text} ==" if line.kind is LineKind.HEADING else line.text)
     if args.json:

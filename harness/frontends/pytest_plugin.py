@@ -148,11 +148,11 @@ def harness_engine(pytestconfig: pytest.Config) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def harness_session(pytestconfig: pytest.Config, harness_engine: Engine) -> Iterator[Session]:
     """This run's labels; at the end, whatever still carries them is removed."""
-    from harness.containers.engine import Session, sweep  # noqa: PLC0415
+    from harness.containers.run_state import end_run, start_run  # noqa: PLC0415
 
-    session = Session.new()
+    session = start_run(harness_engine)
     yield session
-    sweep(harness_engine, session)
+    end_run(harness_engine, session)
 
 
 @pytest.fixture

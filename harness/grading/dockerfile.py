@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.containers.run_state import RunState
 from harness.grading.lab import DeclaresVolumeCheck, MaxLayersCheck
 from harness.grading.results import CheckResult, Status
 from harness.grading.stand_ins import StandIn
@@ -48,7 +49,7 @@ class Build:
 def build(workspace: Workspace) -> Build:
     """Build the submission's Dockerfile; never raises for anything the Dockerfile does."""
     result = Build()
-    with scratch_copy(workspace.submission) as scratch:
+    with scratch_copy(workspace.submission, RunState.of(workspace.session)) as scratch:
         dockerfile = scratch / DOCKERFILE
         text, result.stand_ins = workspace.stand_ins.rewrite_dockerfile(
             dockerfile.read_text(errors="replace")

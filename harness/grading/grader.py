@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from harness.containers.engine import Engine, Session, sweep
+from harness.containers.run_state import end_run, start_run
 from harness.errors import HarnessError
 from harness.grading import dockerfile
 from harness.grading.answers import grade_answer, read_answers
@@ -47,7 +48,7 @@ def grade_lab(
     on_check: OnCheck | None = None,
 ) -> LabResult:
     """Every submission's result, in the order given; nothing labelled is left after."""
-    session = Session.new()
+    session = start_run(engine)
     cancelled = threading.Event()
     report = on_check or (lambda submission, result: None)
 
@@ -60,7 +61,7 @@ def grade_lab(
         else:
             results = _in_parallel(one, submissions, jobs, cancelled)
     finally:
-        sweep(engine, session)
+        end_run(engine, session)
     return LabResult(lab.title, lab.max_score, tuple(results))
 
 

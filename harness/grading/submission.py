@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.containers.run_state import RunState
 from harness.errors import UsageError
 
 RUN_FILE = "run.txt"
@@ -68,15 +68,16 @@ def size_of(folder: Path) -> int:
 
 
 @contextlib.contextmanager
-def scratch_copy(submission: Submission) -> Iterator[Path]:
-    """A private copy of the submission, removed afterwards. Symbolic links stay links, so a
-    link pointing outside still resolves outside and is refused where a path must stay in."""
+def scratch_copy(submission: Submission, run: RunState) -> Iterator[Path]:
+    """A private copy of the submission under the run's state directory, removed afterwards
+    (or by the next run's start, if this one is killed). Symbolic links stay links, so a link
+    pointing outside still resolves outside and is refused where a path must stay in."""
     if size_of(submission.path) > MAX_SUBMISSION_BYTES:
         raise SubmissionTooLarge(
             f"the submission holds more than {MAX_SUBMISSION_BYTES // 2**20} MB; remove data "
             "directories and build outputs from it."
         )
-    root = Path(tempfile.mkdtemp(prefix=f"harness-grade-{submission.student[:20]}-"))
+    root = run.new_directory("scratch", f"{submission.student[:20]}-")
     copy = root / "submission"
     try:
         shutil.copytree(submission.path, copy, symlinks=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 from testcontainers.core.container import DockerContainer
 
 from harness.containers.deployment import Deployment
+from harness.containers.run_state import RunState
 from harness.errors import HarnessError
 from harness.grading.lab import SurvivalCheck
 from harness.grading.results import CheckResult, Status
@@ -129,7 +130,7 @@ def _trial(
     """One action on a fresh copy of the configuration; the renamed volumes (engine -> typed)."""
     session = workspace.scope(check_id, action)
     engine = workspace.engine
-    with scratch_copy(workspace.submission) as scratch:
+    with scratch_copy(workspace.submission, RunState.of(workspace.session)) as scratch:
         spec, volumes = _for_trial(graded, session.id + "-" + (session.scope or ""), scratch)
         for volume in volumes:
             engine.create_volume(volume, session.labels)

@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from testcontainers.core.container import DockerContainer
 
 from harness.containers.deployment import placement_for
-from harness.containers.engine import Engine, Session, sweep
+from harness.containers.engine import Engine, Session
 from harness.containers.managed import pristine_copy, spec_of
+from harness.containers.run_state import end_run, start_run
 from harness.errors import UsageError
 from harness.images.inspect import detect_database
 from harness.model.actions import ACTIONS
@@ -53,7 +54,7 @@ def check_persistence(
         )
     own_engine = engine is None
     engine = engine or Engine.connect()
-    run = session or Session.new()
+    run = session or start_run(engine)
     try:
         profile = _database_of(container, database, engine)
         creds = _credentials_of(container, profile)
@@ -61,7 +62,7 @@ def check_persistence(
         return run_cell(engine, run, Cell(profile.name, storage, action), container, creds)
     finally:
         if session is None:
-            sweep(engine, run)
+            end_run(engine, run)
         if own_engine:
             engine.close()
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.containers.run_state import RunState
 from harness.errors import UsageError
 from harness.frontends.grade_command import _exit_code, print_submission
 from harness.grading import submission as submission_module
@@ -112,9 +113,12 @@ def test_submission_arguments_that_are_no_submission_are_usage_errors(
 
 def test_the_scratch_copy_is_private_and_removed_after(tmp_path: Path) -> None:
     ana = _student(tmp_path, "ana", "run.txt")
-    with scratch_copy(Submission("ana", ana)) as copy:
+    run = RunState(tmp_path / "state" / "run1")
+    with scratch_copy(Submission("ana", ana), run) as copy:
         (copy / "data").mkdir()
         assert (copy / "run.txt").read_text() == "x\n"
+        # Under the run's own directory, where a cleaner finds it if this run is killed.
+        assert copy.is_relative_to(run.directory / "scratch")
     assert not copy.exists()
     assert sorted(p.name for p in ana.iterdir()) == ["run.txt"]
 
@@ -125,7 +129,8 @@ def test_a_submission_too_large_is_refused_before_copying(
     ana = _student(tmp_path, "ana", "run.txt")
     (ana / "dump.sql").write_bytes(b"0" * 2000)
     monkeypatch.setattr(submission_module, "MAX_SUBMISSION_BYTES", 1000)
-    with pytest.raises(SubmissionTooLarge), scratch_copy(Submission("ana", ana)):
+    run = RunState(tmp_path / "state")
+    with pytest.raises(SubmissionTooLarge), scratch_copy(Submission("ana", ana), run):
         pass
 
 

@@ -1,0 +1,163 @@
+"""What a run keeps outside the engine's labels, so that a run killed by any signal can be
+cleaned up after.
+
+The engine labels containers, named volumes, networks and images, but not the anonymous volume a
+container's `VOLUME` gets, and not a host directory. So each run owns one state directory,
+`<state root>/<session id>/`, holding:
+
+- `owner`: the `host:pid` of the run (written first, atomically), so a cleaner can tell a dead
+  run from a live one;
+- `volumes`: a ledger of every anonymous volume the run's containers got, appended as soon as a
+  container starts (before any step could leave the volume dangling);
+- `binds/` and `scratch/`: every bind-mounted directory and every scratch copy of a submission.
+
+`start_run` removes dead runs' leftovers (labelled resources, recorded volumes, directories) of
+this host; `end_run` removes the run's own; `clean_dead_runs` is `python -m harness clean`.
+The ledger is written with plain `write` calls: a killed process's writes are in the kernel
+already, which is all a process kill needs (a power loss is not a harness run's concern).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.containers.engine import (
+    Engine,
+    Session,
+    SweepReport,
+    owner_host,
+    owner_is_alive,
+    sweep,
+)
+
+STATE_DIR_ENV = "HARNESS_STATE_DIR"
+OWNER_FILE = "owner"
+VOLUMES_FILE = "volumes"
+
+
+def state_root() -> Path:
+    """Where runs keep their state: `$HARNESS_STATE_DIR`, else `<tmp>/harness-runs`."""
+    configured = os.environ.get(STATE_DIR_ENV)
+    return Path(configured) if configured else Path(tempfile.gettempdir()) / "harness-runs"
+
+
+@dataclass(frozen=True)
+class RunState:
+    directory: Path
+
+    @classmethod
+    def of(cls, session: Session) -> RunState:
+        """The session's state directory, made (with its owner file) on first use."""
+        state = cls(state_root() / session.id)
+        if not (state.directory / OWNER_FILE).exists():
+            state.directory.mkdir(parents=True, exist_ok=True)
+            partial = state.directory / f".{OWNER_FILE}.{os.getpid()}"
+            partial.write_text(session.owner)
+            partial.replace(state.directory / OWNER_FILE)  # never a half-written owner
+        return state
+
+    @property
+    def owner(self) -> str:
+        try:
+            return (self.directory / OWNER_FILE).read_text().strip()
+        except OSError:
+            return ""
+
+    def new_directory(self, kind: str, prefix: str) -> Path:
+        """A fresh directory under `binds/` or `scratch/`, removed with the run at the latest."""
+        parent = self.directory / kind
+        parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+
+    def record_volumes(self, names: Iterable[str]) -> None:
+        lines = "".join(f"{name}\n" for name in names)
+        if lines:
+            with (self.directory / VOLUMES_FILE).open("a") as ledger:
+                ledger.write(lines)
+
+    def recorded_volumes(self) -> list[str]:
+        try:
+            text = (self.directory / VOLUMES_FILE).read_text()
+        except OSError:
+            return []
+        return [line for line in text.splitlines() if line]
+
+    def remove(self, engine: Engine) -> tuple[int, list[str]]:
+        """Remove the recorded volumes that no container uses and the directory; the number of
+        volumes removed and any path that could not be removed."""
+        removed = 0
+        for name in self.recorded_volumes():
+            if engine.volume_exists(name) and not engine.volume_users(name):
+                engine.remove_volume(name)
+                removed += 1
+        stuck: list[str] = []
+        shutil.rmtree(self.directory, onerror=lambda _f, path, _e: stuck.append(path))
+        return removed, stuck
+
+
+@dataclass
+class LeftoverReport:
+    labelled: SweepReport
+    volumes: int = 0  # recorded anonymous volumes
+    runs: int = 0  # state directories removed
+    stuck: list[str] | None = None  # paths the cleaner could not remove (another user's files)
+
+    def __str__(self) -> str:
+        text = (
+            f"{self.labelled}, {self.volumes} recorded anonymous volume(s), {self.runs} run dir(s)"
+        )
+        if self.stuck:
+            text += f"; could not remove {len(self.stuck)} path(s) such as {self.stuck[0]}"
+        return text
+
+
+def _run_is_dead(state: RunState, *, spare_live: bool, other_hosts: bool) -> bool:
+    owner = state.owner
+    if not owner:
+        return False  # being created this instant (the owner file comes first)
+    if owner_host(owner) != socket.gethostname() and not other_hosts:
+        return False
+    return not spare_live or not owner_is_alive(owner)
+
+
+def clean_dead_runs(
+    engine: Engine, *, spare_live: bool = True, other_hosts: bool = True
+) -> LeftoverReport:
+    """Remove what runs that are no longer alive left: labelled resources first (a container
+    goes with its anonymous volumes), then the volumes their ledgers recorded, then their
+    directories. `other_hosts=False` spares runs of other machines sharing the engine (their
+    liveness cannot be checked from here); `spare_live=False` removes live runs' too."""
+    labelled = sweep(engine, spare_live=spare_live, spare_other_hosts=not other_hosts)
+    report = LeftoverReport(labelled)
+    root = state_root()
+    runs = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    stuck: list[str] = []
+    for directory in runs:
+        state = RunState(directory)
+        if _run_is_dead(state, spare_live=spare_live, other_hosts=other_hosts):
+            volumes, left = state.remove(engine)
+            report.volumes += volumes
+            report.runs += 1
+            stuck += left
+    report.stuck = stuck
+    return report
+
+
+def start_run(engine: Engine) -> Session:
+    """A new session, after removing this host's dead runs' leftovers."""
+    clean_dead_runs(engine, other_hosts=False)
+    session = Session.new()
+    RunState.of(session)
+    return session
+
+
+def end_run(engine: Engine, session: Session) -> None:
+    """Remove everything the run made: labelled resources, recorded volumes, its directory."""
+    sweep(engine, session)
+    RunState.of(session).remove(engine)
