@@ -17,6 +17,7 @@ from harness.containers.engine import Engine, Session, sweep
 from harness.containers.managed import ManagedContainer, configure
 from harness.containers.readiness import wait_until_ready
 from harness.containers.run_state import RunState
+from harness.containers.secrets import is_secret_mount
 from harness.model.actions import Action, Step
 from harness.model.credentials import Credentials
 from harness.model.databases import DatabaseProfile
@@ -156,7 +157,8 @@ class Deployment:
         return mounts[destination] if destination else None
 
     def describe_mounts(self) -> str:
-        mounts = self.container.mounts()
+        # Password files are how the container is configured, not where its data goes.
+        mounts = [m for m in self.container.mounts() if not is_secret_mount(m.destination)]
         if not mounts:
             return "no mounts (everything in the writable layer)"
         return "; ".join(m.describe() for m in mounts)

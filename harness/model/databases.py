@@ -33,6 +33,9 @@ class DatabaseProfile:
     image_env_hints: tuple[str, ...]
     # testcontainers module classes for this database (matched by name, so no import is needed).
     testcontainers_classes: tuple[str, ...]
+    # The init variables holding passwords; the official images (and the local ones) also read
+    # each from a file named by `<variable>_FILE`, which keeps it out of `docker inspect`.
+    password_variables: tuple[str, ...] = ()
 
     def data_dir_from_image(self, image_env: Mapping[str, str]) -> str:
         if self.data_dir_env and image_env.get(self.data_dir_env):
@@ -144,6 +147,7 @@ MYSQL = DatabaseProfile(
     credentials_from_env=_mysql_credentials,
     image_env_hints=("MYSQL_MAJOR", "MYSQL_VERSION", "MARIADB_VERSION", "MARIADB_MAJOR"),
     testcontainers_classes=("MySqlContainer",),
+    password_variables=("MYSQL_ROOT_PASSWORD", "MYSQL_PASSWORD"),
 )
 
 POSTGRES = DatabaseProfile(
@@ -159,6 +163,7 @@ POSTGRES = DatabaseProfile(
     credentials_from_env=_postgres_credentials,
     image_env_hints=("PGDATA", "PG_MAJOR", "PG_VERSION"),
     testcontainers_classes=("PostgresContainer",),
+    password_variables=("POSTGRES_PASSWORD",),
 )
 
 DATABASES: dict[str, DatabaseProfile] = {p.name: p for p in (MYSQL, POSTGRES)}

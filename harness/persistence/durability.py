@@ -16,8 +16,6 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
-from testcontainers.core.container import DockerContainer
-
 from harness.containers.deployment import Deployment
 from harness.containers.engine import Engine, Session
 from harness.containers.managed import spec_of
@@ -42,7 +40,7 @@ from harness.model.durability import (
 )
 from harness.model.persons import CREATE_TABLE_IF_MISSING, INSERT, SELECT, DbConnection, Row
 from harness.model.storage import STORAGE_MODES
-from harness.persistence.scenario import locate_data, verify_placement
+from harness.persistence.scenario import database_container, locate_data, verify_placement
 
 WRITE_TIMEOUT = 10.0  # seconds a writer waits on one statement before calling it unanswered
 IDS_PER_ROUND = 1_000_000  # round r's ids start at r * this: distinct across rounds and writers
@@ -330,7 +328,7 @@ def run_campaign(
         plan.database, plan.storage, setting, seed, writers, writes_per_round, plan.must_show
     )
     profile = DATABASES[plan.database]
-    container = DockerContainer(image, env=profile.init_env(creds))
+    container = database_container(image, profile, creds, session)
     if options:
         container.with_command(list(options))
     started = time.monotonic()

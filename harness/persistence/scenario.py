@@ -15,11 +15,13 @@ from testcontainers.core.container import DockerContainer
 from harness.containers.deployment import Deployment
 from harness.containers.engine import Engine, Session
 from harness.containers.managed import spec_of
+from harness.containers.run_state import RunState
+from harness.containers.secrets import as_secret_files
 from harness.errors import HarnessError
 from harness.model.actions import ACTIONS, Action
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.credentials import Credentials, redact
-from harness.model.databases import DATABASES
+from harness.model.databases import DATABASES, DatabaseProfile
 from harness.model.persons import PERSONS_ROWS, DbConnection, Observation, observe, write_persons
 from harness.model.storage import STORAGE_MODES, ObservedMount, expect
 
@@ -32,9 +34,22 @@ def run_scenario(
     engine: Engine, session: Session, cell: Cell, image: str, creds: Credentials
 ) -> ScenarioResult:
     """One matrix cell on `image`, configured as the official image's contract says."""
-    profile = DATABASES[cell.database]
-    container = DockerContainer(image, env=profile.init_env(creds))
+    container = database_container(image, DATABASES[cell.database], creds, session)
     return run_cell(engine, session, cell, container, creds)
+
+
+def database_container(
+    image: str, profile: DatabaseProfile, creds: Credentials, session: Session
+) -> DockerContainer:
+    """A container of `image` initialised for `creds` as the official image's contract says,
+    its passwords in read-only files (`*_FILE`), never in its environment."""
+    env, secret_mounts = as_secret_files(
+        profile.init_env(creds), profile.password_variables, RunState.of(session)
+    )
+    container = DockerContainer(image, env=env)
+    for mount in secret_mounts:
+        container.with_volume_mapping(mount.source, mount.target, "ro")
+    return container
 
 
 def run_cell(
