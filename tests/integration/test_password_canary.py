@@ -1,4 +1,5 @@
-"""Canaries: the run's passwords appear nowhere a user, a log collector or `docker inspect` sees.
+"""Canaries: the run's passwords appear nowhere a user, a log collector or `docker inspect` sees;
+and the database containers run unprivileged, without the engine's socket, on loopback ports.
 
 Known passwords go in (an overridden `harness_credentials` fixture, a failing server that prints
 its password, a student's `run.txt`); then every output is searched for them.
@@ -107,6 +108,16 @@ def test_no_password_in_output_reports_or_docker_inspect_of_a_pytest_run(tmp_pat
         for c in containers
         if "mysql" in c["Config"]["Image"]
     )
+    # And the rest of the containers' security: none privileged, no engine socket inside, the
+    # database port published on the loopback address only (the engine here is local).
+    for c in containers:
+        assert c["HostConfig"]["Privileged"] is False
+        assert not any("docker.sock" in m["Source"] for m in c["Mounts"])
+        if not c["Name"].startswith("/harness-"):
+            continue  # a one-shot helper (emptying a bind directory) publishes nothing
+        bindings = [b for port in (c["HostConfig"]["PortBindings"] or {}).values() for b in port]
+        assert bindings
+        assert {b["HostIp"] for b in bindings} == {"127.0.0.1"}
 
 
 def test_no_password_in_the_log_tail_of_a_server_that_prints_it(
