@@ -30,6 +30,7 @@ SCOPE_LABEL = "harness.scope"
 IMAGE_LABEL = "harness.image"
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+ANSWER_TIMEOUT = 3  # seconds an engine gets to answer its first request (a local one: ms)
 
 
 def engine_target(environ: Mapping[str, str]) -> str:
@@ -51,8 +52,11 @@ class Engine:
         env = dict(os.environ if environ is None else environ)
         target = engine_target(env)
         try:
-            client = docker.DockerClient.from_env(environment=env, timeout=timeout)
+            # An address that accepts the connection and never answers must not hold the run
+            # for the long timeout that image builds and pulls need.
+            client = docker.DockerClient.from_env(environment=env, timeout=ANSWER_TIMEOUT)
             payload = client.version()
+            client.api.timeout = timeout
         except Exception as error:  # the SDK raises many kinds; all mean "no engine here"
             raise EngineUnavailable(
                 f"No container engine answers at {target}; run `make engine` "
