@@ -35,10 +35,21 @@ from harness.containers.engine import (
     owner_is_alive,
     sweep,
 )
+from harness.errors import EnvironmentProblem
 
 STATE_DIR_ENV = "HARNESS_STATE_DIR"
 OWNER_FILE = "owner"
 VOLUMES_FILE = "volumes"
+
+
+def unwritable(root: Path, error: OSError) -> EnvironmentProblem:
+    reason = error.strerror or str(error)
+    if root.is_symlink() and not root.exists():
+        reason = f"a symbolic link to {os.readlink(root)}, which does not exist"
+    return EnvironmentProblem(
+        f"The harness cannot write its state directory {root} ({reason}); "
+        f"set {STATE_DIR_ENV} to a writable directory."
+    )
 
 
 def state_root() -> Path:
@@ -56,10 +67,13 @@ class RunState:
         """The session's state directory, made (with its owner file) on first use."""
         state = cls(state_root() / session.id)
         if not (state.directory / OWNER_FILE).exists():
-            state.directory.mkdir(parents=True, exist_ok=True)
-            partial = state.directory / f".{OWNER_FILE}.{os.getpid()}"
-            partial.write_text(session.owner)
-            partial.replace(state.directory / OWNER_FILE)  # never a half-written owner
+            try:
+                state.directory.mkdir(parents=True, exist_ok=True)
+                partial = state.directory / f".{OWNER_FILE}.{os.getpid()}"
+                partial.write_text(session.owner)
+                partial.replace(state.directory / OWNER_FILE)  # never a half-written owner
+            except OSError as error:
+                raise unwritable(state_root(), error) from None
         return state
 
     @property
@@ -136,7 +150,10 @@ def clean_dead_runs(
     labelled = sweep(engine, spare_live=spare_live, spare_other_hosts=not other_hosts)
     report = LeftoverReport(labelled)
     root = state_root()
-    runs = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    try:
+        runs = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    except OSError as error:
+        raise unwritable(root, error) from None
     stuck: list[str] = []
     for directory in runs:
         state = RunState(directory)

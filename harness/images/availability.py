@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from harness.containers.engine import Engine
+from harness.errors import UsageError
+from harness.images.inspect import detect_database
 from harness.images.sources import ImageChoice, ImageSource, choose_images, missing_images_error
+from harness.model.databases import DATABASES
+from harness.model.placement import ImageFacts
 
 
 def official_available(engine: Engine, *, ask_registry: bool) -> Callable[[str], bool]:
@@ -35,7 +39,25 @@ def select_images(
 
 
 def require_present(engine: Engine, choices: list[ImageChoice]) -> None:
-    """Raise ImageMissing (one sentence naming the fix) unless every chosen image is present."""
+    """Raise ImageMissing (one sentence naming the fix) unless every chosen image is present,
+    and a UsageError if an image chosen for a database does not look like that database."""
     missing = [c for c in choices if not engine.has_image(c.ref)]
     if missing:
         raise missing_images_error(missing)
+    for choice in choices:
+        if choice.database in DATABASES:
+            _require_database(engine, choice)
+
+
+def _require_database(engine: Engine, choice: ImageChoice) -> None:
+    """The image's config must name the database (an env hint or its port): a wrong image
+    otherwise ends every cell in "exited before it answered" with nothing to go on."""
+    facts = ImageFacts.from_config(choice.ref, engine.image_attrs(choice.ref)["Config"])
+    if detect_database(facts) == choice.database:
+        return
+    profile = DATABASES[choice.database]
+    raise UsageError(
+        f"Image {choice.ref} does not look like a {choice.database} server (its config sets "
+        f"none of {', '.join(profile.image_env_hints)} and exposes no port {profile.port}); "
+        f"pass a {choice.database} image or one built FROM it."
+    )

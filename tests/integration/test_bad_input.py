@@ -1,0 +1,178 @@
+"""Bad input against a real engine: each gets one sentence that says what to do, never a
+traceback, and nothing is left behind.
+
+(No engine at all: tests/unit/test_no_engine.py. Hostile text: tests/unit/test_fuzz_parsers.py.)
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from testcontainers.core.container import DockerContainer
+
+from harness.containers.deployment import run_database
+from harness.containers.engine import Engine, Session
+from harness.containers.managed import ManagedContainer, configure
+from harness.containers.readiness import wait_until_ready
+from harness.containers.retry import Backoff
+from harness.containers.run_state import STATE_DIR_ENV
+from harness.errors import NotReady
+from harness.images.recipes import BASE
+from harness.model.cells import Cell
+from harness.model.credentials import Credentials
+from harness.model.databases import MYSQL, POSTGRES
+from harness.model.spec import ContainerSpec, Mount, MountKind
+from harness.persistence.byo import check_persistence
+from harness.persistence.scenario import database_container, run_cell
+
+REPO = Path(__file__).parents[2]
+
+
+def _harness(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        cwd=REPO,
+        env=os.environ | (env or {}),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
+def _one_sentence(done: subprocess.CompletedProcess[str], code: int = 2) -> str:
+    assert done.returncode == code, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]
+
+
+def test_a_missing_image_is_named(harness_engine: Engine) -> None:
+    done = _harness("run", "--database", "mysql", "--mysql-image", "harness-missing/mysql:0")
+    assert "harness-missing/mysql:0 are not on the engine" in _one_sentence(done)
+
+
+def test_an_image_that_is_not_a_database_is_refused_before_any_container(
+    harness_engine: Engine,
+) -> None:
+    done = _harness("run", "--database", "postgres", "--postgres-image", BASE.ref)
+    line = _one_sentence(done)
+    assert f"Image {BASE.ref} does not look like a postgres server" in line
+    assert "pass a postgres image" in line
+
+
+@pytest.mark.parametrize("kind", ["a file", "a dangling link"])
+def test_a_state_directory_that_cannot_be_written_is_one_sentence(
+    harness_engine: Engine, tmp_path: Path, kind: str
+) -> None:
+    if kind == "a file":
+        (tmp_path / "file").write_text("")
+        state = tmp_path / "file" / "state"
+    else:
+        state = tmp_path / "link"
+        state.symlink_to(tmp_path / "nowhere")
+    done = _harness(
+        "run", "--database", "mysql", "--storage", "bind", "--action", "restart",
+        env={STATE_DIR_ENV: str(state)},
+    )  # fmt: skip
+    line = _one_sentence(done)
+    assert f"cannot write its state directory {state}" in line
+    if kind == "a dangling link":
+        assert "a symbolic link to" in line
+
+
+def test_a_server_that_exits_at_once_gives_its_exit_code_and_log_tail(
+    harness_engine: Engine, local_images: dict[str, str], harness_test_session: Session
+) -> None:
+    creds = Credentials.random()
+    container = database_container(local_images["postgres"], POSTGRES, creds, harness_test_session)
+    container.with_command(["sh", "-c", "echo 'FATAL: configuration is broken' >&2; exit 7"])
+    result = run_cell(
+        harness_engine,
+        harness_test_session,
+        Cell("postgres", "named", "recreate"),
+        container,
+        creds,
+    )
+    assert result.error
+    assert "exited before it answered (status exited, exit code 7" in result.error
+    assert "| FATAL: configuration is broken" in result.error
+    assert result.error.endswith("fix the image or its settings.")
+
+
+def test_a_server_that_never_answers_is_given_up_at_its_deadline_with_the_log_tail(
+    harness_engine: Engine, local_images: dict[str, str], harness_test_session: Session
+) -> None:
+    creds = Credentials.random()
+    spec = ContainerSpec(
+        local_images["mysql"],
+        env=MYSQL.init_env(creds),
+        command=("sh", "-c", "echo waiting for nothing; exec sleep 600"),
+        ports=(MYSQL.port,),
+        labels=harness_test_session.labels,
+    )
+    pristine = DockerContainer(spec.image)
+    sleeper = ManagedContainer.start(
+        configure(pristine, spec, harness_engine, publish=(MYSQL.port,)), harness_engine, spec
+    )
+    backoff = Backoff(attempts=100, deadline_seconds=4.0, first_wait=0.1, max_wait=0.5)
+    with pytest.raises(NotReady) as raised:
+        wait_until_ready(sleeper, MYSQL, creds, backoff)
+    message = str(raised.value)
+    assert "did not answer as user 'harness' within 4 s" in message
+    assert "| waiting for nothing" in message
+    assert creds.password not in message
+
+
+def test_a_full_data_directory_stops_the_server_with_the_reason_in_its_log_tail(
+    harness_engine: Engine, local_images: dict[str, str], harness_test_session: Session
+) -> None:
+    """A 4 MB tmpfs-backed volume: initialising PostgreSQL needs ten times that."""
+    volume = harness_engine.client.volumes.create(
+        f"harness-full-{harness_test_session.id}",
+        driver="local",
+        driver_opts={"type": "tmpfs", "device": "tmpfs", "o": "size=4m"},
+        labels=harness_test_session.labels,
+    )
+    creds = Credentials.random()
+    data = Mount(MountKind.VOLUME, str(volume.name), POSTGRES.default_data_dir)
+    server = run_database(
+        harness_engine, harness_test_session, POSTGRES, local_images["postgres"], creds, (data,)
+    )
+    with pytest.raises(NotReady) as raised:
+        wait_until_ready(server, POSTGRES, creds)
+    message = str(raised.value)
+    assert "exited before it answered" in message
+    assert "No space left on device" in message
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A host port something else listens on, on every address."""
+    holder = socket.socket()
+    holder.bind(("0.0.0.0", 0))  # noqa: S104 - to clash with the engine's publishing
+    holder.listen(1)
+    yield int(holder.getsockname()[1])
+    holder.close()
+
+
+def test_a_host_port_already_in_use_cannot_collide(
+    harness_engine: Engine, local_images: dict[str, str], busy_port: int
+) -> None:
+    """Every port the harness publishes is one the engine picks free (on 127.0.0.1): a user's
+    own binding to a busy host port is republished that way, so the cell still runs (the engine
+    would refuse the busy port: "address already in use")."""
+    creds = Credentials.random()
+    container = DockerContainer(local_images["postgres"], env=POSTGRES.init_env(creds))
+    container.with_bind_ports(POSTGRES.port, busy_port).with_bind_ports(9187, busy_port)
+    result = check_persistence(container, storage="named", action="restart", engine=harness_engine)
+    assert not result.error
+    assert result.passed
+    assert container.ports == {"5432": busy_port, "9187": busy_port}  # the user's, unchanged
