@@ -129,9 +129,11 @@ class RoundLog:
             return self.acknowledged >= self.kill_after_acks
 
 
-def _write_one(connection: DbConnection, dialect: Dialect, person_id: int, log: RoundLog) -> bool:
-    """Insert one row in its own transaction and record its fate; False once the connection is
-    gone (the writer stops)."""
+def _write_one(
+    connection: DbConnection, dialect: Dialect, person_id: int, log: RoundLog
+) -> Exception | None:
+    """Insert one row in its own transaction and record its fate; the error once the connection
+    fails (the writer stops)."""
     cursor = connection.cursor()
     txid = None
     try:
@@ -139,18 +141,18 @@ def _write_one(connection: DbConnection, dialect: Dialect, person_id: int, log: 
             cursor.execute(dialect.txid_query)
             txid = int(cursor.fetchall()[0][0])
         cursor.execute(INSERT, list(person_row(person_id)))
-    except Exception:
+    except Exception as error:
         log.record(Write(person_id, WriteFate.FAILED, txid))
-        return False
+        return error
     finally:
         cursor.close()
     try:
         connection.commit()
-    except Exception:
+    except Exception as error:
         log.record(Write(person_id, WriteFate.INDETERMINATE, txid))
-        return False
+        return error
     log.record(Write(person_id, WriteFate.ACKNOWLEDGED, txid))
-    return True
+    return None
 
 
 def _writer(
@@ -163,8 +165,9 @@ def _writer(
     try:
         with closing(connect()) as connection:
             for person_id in ids:
-                if not _write_one(connection, dialect, person_id, log):
-                    error = f"write {person_id} got an error"
+                failure = _write_one(connection, dialect, person_id, log)
+                if failure is not None:
+                    error = f"write {person_id}: {type(failure).__name__}: {failure}"
                     break
     except Exception as failure:  # reported through the log; the round decides
         error = f"{type(failure).__name__}: {failure}"
@@ -238,6 +241,12 @@ class CrashRounds:
         self.d.container.kill()
         for thread in threads:
             thread.join(timeout=WRITE_TIMEOUT * 3)
+        if any(thread.is_alive() for thread in threads):
+            # Its last write would be judged after the fact; better no verdict than a wrong one.
+            raise HarnessError(
+                f"A writer of {self.campaign.id} still waited on the killed server "
+                f"{WRITE_TIMEOUT * 3:.0f} s after round {plan.number}'s kill; no verdict."
+            )
         if not mid_stream or log.errors:
             reason = "; ".join(log.errors) or "the writers stopped before the kill"
             raise HarnessError(
