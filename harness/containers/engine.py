@@ -6,8 +6,10 @@ through `Engine`; nothing else in the harness calls the SDK's client.
 
 from __future__ import annotations
 
+import io
 import os
 import socket
+import tarfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -187,6 +189,33 @@ class Engine:
     def remove_volume(self, name: str) -> None:
         """Remove a volume if it is still there (a prune or a sweep may have been first)."""
         remove_quietly(lambda: self.client.volumes.get(name).remove(force=True))
+
+    def write_files(
+        self, volume: str, files: Mapping[str, str], image: str, labels: Mapping[str, str]
+    ) -> None:
+        """Put `files` (name -> text, readable by every user, writable by none) at the top of
+        `volume`, through a container that is created and never started (`docker cp`)."""
+        archive = io.BytesIO()
+        with tarfile.open(fileobj=archive, mode="w") as tar:
+            for name, text in files.items():
+                data = text.encode()
+                entry = tarfile.TarInfo(name)
+                entry.size, entry.mode = len(data), 0o444
+                tar.addfile(entry, io.BytesIO(data))
+        api = self.client.api
+        holder = api.create_container(
+            image,
+            entrypoint=["true"],
+            labels=dict(labels),
+            host_config=api.create_host_config(
+                mounts=[SdkMount(target="/files", source=volume, type="volume")]
+            ),
+        )
+        try:
+            api.put_archive(holder["Id"], "/files", archive.getvalue())
+        finally:
+            # v=True: an image VOLUME gave the holder an anonymous volume too.
+            remove_quietly(api.remove_container, holder["Id"], force=True, v=True)
 
     # Networks
 

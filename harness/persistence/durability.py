@@ -337,20 +337,20 @@ def run_campaign(
         plan.database, plan.storage, setting, seed, writers, writes_per_round, plan.must_show
     )
     profile = DATABASES[plan.database]
-    container = database_container(image, profile, creds, session)
-    if options:
-        container.with_command(list(options))
     started = time.monotonic()
     try:
-        with Deployment(
-            engine,
-            session.scoped(f"durability-{campaign.id}"),
-            profile,
-            creds,
-            STORAGE_MODES[plan.storage],
-            container,
-            spec_of(container),
-        ) as d:
+        with (
+            database_container(engine, session, image, profile, creds) as container,
+            Deployment(
+                engine,
+                session.scoped(f"durability-{campaign.id}"),
+                profile,
+                creds,
+                STORAGE_MODES[plan.storage],
+                container.with_command(list(options)) if options else container,
+                spec_of(container),
+            ) as d,
+        ):
             crash = CrashRounds(d, campaign, creds)
             crash.start()
             for round_plan in plan_rounds(seed, campaign.id, plan.rounds(rounds), writes_per_round):

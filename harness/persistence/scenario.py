@@ -6,23 +6,25 @@ comes from (a core testcontainers container of the chosen image, or the user's o
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
 
 from testcontainers.core.container import DockerContainer
 
 from harness.containers.deployment import Deployment
-from harness.containers.engine import Engine, Session
+from harness.containers.engine import Engine, Session, sdk_mounts
 from harness.containers.managed import spec_of
-from harness.containers.run_state import RunState
-from harness.containers.secrets import as_secret_files
+from harness.containers.secrets import secret_files
 from harness.errors import HarnessError
 from harness.model.actions import ACTIONS, Action
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.credentials import Credentials, redact
 from harness.model.databases import DATABASES, DatabaseProfile
 from harness.model.persons import PERSONS_ROWS, DbConnection, Observation, observe, write_persons
+from harness.model.spec import ContainerSpec
 from harness.model.storage import STORAGE_MODES, ObservedMount, expect
 
 
@@ -34,22 +36,24 @@ def run_scenario(
     engine: Engine, session: Session, cell: Cell, image: str, creds: Credentials
 ) -> ScenarioResult:
     """One matrix cell on `image`, configured as the official image's contract says."""
-    container = database_container(image, DATABASES[cell.database], creds, session)
-    return run_cell(engine, session, cell, container, creds)
+    with database_container(engine, session, image, DATABASES[cell.database], creds) as container:
+        return run_cell(engine, session, cell, container, creds)
 
 
+@contextlib.contextmanager
 def database_container(
-    image: str, profile: DatabaseProfile, creds: Credentials, session: Session
-) -> DockerContainer:
+    engine: Engine, session: Session, image: str, profile: DatabaseProfile, creds: Credentials
+) -> Iterator[DockerContainer]:
     """A container of `image` initialised for `creds` as the official image's contract says,
     its passwords in read-only files (`*_FILE`), never in its environment."""
-    env, secret_mounts = as_secret_files(
-        profile.init_env(creds), profile.password_variables, RunState.of(session)
-    )
-    container = DockerContainer(image, env=env)
-    for mount in secret_mounts:
-        container.with_volume_mapping(mount.source, mount.target, "ro")
-    return container
+    init_env = profile.init_env(creds)
+    with secret_files(engine, session, image, init_env, profile.password_variables) as (
+        env,
+        mounts,
+    ):
+        container = DockerContainer(image, env=env)
+        container.with_kwargs(mounts=sdk_mounts(ContainerSpec(image, mounts=mounts)))
+        yield container
 
 
 def run_cell(

@@ -92,15 +92,13 @@ def test_a_server_that_exits_at_once_gives_its_exit_code_and_log_tail(
     harness_engine: Engine, local_images: dict[str, str], harness_test_session: Session
 ) -> None:
     creds = Credentials.random()
-    container = database_container(local_images["postgres"], POSTGRES, creds, harness_test_session)
-    container.with_command(["sh", "-c", "echo 'FATAL: configuration is broken' >&2; exit 7"])
-    result = run_cell(
-        harness_engine,
-        harness_test_session,
-        Cell("postgres", "named", "recreate"),
-        container,
-        creds,
-    )
+    image = local_images["postgres"]
+    with database_container(
+        harness_engine, harness_test_session, image, POSTGRES, creds
+    ) as container:
+        container.with_command(["sh", "-c", "echo 'FATAL: configuration is broken' >&2; exit 7"])
+        cell = Cell("postgres", "named", "recreate")
+        result = run_cell(harness_engine, harness_test_session, cell, container, creds)
     assert result.error
     assert "exited before it answered (status exited, exit code 7" in result.error
     assert "| FATAL: configuration is broken" in result.error

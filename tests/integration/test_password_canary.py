@@ -32,7 +32,8 @@ CANARIES = (CANARY_USER_PASSWORD, CANARY_ROOT_PASSWORD)
 # A pytest plugin for the run under test: fixed credentials, and a watcher that keeps
 # `docker inspect` of every container the run labels while its tests run.
 CANARY_PLUGIN = """
-import json, threading
+import json, os, threading
+import docker.errors
 import pytest
 from harness.model.credentials import Credentials
 
@@ -46,12 +47,16 @@ def inspect_watch(harness_engine, harness_session):
     def watch():
         while not stop.wait(0.2):
             label = {{"label": "harness.session=" + harness_session.id}}
-            for c in harness_engine.client.containers.list(all=True, filters=label):
-                seen[c.id] = c.attrs
-                for m in c.attrs.get("Mounts") or []:
-                    if m["Destination"].startswith("/run/secrets/"):
-                        with open(m["Source"]) as secret:
-                            secrets.add(secret.read())
+            try:
+                for c in harness_engine.client.containers.list(all=True, filters=label):
+                    seen[c.id] = c.attrs
+                    for m in c.attrs.get("Mounts") or []:
+                        if m["Destination"] == "/run/secrets":
+                            for name in os.listdir(m["Source"]):
+                                with open(os.path.join(m["Source"], name)) as secret:
+                                    secrets.add(secret.read())
+            except (docker.errors.NotFound, OSError):
+                pass  # removed between listing and reading: the next look sees the rest
     thread = threading.Thread(target=watch, daemon=True)
     thread.start()
     yield
@@ -106,7 +111,7 @@ def test_no_password_in_output_reports_or_docker_inspect_of_a_pytest_run(tmp_pat
     assert all(
         any(e.endswith("_FILE=/run/secrets/mysql_password") for e in c["Config"]["Env"])
         for c in containers
-        if "mysql" in c["Config"]["Image"]
+        if "mysql" in c["Config"]["Image"] and c["Name"].startswith("/harness-")
     )
     # And the rest of the containers' security: none privileged, no engine socket inside, the
     # database port published on the loopback address only (the engine here is local).
@@ -126,16 +131,16 @@ def test_no_password_in_the_log_tail_of_a_server_that_prints_it(
     """A server that writes its password to its log and exits: the error quotes the log tail
     (the point of attaching it), with the password masked, in every report format."""
     creds = Credentials("harness", CANARY_USER_PASSWORD, CANARY_ROOT_PASSWORD)
-    container = database_container(local_images["mysql"], MYSQL, creds, harness_test_session)
-    container.with_command(
-        ["sh", "-c", "echo root=$(cat $MYSQL_ROOT_PASSWORD_FILE) user=$MYSQL_PASSWORD; exit 3"]
-    )
-    # The variable is set in the environment for this one container, so both ways of leaking
-    # (a file's content, a variable's value) reach the log.
-    container.with_env("MYSQL_PASSWORD", CANARY_USER_PASSWORD)
-    result = run_cell(
-        harness_engine, harness_test_session, Cell("mysql", "named", "restart"), container, creds
-    )
+    image = local_images["mysql"]
+    with database_container(harness_engine, harness_test_session, image, MYSQL, creds) as container:
+        container.with_command(
+            ["sh", "-c", "echo root=$(cat $MYSQL_ROOT_PASSWORD_FILE) user=$MYSQL_PASSWORD; exit 3"]
+        )
+        # The variable is set in the environment for this one container, so both ways of
+        # leaking (a file's content, a variable's value) reach the log.
+        container.with_env("MYSQL_PASSWORD", CANARY_USER_PASSWORD)
+        cell = Cell("mysql", "named", "restart")
+        result = run_cell(harness_engine, harness_test_session, cell, container, creds)
     assert result.error, "the server exited at once, so there is no verdict"
     assert "exit code 3" in result.error
     assert "root=******** user=********" in result.error  # the log tail is there, masked
