@@ -178,8 +178,9 @@ class Engine:
 
     def volume_users(self, name: str) -> list[str]:
         """Names of the containers (running or not) that mount the volume."""
-        users = self.client.containers.list(all=True, filters={"volume": name})
-        return [str(c.name) for c in users]
+        # Low-level: nothing to inspect, so a user removed meanwhile cannot raise NotFound.
+        users = self.client.api.containers(all=True, filters={"volume": name})
+        return [str((c.get("Names") or ["?"])[0]).lstrip("/") for c in users]
 
     def prune_volumes(self, label_filters: list[str]) -> list[str]:
         """`docker volume prune` limited to volumes with these labels; the names removed."""
@@ -372,9 +373,11 @@ def sweep(
 
     report = SweepReport()
     client = engine.client
-    for container in client.containers.list(all=True, filters={"label": label}):
-        if doomed(container.labels):
-            remove_quietly(lambda c=container: c.remove(force=True, v=True))
+    # The low-level listing: the SDK's `containers.list` inspects each container it lists, and
+    # one removed in between by a concurrent run (its own teardown) would raise NotFound.
+    for container in client.api.containers(all=True, filters={"label": label}):
+        if doomed(container.get("Labels")):
+            remove_quietly(client.api.remove_container, container["Id"], force=True, v=True)
             report.containers += 1
     for volume in client.volumes.list(filters={"label": label}):
         if doomed(volume.attrs.get("Labels")):
