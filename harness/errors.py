@@ -33,5 +33,9 @@ class ImageBuildFailed(EnvironmentProblem):
     """Building a local image failed."""
 
 
+class EngineRefused(HarnessError):
+    """The engine refused to create or start a container as configured (an observation)."""
+
+
 class NotReady(HarnessError):
     """A database container did not become ready (or exited)."""

@@ -24,7 +24,7 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.exceptions import ContainerStartException
 
 from harness.containers.engine import Engine, remove_quietly, sdk_mounts
-from harness.errors import HarnessError, ImageMissing
+from harness.errors import EngineRefused, HarnessError, ImageMissing
 from harness.model.spec import ContainerSpec, Mount, MountKind
 from harness.model.storage import ObservedMount
 
@@ -177,7 +177,7 @@ class ManagedContainer:
         except docker.errors.APIError as error:
             managed.remove(volumes=True)
             explanation = error.explanation or str(error)
-            raise HarnessError(
+            raise EngineRefused(
                 f"The engine refused to start a container of {container.image}: {explanation}; "
                 "check the container's settings."
             ) from None

@@ -15,10 +15,11 @@ from harness.model.cells import ScenarioResult
 from harness.model.engine_info import EngineInfo
 from harness.model.storage import STORAGE_NAMES
 
-SYMBOL = {"survives": "S", "lost": "L"}
+SYMBOL = {"survives": "S", "lost": "L", "rejected": "R"}
 LEGEND = (
-    "cell = expected/observed: S survives, L lost; ok = as the engine promises, "
-    "FAIL = it did not, ERROR = no verdict"
+    "cell = expected/observed: S survives, L lost, R the engine refuses the configuration; "
+    "ok = as the engine promises, FAIL = it did not, ERROR = no verdict; "
+    "? = unverified (the engine is in no known range: judged by the nearest one)"
 )
 
 
@@ -29,7 +30,8 @@ def cell_text(result: ScenarioResult | None) -> str:
         return "ERROR"
     observed = SYMBOL[result.observed.value] if result.observed else "?"
     verdict = "ok" if result.passed else "FAIL"
-    return f"{SYMBOL[result.expected.value]}/{observed} {verdict}"
+    unverified = "" if result.verified else "?"
+    return f"{SYMBOL[result.expected.value]}/{observed} {verdict}{unverified}"
 
 
 def _by_database(
@@ -160,6 +162,7 @@ table { border-collapse: collapse; margin-bottom: 2em; }
 th, td { border: 1px solid #bbb; padding: .5em; vertical-align: top; max-width: 14em; }
 th { background: #eee; white-space: nowrap; }
 td.survives { background: #d9f2d9; } td.lost { background: #f9dede; }
+td.rejected { background: #e4e0f5; } td.unverified { border-style: dashed; }
 td.fail { outline: 3px solid #c00; outline-offset: -3px; } td.error { background: #fff3c4; }
 .verdict { font-weight: bold; } .reason { font-size: .8em; color: #444; }
 """
@@ -205,6 +208,7 @@ def _html_cell(result: ScenarioResult | None) -> str:
         )
     observed = result.observed.value if result.observed else "?"
     classes = observed + ("" if result.passed else " fail")
+    classes += "" if result.verified else " unverified"
     verdict = observed if result.passed else f"{observed} (expected {result.expected.value})"
     return (
         f"<td class='{classes}' title='{html.escape(result.reason, quote=True)}'>"

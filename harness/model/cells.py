@@ -56,6 +56,8 @@ class ScenarioResult:
     # Of those, the ones that held the rows (the others are an image VOLUME the data avoided).
     dangling_with_data: list[str] = field(default_factory=list)
     error: str = ""
+    # False when the engine is in no known range and the promise is the nearest range's.
+    verified: bool = True
 
     @property
     def passed(self) -> bool:
@@ -80,6 +82,8 @@ class ScenarioResult:
             entry["detail"] = self.detail
         if self.error:
             entry["error"] = self.error
+        if not self.verified:
+            entry["verified"] = False
         return entry
 
     def to_record(self) -> dict[str, Any]:

@@ -9,15 +9,25 @@ table of promises is derived, never kept in step by hand. Adding a mode is one n
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from harness.model.actions import ACTIONS, Action, Fate
 from harness.model.engine_info import EngineInfo
-from harness.model.outcomes import ChangedWithApi, Outcome, Promise, PromiseRule
+from harness.model.outcomes import (
+    DOCKER_BEFORE_23,
+    DOCKER_SINCE_23,
+    PODMAN_4,
+    PODMAN_SINCE_6,
+    ByEngine,
+    Outcome,
+    Promise,
+    PromiseRule,
+    promise_for,
+)
 from harness.model.spec import ContainerSpec, Mount, MountKind
 
-S, L = Outcome.SURVIVES, Outcome.LOST
+S, L, R = Outcome.SURVIVES, Outcome.LOST, Outcome.REJECTED
 
 
 class Resource(Enum):
@@ -58,8 +68,8 @@ class StorageMode:
     in_layer: bool = False  # the data directory must be moved off every declared volume
 
     def promise(self, action: Action, engine: EngineInfo) -> Promise:
-        rule = self.promises[action.fate].resolve(engine)
-        return Promise(rule.outcome, rule.reason.format(action=action.summary))
+        promise = promise_for(self.promises[action.fate], engine)
+        return replace(promise, reason=promise.reason.format(action=action.summary))
 
     def configure(self, spec: ContainerSpec, target: str, resource: str | None) -> ContainerSpec:
         """The container's configuration with this mode's mount of `target` added."""
@@ -102,6 +112,9 @@ def _required(resource: str | None, mode: StorageMode) -> str:
     return resource
 
 
+_BIND_INHERITED = Promise(
+    S, "--volumes-from repeats the old container's bind mounts in the new one."
+)
 _LAYER_GONE = Promise(L, "the writable layer is deleted with the container.")
 _TMPFS_EMPTIED = Promise(
     L, "tmpfs lives in memory and is emptied whenever the container's processes stop."
@@ -162,14 +175,33 @@ STORAGE_MODES: dict[str, StorageMode] = {
                 Fate.REPLACED_AFTER_RM_V: Promise(
                     S, "`docker rm -v` removes anonymous volumes only, never named ones."
                 ),
-                Fate.REPLACED_AFTER_PRUNE: ChangedWithApi(
-                    "1.42",
-                    since=Promise(
-                        S, "since Engine 23 (API 1.42) prune keeps named volumes unless --all."
-                    ),
-                    before=Promise(
-                        L, "before Engine 23 (API 1.42) prune removed unused named volumes too."
-                    ),
+                Fate.REPLACED_AFTER_PRUNE: ByEngine(
+                    (
+                        (
+                            DOCKER_BEFORE_23,
+                            Promise(L, "before Engine 23 prune removed unused named volumes too."),
+                        ),
+                        (
+                            DOCKER_SINCE_23,
+                            Promise(S, "since Engine 23 prune keeps named volumes unless --all."),
+                        ),
+                        (
+                            PODMAN_4,
+                            Promise(
+                                L,
+                                "Podman 4 prunes unused named volumes too, whatever API version "
+                                "it is called through.",
+                            ),
+                        ),
+                        (
+                            PODMAN_SINCE_6,
+                            Promise(
+                                S,
+                                "since Podman 6.0 prune keeps named volumes unless --all, as "
+                                "Docker 23 does.",
+                            ),
+                        ),
+                    )
                 ),
                 Fate.INHERITED: Promise(
                     S, "--volumes-from mounts the old container's named volume in the new one."
@@ -192,8 +224,21 @@ STORAGE_MODES: dict[str, StorageMode] = {
                 Fate.REPLACED_AFTER_PRUNE: Promise(
                     S, "volume prune never touches host directories."
                 ),
-                Fate.INHERITED: Promise(
-                    S, "--volumes-from repeats the old container's bind mounts in the new one."
+                Fate.INHERITED: ByEngine(
+                    (
+                        (DOCKER_BEFORE_23, _BIND_INHERITED),
+                        (DOCKER_SINCE_23, _BIND_INHERITED),
+                        (
+                            PODMAN_4,
+                            Promise(
+                                R,
+                                "Podman 4 refuses to create the container: the inherited bind "
+                                "and the image's own VOLUME claim the same path (duplicate "
+                                "mount destination).",
+                            ),
+                        ),
+                        (PODMAN_SINCE_6, _BIND_INHERITED),
+                    )
                 ),
             },
             mount_kind="bind",

@@ -18,11 +18,12 @@ from harness.containers.deployment import Deployment
 from harness.containers.engine import Engine, Session, sdk_mounts
 from harness.containers.managed import spec_of
 from harness.containers.secrets import secret_files
-from harness.errors import HarnessError
+from harness.errors import EngineRefused, HarnessError
 from harness.model.actions import ACTIONS, Action
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.credentials import Credentials, redact
 from harness.model.databases import DATABASES, DatabaseProfile
+from harness.model.outcomes import Outcome
 from harness.model.persons import PERSONS_ROWS, DbConnection, Observation, observe, write_persons
 from harness.model.spec import ContainerSpec
 from harness.model.storage import STORAGE_MODES, ObservedMount, expect
@@ -64,7 +65,9 @@ def run_cell(
     `container` is an unstarted testcontainers container; it is copied, never started itself.
     """
     promise = expect(cell.storage, cell.action, engine.info)
-    result = ScenarioResult(cell=cell, expected=promise.outcome, reason=promise.reason)
+    result = ScenarioResult(
+        cell=cell, expected=promise.outcome, reason=promise.reason, verified=promise.verified
+    )
     started = time.monotonic()
     profile = DATABASES[cell.database]
     action = ACTIONS[cell.action]
@@ -86,6 +89,11 @@ def run_cell(
             result.mounts = trial.mounts
             result.dangling_volumes = trial.dangling_volumes
             result.dangling_with_data = trial.dangling_with_data
+    except EngineRefused as refusal:
+        # An observation: the engine's answer to this configuration is "no" (Podman 4 refuses
+        # some), which the promise table can expect; not a harness failure.
+        result.observed = Outcome.REJECTED
+        result.detail = redact(str(refusal), creds.secrets)
     except HarnessError as error:
         result.error = redact(str(error), creds.secrets)
     except Exception as error:  # the verdict is "could not run", with what went wrong

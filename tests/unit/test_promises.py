@@ -6,7 +6,7 @@ import pytest
 
 from harness.model.actions import ACTION_NAMES, ACTIONS, Action, Fate, Step
 from harness.model.engine_info import EngineInfo
-from harness.model.outcomes import ChangedWithApi, Outcome
+from harness.model.outcomes import ByEngine, Outcome
 from harness.model.storage import STORAGE_MODES, STORAGE_NAMES, expect
 
 OLD_ENGINE = EngineInfo("docker", "20.10.24", "1.41")
@@ -51,22 +51,64 @@ def test_table_matches_design_on_engine_20(storage: str) -> None:
     assert observed == DESIGN_TABLE[storage]
 
 
-def test_named_prune_depends_on_api_version() -> None:
-    """Prune removed unused named volumes before API 1.42 and keeps them since."""
+def test_named_prune_depends_on_the_engines_kind_and_version() -> None:
+    """Docker pruned unused named volumes before 23 and keeps them since; Podman 4 prunes them
+    (whatever API version it is called through), Podman 6 keeps them like Docker 23."""
     assert expect("named", "prune-recreate", OLD_ENGINE).outcome is L
     assert expect("named", "prune-recreate", NEW_ENGINE).outcome is S
     assert expect("named", "prune-recreate", EngineInfo("docker", "23.0.0", "1.42")).outcome is S
+    assert expect("named", "prune-recreate", EngineInfo("podman", "4.3.1", "1.45")).outcome is L
+    assert expect("named", "prune-recreate", EngineInfo("podman", "6.0.0", "1.45")).outcome is S
 
 
-def test_only_named_prune_is_engine_dependent() -> None:
+def test_podman_4_refuses_to_inherit_a_bind_over_the_images_volume() -> None:
+    podman = EngineInfo("podman", "4.3.1", "1.41")
+    assert expect("bind", "volumes-from", podman).outcome is Outcome.REJECTED
+    assert expect("bind", "volumes-from", NEW_ENGINE).outcome is S
+
+
+def test_only_named_prune_and_bind_volumes_from_depend_on_the_engine() -> None:
     """Every other promise is the same on every engine."""
     dependent = [
         (mode.name, fate)
         for mode in STORAGE_MODES.values()
         for fate, rule in mode.promises.items()
-        if isinstance(rule, ChangedWithApi)
+        if isinstance(rule, ByEngine)
     ]
-    assert dependent == [("named", Fate.REPLACED_AFTER_PRUNE)]
+    assert dependent == [("named", Fate.REPLACED_AFTER_PRUNE), ("bind", Fate.INHERITED)]
+
+
+@pytest.mark.parametrize(
+    ("kind", "version", "judged_as"),
+    [
+        ("podman", "5.2.1", "Podman 4.x"),  # between the ranges: the older, measured one
+        ("podman", "3.4.4", "Podman 4.x"),
+        ("podman", "unknown", "Podman 4.x"),
+        ("nerdctl", "2.0.0", "Docker >= 23"),  # another kind: nearest by version
+    ],
+)
+def test_an_engine_in_no_known_range_is_judged_by_the_nearest_and_marked_unverified(
+    kind: str, version: str, judged_as: str
+) -> None:
+    engine = EngineInfo(kind, version, "1.41")
+    for storage in STORAGE_NAMES:
+        for action in ACTION_NAMES:
+            promise = expect(storage, action, engine)
+            assert promise.verified is False
+            assert f"judged as {judged_as})" in promise.reason
+
+
+@pytest.mark.parametrize(
+    "engine",
+    [
+        OLD_ENGINE,
+        NEW_ENGINE,
+        EngineInfo("podman", "4.3.1", "1.41"),
+        EngineInfo("podman", "6.1", ""),
+    ],
+)
+def test_an_engine_in_a_known_range_is_verified(engine: EngineInfo) -> None:
+    assert all(expect(s, a, engine).verified for s in STORAGE_NAMES for a in ACTION_NAMES)
 
 
 def test_every_mode_promises_every_fate() -> None:

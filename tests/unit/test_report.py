@@ -108,3 +108,22 @@ def test_result_record_round_trip() -> None:
     result.dangling_with_data = ["abc"]
     again = ScenarioResult.from_record(json.loads(json.dumps(result.to_record())))
     assert again == result
+
+
+def test_an_engine_refusal_and_an_unverified_cell_are_marked_everywhere() -> None:
+    """R for the engine refusing the configuration; `?` (and `verified: false` in the JSON, a
+    dashed cell in the HTML) where the engine is in no known range."""
+    refused = _result(Cell("mysql", "bind", "volumes-from"), Outcome.REJECTED, Outcome.REJECTED)
+    unverified = _result(Cell("mysql", "named", "restart"), Outcome.SURVIVES, Outcome.SURVIVES)
+    unverified.verified = False
+    lines = matrix_tables([refused, unverified])["mysql"]
+    assert lines[1].split() == ["named", "S/S", "ok?", "-"]
+    assert lines[2].split() == ["bind", "-", "R/R", "ok"]
+    entries = to_json(ENGINE, {}, [refused, unverified])["results"]
+    assert [e.get("verified", True) for e in entries] == [True, False]
+    assert "verified" not in entries[0]  # the contract's keys only, when all is known
+    assert entries[0]["observed"] == "rejected"
+    page = to_html(ENGINE, {}, [refused, unverified])
+    assert "class='rejected'" in page
+    assert "class='survives unverified'" in page
+    assert ScenarioResult.from_record(unverified.to_record()).verified is False
