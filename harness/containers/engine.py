@@ -218,10 +218,20 @@ class Engine:
             # v=True: an image VOLUME gave the holder an anonymous volume too.
             remove_quietly(api.remove_container, holder["Id"], force=True, v=True)
 
+    def volumes_labelled(self, label: str) -> list[str]:
+        return [str(v.name) for v in self.client.volumes.list(filters={"label": label})]
+
     # Networks
 
     def create_network(self, name: str, labels: Mapping[str, str]) -> str:
         return str(self.client.networks.create(name, labels=dict(labels)).name)
+
+    def containers_labelled(self, label: str, *, running_only: bool = False) -> list[Container]:
+        """Containers carrying `label` (`key` or `key=value`), stopped ones too unless asked."""
+        found: list[Container] = self.client.containers.list(
+            all=not running_only, filters={"label": label}
+        )
+        return found
 
     def remove_container(self, ref: str) -> None:
         """Force-remove a container with its anonymous volumes (an image VOLUME gives even a

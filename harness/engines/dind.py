@@ -1,4 +1,4 @@
-"""A second engine on this machine: Debian's dockerd in a container (docker-in-docker).
+"""Another engine on this machine: a Debian dockerd in a container (docker-in-docker).
 
 It listens on tcp://ADDRESS:2375 and publishes ports on ADDRESS (a loopback address such as
 127.0.0.2, so nothing leaves the machine), as a remote engine or a CI `docker:dind` service
@@ -9,14 +9,16 @@ what DESIGN.md section 2 measured to work. Images reach it by `docker save | doc
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+
+from docker.models.containers import Container
 
 from harness.containers.engine import Engine, Session, remove_quietly
 from harness.containers.retry import Backoff, RetryExhausted, retry
 from harness.errors import EngineUnavailable
 from harness.images.build import Progress, ensure_images
-from harness.images.recipes import DIND
+from harness.images.recipes import DIND, LocalImage
 from harness.model.spec import ContainerSpec, Mount, MountKind
 
 ENGINE_START = Backoff(attempts=120, deadline_seconds=60.0, first_wait=0.2, max_wait=1.0)
@@ -28,10 +30,77 @@ class SecondEngine:
     address: str = "127.0.0.2"
     bridge: str = "harness-dind0"  # its own bridge: the host's docker0 belongs to the host engine
     cidr: str = "10.231.0.1/24"
+    image: LocalImage = DIND
 
     @property
     def docker_host(self) -> str:
         return f"tcp://{self.address}:2375"
+
+
+def start_dind(
+    engine: Engine, where: SecondEngine, name: str, labels: Mapping[str, str], progress: Progress
+) -> Container:
+    """Build the engine's image if needed and start its container (state on a volume of the
+    same name and labels); the caller waits for it with `connect_dind`."""
+    ensure_images(engine, [where.image], progress)
+    volume = engine.create_volume(name, labels)
+    spec = ContainerSpec(
+        where.image.ref,
+        command=(where.bridge, where.cidr, where.address),
+        mounts=(
+            Mount(MountKind.VOLUME, volume, "/var/lib/docker"),
+            Mount(MountKind.BIND, "/sys/fs/cgroup", "/sys/fs/cgroup"),
+            Mount(MountKind.BIND, "/dev", "/dev"),
+        ),
+        labels=labels,
+        name=name,
+    )
+    progress(f"{name}: starting dockerd on {where.docker_host}")
+    return engine.run_detached(
+        spec,
+        network_mode="host",
+        cap_add=["ALL"],
+        cap_drop=["SYS_RESOURCE"],
+        # (`systempaths=unconfined` is a CLI option the API does not take; dockerd runs without.)
+        security_opt=["seccomp=unconfined", "apparmor=unconfined"],
+        device_cgroup_rules=["a *:* rwm"],
+    )
+
+
+def connect_dind(where: SecondEngine, service: Container) -> Engine:
+    """The engine in `service`, once it answers (a short timeout while it starts; then a client
+    that waits as long as loading a 500 MB image takes)."""
+    try:
+        probe = retry(
+            lambda: Engine.connect({"DOCKER_HOST": where.docker_host}, timeout=10), ENGINE_START
+        )
+        probe.close()
+        return Engine.connect({"DOCKER_HOST": where.docker_host}, timeout=LOAD_TIMEOUT)
+    except RetryExhausted:
+        logs = bytes(service.logs(tail=20)).decode(errors="replace")
+        raise EngineUnavailable(
+            f"The engine in {service.name} did not answer at {where.docker_host} within "
+            f"{ENGINE_START.deadline_seconds:.0f} s; its log ends:\n{logs}"
+        ) from None
+
+
+def stop_dind(engine: Engine, service: Container, volume: str) -> None:
+    # SIGTERM lets the entrypoint stop dockerd and delete its bridge from the host.
+    with contextlib.suppress(Exception):
+        service.stop(timeout=30)
+    remove_quietly(service.remove, force=True, v=True)
+    engine.remove_volume(volume)
+
+
+def load_images(
+    engine: Engine, remote: Engine, images: list[str], name: str, progress: Progress
+) -> None:
+    """`docker save | docker load` of each image the other engine lacks (tags are content
+    hashes, so a present tag is the same image)."""
+    for ref in images:
+        if not remote.has_image(ref):
+            progress(f"{name}: loading {ref} (docker save | docker load)")
+            engine.copy_image_to(remote, ref)
 
 
 @contextlib.contextmanager
@@ -43,55 +112,14 @@ def second_engine(
     where: SecondEngine = SecondEngine(),
 ) -> Iterator[Engine]:
     """Start the second engine, load `images` into it, yield it connected; remove it after."""
-    ensure_images(engine, [DIND], progress)
-    volume = engine.create_volume(f"harness-{session.id}-dind", session.labels)
-    spec = ContainerSpec(
-        DIND.ref,
-        command=(where.bridge, where.cidr, where.address),
-        mounts=(
-            Mount(MountKind.VOLUME, volume, "/var/lib/docker"),
-            Mount(MountKind.BIND, "/sys/fs/cgroup", "/sys/fs/cgroup"),
-            Mount(MountKind.BIND, "/dev", "/dev"),
-        ),
-        labels=session.labels,
-        name=f"harness-{session.id}-dind",
-    )
-    progress(f"second engine: starting dockerd on {where.docker_host}")
-    service = engine.run_detached(
-        spec,
-        network_mode="host",
-        cap_add=["ALL"],
-        cap_drop=["SYS_RESOURCE"],
-        # (`systempaths=unconfined` is a CLI option the API does not take; dockerd runs without.)
-        security_opt=["seccomp=unconfined", "apparmor=unconfined"],
-        device_cgroup_rules=["a *:* rwm"],
-    )
+    name = f"harness-{session.id}-dind"
+    service = start_dind(engine, where, name, session.labels, progress)
     remote: Engine | None = None
     try:
-        try:
-            # A short timeout while it starts; then a client that waits as long as loading a
-            # 500 MB image takes (a 10 s read timeout cut `docker load` short under load).
-            probe = retry(
-                lambda: Engine.connect({"DOCKER_HOST": where.docker_host}, timeout=10),
-                ENGINE_START,
-            )
-            probe.close()
-            remote = Engine.connect({"DOCKER_HOST": where.docker_host}, timeout=LOAD_TIMEOUT)
-        except RetryExhausted:
-            logs = bytes(service.logs(tail=20)).decode(errors="replace")
-            raise EngineUnavailable(
-                f"The second engine did not answer at {where.docker_host} within "
-                f"{ENGINE_START.deadline_seconds:.0f} s; its log ends:\n{logs}"
-            ) from None
-        for ref in images:
-            progress(f"second engine: loading {ref} (docker save | docker load)")
-            engine.copy_image_to(remote, ref)
+        remote = connect_dind(where, service)
+        load_images(engine, remote, images, "second engine", progress)
         yield remote
     finally:
         if remote is not None:
             remote.close()
-        # SIGTERM lets the entrypoint stop dockerd and delete its bridge from the host.
-        with contextlib.suppress(Exception):
-            service.stop(timeout=30)
-        remove_quietly(service.remove, force=True, v=True)
-        engine.remove_volume(volume)
+        stop_dind(engine, service, name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import html
 import os
 import sys
 import time
@@ -12,24 +13,40 @@ from typing import Any
 
 from harness.containers.engine import IMAGE_LABEL, Engine
 from harness.containers.run_state import clean_dead_runs, end_run, start_run
-from harness.errors import HarnessError, ImageMissing
+from harness.engines.catalogue import HOST, connect_engine
+from harness.errors import HarnessError, ImageMissing, UsageError
+from harness.frontends.comparison import (
+    EngineRun,
+    difference_lines,
+    differences_html,
+    differences_json,
+)
 from harness.frontends.durability_command import (
     check_durability_usage,
     durability_plans,
     run_durability,
 )
+from harness.frontends.engine_commands import add_engine_commands
 from harness.frontends.grade_command import add_grade_command
 from harness.frontends.image_commands import add_image_commands
 from harness.frontends.options import IMAGE_OPTIONS, ImageRequest
 from harness.frontends.progress import ProgressBar
-from harness.frontends.report import LineKind, summary, to_html, to_json, write_json
+from harness.frontends.report import (
+    LineKind,
+    html_grids,
+    html_head,
+    summary,
+    to_html,
+    to_json,
+    write_json,
+)
 from harness.frontends.signals import cleanup_on_terminate
 from harness.images.availability import require_present, select_images
 from harness.images.build import ensure_images
 from harness.images.recipes import DATABASE_IMAGES
 from harness.images.sources import ImageChoice, ImageSource, describe_choices, missing_images_error
 from harness.model.actions import ACTION_NAMES
-from harness.model.cells import ScenarioResult, matrix
+from harness.model.cells import Cell, ScenarioResult, matrix
 from harness.model.credentials import Credentials
 from harness.model.databases import DATABASES
 from harness.model.durability import DEFAULT_ROUNDS, DEFAULT_SEED
@@ -140,17 +157,21 @@ def _outcome_label(result: ScenarioResult) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """The persistence matrix outside pytest: progress, tables, optional JSON and HTML."""
+    """The persistence matrix outside pytest: progress, tables, optional JSON and HTML; on
+    several engines (`--engine`), each engine's and where they differ."""
     if args.durability:
         check_durability_usage(args)
-    engine = Engine.connect()
+    names = list(dict.fromkeys(args.engine or [HOST]))
+    if args.durability and names != [HOST]:
+        raise UsageError("--durability runs on the host engine only; drop --engine.")
+    engine = connect_engine(names[0])
     source, choices = image_choices(args, engine, ask_registry=False)
     chosen = [c for c in choices if c.database in (args.database or DATABASES)]
-    require_present(engine, chosen)
     wanted = {c.database: c.ref for c in chosen}
     print(describe_choices(source, chosen), flush=True)
     databases = tuple(d for d in DATABASES if d in wanted)
     if args.durability:
+        require_present(engine, chosen)
         return run_durability(args, engine, wanted, durability_plans(args, databases))
     # The table's order, whatever order the options came in; no option means all.
     cells = matrix(
@@ -158,28 +179,72 @@ def cmd_run(args: argparse.Namespace) -> int:
         tuple(s for s in STORAGE_NAMES if s in (args.storage or STORAGE_NAMES)),
         tuple(a for a in ACTION_NAMES if a in (args.action or ACTION_NAMES)),
     )
-    session = start_run(engine)
-    creds = Credentials.random()
-    bar = ProgressBar(len(cells))
-    results: list[ScenarioResult] = []
-    try:
-        for cell in cells:
-            bar.starting(cell.id)
-            result = run_scenario(engine, session, cell, wanted[cell.database], creds)
-            results.append(result)
-            bar.finished(cell.id, _outcome_label(result))
-    finally:
-        end_run(engine, session)
-    for line in summary(results):
-        print(f"\n== {line.text} ==" if line.kind is LineKind.HEADING else line.text)
+    runs: list[EngineRun] = []
+    for name in names:
+        if runs:
+            engine = connect_engine(name)
+        require_present(engine, chosen)
+        runs.append(EngineRun(name, engine.info, wanted, _run_matrix(engine, cells, wanted, name)))
+    _show(runs)
     if args.json:
-        write_json(args.json, to_json(engine.info, wanted, results))
+        write_json(args.json, _json_report(runs))
         print(f"JSON report: {args.json}")
     if args.html:
         args.html.parent.mkdir(parents=True, exist_ok=True)
-        args.html.write_text(to_html(engine.info, wanted, results))
+        args.html.write_text(_html_report(runs))
         print(f"HTML report: {args.html}")
-    return 0 if all(r.passed for r in results) else 1
+    return 0 if all(r.passed for run in runs for r in run.results) else 1
+
+
+def _run_matrix(
+    engine: Engine, cells: list[Cell], images: dict[str, str], name: str
+) -> list[ScenarioResult]:
+    session = start_run(engine)
+    creds = Credentials.random()
+    bar = ProgressBar(len(cells))
+    label = "" if name == HOST else f"{name} "
+    results: list[ScenarioResult] = []
+    try:
+        for cell in cells:
+            bar.starting(label + cell.id)
+            result = run_scenario(engine, session, cell, images[cell.database], creds)
+            results.append(result)
+            bar.finished(label + cell.id, _outcome_label(result))
+    finally:
+        end_run(engine, session)
+    return results
+
+
+def _show(runs: list[EngineRun]) -> None:
+    for run in runs:
+        if len(runs) > 1:
+            print(f"\n=== engine {run.name}: {run.info.name} {run.info.version} ===")
+        for line in summary(run.results):
+            print(f"\n== {line.text} ==" if line.kind is LineKind.HEADING else line.text)
+    if len(runs) > 1:
+        print("\n== where the engines differ ==")
+        print("\n".join(difference_lines(runs)))
+
+
+def _json_report(runs: list[EngineRun]) -> dict[str, Any]:
+    """One engine: the contract's report; several: `{"engines": [...], "differences": [...]}`."""
+    reports = [to_json(run.info, run.images, run.results) for run in runs]
+    if len(runs) == 1:
+        return reports[0]
+    for report, run in zip(reports, runs, strict=True):
+        report["engine"]["as"] = run.name
+    return {"engines": reports, "differences": differences_json(runs)}
+
+
+def _html_report(runs: list[EngineRun]) -> str:
+    if len(runs) == 1:
+        return to_html(runs[0].info, runs[0].images, runs[0].results)
+    parts = html_head()
+    for run in runs:
+        parts.append(f"<h1>Engine {html.escape(run.name)}</h1>")
+        parts += html_grids(run.info, run.images, run.results)
+    parts += [differences_html(runs), "</body></html>"]
+    return "\n".join(parts)
 
 
 def _positive(text: str) -> int:
@@ -205,6 +270,13 @@ def _add_run_command(commands: Any) -> None:
     )
     run.add_argument("--json", type=Path, metavar="PATH", help="write the JSON report here")
     run.add_argument("--html", type=Path, metavar="PATH", help="write the HTML grid here")
+    run.add_argument(
+        "--engine",
+        action="append",
+        metavar="NAME",
+        help=f"repeatable: {HOST} (DOCKER_HOST or the default socket) or an engine brought up "
+        "with `engines up` (docker-26); several write a comparison too. Default: host",
+    )
     crash = run.add_argument_group("crash durability")
     crash.add_argument(
         "--durability",
@@ -265,6 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_run_command(commands)
     add_grade_command(commands)
+    add_engine_commands(commands)
     add_image_commands(commands)
 
     return parser

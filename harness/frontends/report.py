@@ -168,19 +168,40 @@ td.fail { outline: 3px solid #c00; outline-offset: -3px; } td.error { background
 """
 
 
-def to_html(engine: EngineInfo, images: Mapping[str, str], results: list[ScenarioResult]) -> str:
+def to_html(
+    engine: EngineInfo,
+    images: Mapping[str, str],
+    results: list[ScenarioResult],
+    extra_sections: tuple[str, ...] = (),
+) -> str:
     """A colour grid per database: green survives, red lost, outlined where not as promised."""
-    parts = [
+    parts = [*html_head(), *html_grids(engine, images, results), *extra_sections]
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def html_head() -> list[str]:
+    return [
         "<!doctype html><html><head><meta charset='utf-8'>",
         "<title>Container persistence matrix</title>",
         f"<style>{_CSS}</style></head><body>",
         "<h1>Does the data survive?</h1>",
-        f"<p>Engine: {html.escape(engine.name)} {html.escape(engine.version)} "
-        f"(API {html.escape(engine.api_version)}). {html.escape(summary_line(results))}.</p>",
         "<p>Each cell: what happened to the <code>Persons</code> rows after the action. "
         "<span style='background:#d9f2d9'>green: they survived</span>, "
-        "<span style='background:#f9dede'>red: they were lost</span>; a red outline marks a "
-        "cell where the engine did not do what it promises. The small text says why.</p>",
+        "<span style='background:#f9dede'>red: they were lost</span>, "
+        "<span style='background:#e4e0f5'>violet: the engine refused the configuration</span>; "
+        "a red outline marks a cell where the engine did not do what it promises, a dashed one "
+        "a promise not verified on this engine. The small text says why.</p>",
+    ]
+
+
+def html_grids(
+    engine: EngineInfo, images: Mapping[str, str], results: list[ScenarioResult]
+) -> list[str]:
+    """One engine's grids, headed by the engine."""
+    parts = [
+        f"<p>Engine: {html.escape(engine.name)} {html.escape(engine.version)} "
+        f"(API {html.escape(engine.api_version)}). {html.escape(summary_line(results))}.</p>",
     ]
     for database, cells in _by_database(results).items():
         storages, actions = _axes(cells)
@@ -194,8 +215,7 @@ def to_html(engine: EngineInfo, images: Mapping[str, str], results: list[Scenari
                 parts.append(_html_cell(cells.get((storage, action))))
             parts.append("</tr>")
         parts.append("</table>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return parts
 
 
 def _html_cell(result: ScenarioResult | None) -> str:

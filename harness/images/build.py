@@ -14,7 +14,7 @@ from pathlib import Path
 
 from harness.containers.engine import IMAGE_LABEL, Engine
 from harness.errors import ImageBuildFailed
-from harness.images.recipes import BASE, DEBIAN_SUITE, LocalImage, build_order
+from harness.images.recipes import LocalImage, build_order
 
 Progress = Callable[[str], None]
 INPUTS_LABEL = "harness.inputs"
@@ -49,7 +49,7 @@ def ensure_images(
         built = not engine.has_image(image.ref)
         if built:
             progress(f"{image.name}: building {image.ref}")
-            if image is BASE:
+            if image.parent is None:  # a Debian base: debootstrapped, then imported
                 _build_base(engine, image, progress, mirror)
             else:
                 _build_from_dockerfile(engine, image, progress)
@@ -90,17 +90,18 @@ def _build_base(engine: Engine, image: LocalImage, progress: Progress, mirror: s
             "Building the local base image runs debootstrap, which needs root; run "
             "`make images` as root or use official images (--images official)."
         )
+    suite = dict(image.settings)["suite"]
     with _scratch_dir() as scratch:
         rootfs = scratch / "rootfs"
-        progress(f"base: debootstrap {DEBIAN_SUITE} from {mirror} (about a minute)")
+        progress(f"{image.name}: debootstrap {suite} from {mirror} (about a minute)")
         _run_with_progress(
-            [debootstrap, "--variant=minbase", DEBIAN_SUITE, str(rootfs), mirror],
+            [debootstrap, "--variant=minbase", suite, str(rootfs), mirror],
             progress,
-            prefix="base: ",
+            prefix=f"{image.name}: ",
             interesting=_is_debootstrap_milestone,
         )
-        _configure_rootfs(rootfs, image, mirror)
-        progress("base: importing the rootfs into the engine")
+        _configure_rootfs(rootfs, image, suite, mirror)
+        progress(f"{image.name}: importing the rootfs into the engine")
         with subprocess.Popen(
             ["tar", "--numeric-owner", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE
         ) as tar:
@@ -114,7 +115,7 @@ def _build_base(engine: Engine, image: LocalImage, progress: Progress, mirror: s
             raise ImageBuildFailed("Packing the base rootfs failed; see the tar error above.")
 
 
-def _configure_rootfs(rootfs: Path, image: LocalImage, mirror: str) -> None:
+def _configure_rootfs(rootfs: Path, image: LocalImage, suite: str, mirror: str) -> None:
     """Make the debootstrapped tree behave like a container base image."""
     policy = rootfs / "usr/sbin/policy-rc.d"
     shutil.copy(image.context / "policy-rc.d", policy)
@@ -122,9 +123,9 @@ def _configure_rootfs(rootfs: Path, image: LocalImage, mirror: str) -> None:
     shutil.copy(image.context / "apt-docker.conf", rootfs / "etc/apt/apt.conf.d/90-docker")
     security = mirror.replace("/debian", "/debian-security")
     (rootfs / "etc/apt/sources.list").write_text(
-        f"deb {mirror} {DEBIAN_SUITE} main\n"
-        f"deb {mirror} {DEBIAN_SUITE}-updates main\n"
-        f"deb {security} {DEBIAN_SUITE}-security main\n"
+        f"deb {mirror} {suite} main\n"
+        f"deb {mirror} {suite}-updates main\n"
+        f"deb {security} {suite}-security main\n"
     )
     for cache in ("var/cache/apt/archives", "var/lib/apt/lists"):
         for entry in (rootfs / cache).glob("*"):

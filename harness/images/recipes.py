@@ -68,6 +68,14 @@ POSTGRES = LocalImage(
 # A second engine (docker-in-docker) for the harness's own remote-engine tests; not a database.
 DIND = LocalImage(name="dind", context=CONTEXT_ROOT / "dind", parent=BASE)
 
+# Debian trixie: Docker 26 (docker.io 26.1), PostgreSQL 17, MariaDB 11.8.
+BASE_TRIXIE = LocalImage(
+    name="base-trixie",
+    context=CONTEXT_ROOT / "base",
+    settings=(("suite", "trixie"), ("variant", "minbase")),
+)
+DIND_DOCKER_26 = LocalImage(name="dind-docker26", context=CONTEXT_ROOT / "dind", parent=BASE_TRIXIE)
+
 # The database images by database name; building one builds its parents first.
 DATABASE_IMAGES: dict[str, LocalImage] = {"mysql": MYSQL, "postgres": POSTGRES}
 

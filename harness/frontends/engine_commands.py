@@ -1,0 +1,84 @@
+"""`python -m harness engines up|down|list`: the engines under test beside the host's."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from harness.containers.engine import Engine
+from harness.engines.catalogue import (
+    OFFERS,
+    EngineOffer,
+    engine_down,
+    engine_states,
+    engine_up,
+    offer_named,
+)
+from harness.frontends.options import ImageRequest
+from harness.images.availability import require_present, select_images
+
+ALL = "all"
+
+
+def _offers(names: list[str]) -> list[EngineOffer]:
+    if not names or ALL in names:
+        return list(OFFERS.values())
+    return [offer_named(name) for name in names]
+
+
+def _quiet_progress(message: str) -> None:
+    # Building and loading take minutes: say what is happening, on stderr, only when it does.
+    print(f"  {message}", file=sys.stderr, flush=True)
+
+
+def cmd_engines_up(args: argparse.Namespace) -> int:
+    host = Engine.connect()
+    request = ImageRequest.read(lambda dest: getattr(args, dest, None), os.environ)
+    choices = select_images(host, request.source, request.overrides, ask_registry=False)
+    require_present(host, choices)
+    for offer in _offers(args.names):
+        remote = engine_up(host, offer, [c.ref for c in choices], _quiet_progress)
+        info = remote.info
+        remote.close()
+        print(f"{offer.name}: {info.name} {info.version} (API {info.api_version}) at "
+              f"{offer.where.docker_host}")  # fmt: skip
+    return 0
+
+
+def cmd_engines_down(args: argparse.Namespace) -> int:
+    host = Engine.connect()
+    for offer in _offers(args.names):
+        if engine_down(host, offer):
+            print(f"{offer.name}: removed")
+    return 0
+
+
+def cmd_engines_list(args: argparse.Namespace) -> int:
+    states = engine_states(Engine.connect())
+    if args.json:
+        print(json.dumps([s.to_dict() for s in states], indent=2))
+        return 0
+    for s in states:
+        version = f"{s.version} (API {s.api_version})" if s.version else "-"
+        print(f"{s.name:<10} {s.state:<14} {version:<28} {s.docker_host}")
+    return 0
+
+
+def add_engine_commands(commands: Any) -> None:
+    engines = commands.add_parser(
+        "engines", help="bring up, list or take down the engines under test (docker-26)"
+    )
+    actions = engines.add_subparsers(dest="engines_command", required=True, metavar="ACTION")
+    names = [*OFFERS, ALL]
+    up = actions.add_parser("up", help="start engines and load the images (idempotent)")
+    up.add_argument("names", nargs="*", choices=names, metavar="ENGINE", help=f"{', '.join(names)}")
+    up.set_defaults(handler=cmd_engines_up)
+    down = actions.add_parser("down", help="remove engines and everything they hold")
+    down.add_argument("names", nargs="*", choices=names, metavar="ENGINE")
+    down.set_defaults(handler=cmd_engines_down)
+    listing = actions.add_parser("list", help="the host engine and the engines under test")
+    listing.add_argument("--json", action="store_true", help="as JSON")
+    listing.set_defaults(handler=cmd_engines_list)
