@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 JOBS ?= 2
 XDIST := $(if $(filter 0,$(JOBS)),,-n $(JOBS))
 
-.PHONY: help setup engine images persistence grade test unit lint clean
+.PHONY: help setup engine images engines engines-down persistence grade test unit lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -39,6 +39,13 @@ images: setup engine ## build the local images (a no-op when nothing changed)
 	@# The local base image is debootstrapped; official images need no build tools.
 	@if [ "$(HARNESS_IMAGES)" != official ]; then scripts/ensure-tools.sh debootstrap; fi
 	$(BIN)/python -m harness images build
+
+engines: setup engine images ## bring up the engines under test beside the host's (docker-26)
+	$(BIN)/python -m harness engines up all
+
+engines-down: ## remove the engines under test (the host engine is never touched)
+	@if [ -x $(BIN)/python ] && docker info >/dev/null 2>&1; then \
+		$(BIN)/python -m harness engines down all; fi
 
 persistence: setup engine images ## the main job: the persistence matrix and its table
 	$(BIN)/pytest -m persistence $(XDIST) $(PYTEST_ARGS)

@@ -1,0 +1,71 @@
+"""Engines under test beside the host's: `engines up/list/down` and one run over two engines."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.containers.engine import Engine
+from harness.engines.catalogue import ENGINE_LABEL
+
+REPO = Path(__file__).parents[2]
+
+
+def _harness(*args: str, timeout: int = 1200) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        cwd=REPO, env=os.environ | {"HARNESS_IMAGES": "local"}, capture_output=True, text=True,
+        check=False, timeout=timeout,
+    )  # fmt: skip
+
+
+def _listed() -> dict[str, dict[str, str]]:
+    done = _harness("engines", "list", "--json")
+    assert done.returncode == 0, done.stderr
+    return {entry["name"]: entry for entry in json.loads(done.stdout)}
+
+
+@pytest.mark.usefixtures("local_images")
+def test_docker_26_comes_up_runs_beside_the_host_and_goes_down_leaving_nothing(
+    harness_engine: Engine, tmp_path: Path
+) -> None:
+    up = _harness("engines", "up", "docker-26")
+    try:
+        assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-3000:]
+        assert up.stdout.startswith("docker-26: docker 26.")
+        again = _harness("engines", "up", "docker-26")  # idempotent, and quiet: nothing to do
+        assert again.returncode == 0
+        assert again.stderr == ""
+        listed = _listed()
+        assert listed["docker-26"]["state"] == "up"
+        assert listed["docker-26"]["version"].startswith("26.")
+        assert listed["host"]["state"] == "up"
+
+        # The cell that changed in Engine 23, on both engines at once.
+        report = tmp_path / "two.json"
+        run = _harness(
+            "run", "--engine", "host", "--engine", "docker-26", "--storage", "named",
+            "--action", "prune-recreate", "--action", "restart", "--json", str(report),
+        )  # fmt: skip
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+        data = json.loads(report.read_text())
+        assert [e["engine"]["as"] for e in data["engines"]] == ["host", "docker-26"]
+        assert all(r["passed"] for e in data["engines"] for r in e["results"])
+        assert {d["id"] for d in data["differences"]} == {
+            "mysql-named-prune-recreate",
+            "postgres-named-prune-recreate",
+        }
+        outcomes = [e["outcome"] for e in data["differences"][0]["engines"]]
+        assert outcomes == ["lost", "survives"]
+        assert "where the engines differ" in run.stdout
+    finally:
+        down = _harness("engines", "down", "docker-26")
+    assert down.returncode == 0, down.stderr
+    assert _listed()["docker-26"]["state"] == "down"
+    assert harness_engine.containers_labelled(ENGINE_LABEL) == []
+    assert harness_engine.volumes_labelled(ENGINE_LABEL) == []
