@@ -2,8 +2,8 @@
 
 An engine that is up outlives the command that started it (so several runs can use it): its
 container and volume carry `harness.engine=<name>` instead of a run's `harness.session`, and
-only `engines down` (or `clean --all`) removes them. The host engine and its images are never
-touched.
+only `engines down` removes them (a run's `clean` never does). The host engine and its images
+are never touched.
 """
 
 from __future__ import annotations
