@@ -8,8 +8,9 @@ are never touched.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from harness.containers.engine import Engine
@@ -110,6 +111,24 @@ def engine_down(host: Engine, offer: EngineOffer) -> bool:
         host.remove_volume(volume)
         found = True
     return found
+
+
+@contextlib.contextmanager
+def engine_environment(name: str) -> Iterator[None]:
+    """Point DOCKER_HOST at the engine while its scenarios run: testcontainers reads it from the
+    environment, both to create containers and to say where their ports are reached."""
+    if name == HOST:
+        yield
+        return
+    previous = os.environ.get("DOCKER_HOST")
+    os.environ["DOCKER_HOST"] = offer_named(name).where.docker_host
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("DOCKER_HOST", None)
+        else:
+            os.environ["DOCKER_HOST"] = previous
 
 
 def connect_engine(name: str) -> Engine:

@@ -13,7 +13,7 @@ from typing import Any
 
 from harness.containers.engine import IMAGE_LABEL, Engine
 from harness.containers.run_state import clean_dead_runs, end_run, start_run
-from harness.engines.catalogue import HOST, connect_engine
+from harness.engines.catalogue import HOST, connect_engine, engine_environment
 from harness.errors import HarnessError, ImageMissing, UsageError
 from harness.frontends.comparison import (
     EngineRun,
@@ -184,7 +184,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         if runs:
             engine = connect_engine(name)
         require_present(engine, chosen)
-        runs.append(EngineRun(name, engine.info, wanted, _run_matrix(engine, cells, wanted, name)))
+        with engine_environment(name):
+            results = _run_matrix(engine, cells, wanted, name)
+        runs.append(EngineRun(name, engine.info, wanted, results))
     _show(runs)
     if args.json:
         write_json(args.json, _json_report(runs))

@@ -9,6 +9,10 @@ ip addr replace "$cidr" dev "$bridge"
 ip link set "$bridge" up
 trap 'ip link del "$bridge" 2>/dev/null || true' EXIT
 # cgroup v1 hosts: dockerd wants the hierarchies it finds mounted; nothing to do on v2.
+# Docker 25+ disables IPv6 on each container's interface and fails the container when it cannot
+# (this kernel's sysctl is not writable from here); the variable makes that a warning. 20.10
+# ignores it.
+export DOCKER_ALLOW_IPV6_ON_IPV4_INTERFACE=1
 dockerd -H "tcp://${address}:2375" --ip "$address" -b "$bridge" --iptables=false \
     --storage-driver overlay2 --pidfile "/run/dockerd-${bridge}.pid" \
     --exec-root "/run/docker-${bridge}" &
