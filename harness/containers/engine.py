@@ -228,8 +228,10 @@ class Engine:
 
     def containers_labelled(self, label: str, *, running_only: bool = False) -> list[Container]:
         """Containers carrying `label` (`key` or `key=value`), stopped ones too unless asked."""
+        # sparse: no inspect per container, so one removed meanwhile cannot raise NotFound
+        # (the race `sweep` had); these objects know their id, which is all stop/remove need.
         found: list[Container] = self.client.containers.list(
-            all=not running_only, filters={"label": label}
+            all=not running_only, filters={"label": label}, sparse=True
         )
         return found
 

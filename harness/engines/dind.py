@@ -79,8 +79,8 @@ def connect_dind(where: SecondEngine, service: Container) -> Engine:
     except RetryExhausted:
         logs = bytes(service.logs(tail=20)).decode(errors="replace")
         raise EngineUnavailable(
-            f"The engine in {service.name} did not answer at {where.docker_host} within "
-            f"{ENGINE_START.deadline_seconds:.0f} s; its log ends:\n{logs}"
+            f"The engine in container {service.short_id} did not answer at {where.docker_host} "
+            f"within {ENGINE_START.deadline_seconds:.0f} s; its log ends:\n{logs}"
         ) from None
 
 
