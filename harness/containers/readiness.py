@@ -17,9 +17,10 @@ def describe_exit(container: ManagedContainer, hidden: tuple[str, ...]) -> str:
     """Status, exit code and the log tail, passwords redacted: for error messages."""
     state = container.state()
     logs = container.logs(LOG_TAIL_LINES)
+    memory = ", killed by the kernel for memory (OOM)" if state.get("OOMKilled") else ""
     return redact(
-        f"status {state.get('Status')}, exit code {state.get('ExitCode')}; last log lines:\n"
-        + "\n".join("  | " + line for line in logs.splitlines()),
+        f"status {state.get('Status')}, exit code {state.get('ExitCode')}{memory}; last log "
+        "lines:\n" + "\n".join("  | " + line for line in logs.splitlines()),
         hidden,
     )
 

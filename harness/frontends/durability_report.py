@@ -60,7 +60,12 @@ def durability_summary(campaigns: Iterable[Campaign]) -> list[SummaryLine]:
 
 
 def failure(campaign: Campaign) -> str:
-    """Why a campaign did not show what it must, in one sentence."""
+    """Why a campaign did not show what it must, in one sentence (then the first unclean
+    round's evidence, when there is one)."""
+    return "\n".join([_why(campaign), *campaign.evidence[:1]])
+
+
+def _why(campaign: Campaign) -> str:
     if campaign.error:
         return f"no verdict: {campaign.error}"
     if not campaign.rounds:

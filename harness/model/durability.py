@@ -248,6 +248,8 @@ class Campaign:
     rounds: list[RoundCounts] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
+    # Per round that lost or invented rows: the ids' recorded fates and the server's log.
+    evidence: list[str] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -302,6 +304,7 @@ class Campaign:
                 )
             },
             "rounds": [r.to_record() for r in self.rounds],
+            "evidence": self.evidence,
         }
 
     @classmethod
@@ -319,6 +322,7 @@ class Campaign:
             rounds=[RoundCounts.from_record(r) for r in record["rounds"]],
             error=record["error"],
             seconds=record["seconds"],
+            evidence=list(record.get("evidence", [])),
         )
 
 

@@ -16,9 +16,12 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
+import docker.errors
+
 from harness.containers.deployment import Deployment
 from harness.containers.engine import Engine, Session
 from harness.containers.managed import spec_of
+from harness.containers.readiness import LOG_TAIL_LINES, describe_exit
 from harness.errors import HarnessError
 from harness.model.credentials import Credentials, redact
 from harness.model.databases import DATABASES, DatabaseProfile
@@ -44,6 +47,7 @@ from harness.persistence.scenario import database_container, locate_data, verify
 
 WRITE_TIMEOUT = 10.0  # seconds a writer waits on one statement before calling it unanswered
 IDS_PER_ROUND = 1_000_000  # round r's ids start at r * this: distinct across rounds and writers
+EVIDENCE_IDS = 5  # lost or unexpected ids described per round
 # A writer stops on its own after this many times its share of the round (the kill never came).
 RUNAWAY_FACTOR = 20
 
@@ -238,7 +242,7 @@ class CrashRounds:
         mid_stream = log.wait_for_kill_moment()
         time.sleep(plan.jitter_ms / 1000)
         log.killed.set()  # from here on, a writer's error is the crash, not a problem
-        self.d.container.kill()
+        self.kill(plan)
         for thread in threads:
             thread.join(timeout=WRITE_TIMEOUT * 3)
         if any(thread.is_alive() for thread in threads):
@@ -255,6 +259,20 @@ class CrashRounds:
             )
         self.restart(plan)
         return self.judge(plan, log.writes)
+
+    def kill(self, plan: RoundPlan) -> None:
+        """SIGKILL the server; a server that is already gone ended the round itself, which says
+        something about the server (or the machine), not about the kill: no verdict, with why."""
+        try:
+            self.d.container.kill()
+        except docker.errors.APIError:
+            if self.d.container.state().get("Running"):
+                raise
+            raise HarnessError(
+                f"The server of {self.campaign.id} exited on its own in round {plan.number}, "
+                "before the harness killed it; no verdict "
+                f"({describe_exit(self.d.container, self.creds.secrets)})"
+            ) from None
 
     def restart(self, plan: RoundPlan) -> None:
         if plan.recreate:
@@ -276,9 +294,28 @@ class CrashRounds:
             resolutions=resolutions,
             duplicated=duplicated,
         )
+        # A control's or an unsafe setting's loss is what it is there to show: no evidence.
+        if counts.unexpected or (counts.lost and self.campaign.must_show == "no loss"):
+            self.campaign.evidence.append(self.evidence(counts, rows))
         self.history = settle(self.history, rows, resolutions)
         self.prepare()
         return counts
+
+    def evidence(self, counts: RoundCounts, rows: Mapping[int, Row]) -> str:
+        """What a round that lost or invented rows looked like, for whoever must explain it:
+        each such id's recorded fate and what was read back, and the recovering server's log."""
+        fates = {w.person_id: w.fate.value for w in self.history}
+        shown = [
+            f"{i}: {fates.get(i, 'never written')}, read back {rows.get(i, 'nothing')}"
+            for i in (counts.lost + counts.unexpected)[:EVIDENCE_IDS]
+        ]
+        return (
+            f"round {counts.round} ({counts.restart}): lost {counts.lost[:EVIDENCE_IDS]}, "
+            f"unexpected {counts.unexpected[:EVIDENCE_IDS]}; "
+            + "; ".join(shown)
+            + ". The server's log after the crash ends:\n"
+            + redact(self.d.container.logs(LOG_TAIL_LINES), self.creds.secrets)
+        )
 
     def resolve(self) -> dict[int, Resolution]:
         """Ask the database what became of each indeterminate write, first thing after the

@@ -16,19 +16,22 @@ from pathlib import Path
 import pytest
 from testcontainers.core.container import DockerContainer
 
-from harness.containers.deployment import run_database
+from harness.containers.deployment import Deployment, run_database
 from harness.containers.engine import Engine, Session
-from harness.containers.managed import ManagedContainer, configure
+from harness.containers.managed import ManagedContainer, configure, spec_of
 from harness.containers.readiness import wait_until_ready
 from harness.containers.retry import Backoff
 from harness.containers.run_state import STATE_DIR_ENV
-from harness.errors import NotReady
+from harness.errors import HarnessError, NotReady
 from harness.images.recipes import BASE
 from harness.model.cells import Cell
 from harness.model.credentials import Credentials
 from harness.model.databases import MYSQL, POSTGRES
+from harness.model.durability import SAFE, Campaign, CampaignPlan, plan_rounds
 from harness.model.spec import ContainerSpec, Mount, MountKind
+from harness.model.storage import STORAGE_MODES
 from harness.persistence.byo import check_persistence
+from harness.persistence.durability import CrashRounds
 from harness.persistence.scenario import database_container, run_cell
 
 REPO = Path(__file__).parents[2]
@@ -174,3 +177,30 @@ def test_a_host_port_already_in_use_cannot_collide(
     assert not result.error
     assert result.passed
     assert container.ports == {"5432": busy_port, "9187": busy_port}  # the user's, unchanged
+
+
+def test_a_server_gone_before_the_crash_rounds_kill_is_no_verdict_with_its_exit(
+    harness_engine: Engine, local_images: dict[str, str], harness_test_session: Session
+) -> None:
+    """A server that exits on its own mid-round (not the harness's kill) ends the campaign with
+    why, instead of the engine's 'is not running' conflict."""
+    creds = Credentials.random()
+    plan = CampaignPlan("postgres", "named", True, "no loss")
+    campaign = Campaign("postgres", "named", SAFE, 1, 4, 400, "no loss")
+    with (
+        database_container(
+            harness_engine, harness_test_session, local_images["postgres"], POSTGRES, creds
+        ) as container,
+        Deployment(harness_engine, harness_test_session.scoped("gone"), POSTGRES, creds,
+                   STORAGE_MODES[plan.storage], container, spec_of(container)) as d,
+    ):  # fmt: skip
+        crash = CrashRounds(d, campaign, creds)
+        crash.start()
+        d.container.stop()  # the server goes away by itself, as far as the campaign knows
+        with pytest.raises(HarnessError) as raised:
+            crash.kill(plan_rounds(1, campaign.id, 1, 400)[0])
+    message = str(raised.value)
+    assert "The server of postgres-named exited on its own in round 1" in message
+    assert "exit code 0" in message
+    assert "| " in message  # the log tail
+    assert creds.password not in message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.frontends.durability_report import failure
 from harness.model.durability import (
     SAFE,
     UNSAFE,
@@ -152,6 +153,17 @@ def test_the_record_has_totals_and_per_round_counts() -> None:
 
 def test_a_campaign_comes_back_whole_from_its_record() -> None:
     original = campaign("report", counts(lost=3), counts(unexpected=1))
+    original.evidence.append("round 2 (start): unexpected [0]; the server's log ...")
     again = Campaign.from_record(original.to_record())
     assert again.to_record() == original.to_record()
     assert again.rounds[0].lost == original.rounds[0].lost
+    assert again.evidence == original.evidence
+
+
+def test_a_failure_names_the_ids_and_shows_the_first_rounds_evidence() -> None:
+    lossy = campaign("no loss", counts(), RoundCounts(2, "recreate", lost=[2000017]))
+    lossy.evidence += ["round 2 (recreate): lost [2000017]; LOG-TAIL", "round 3: later"]
+    message = failure(lossy)
+    assert message.startswith("1 acknowledged write(s) missing after a crash (ids [2000017]).")
+    assert "LOG-TAIL" in message
+    assert "round 3" not in message
