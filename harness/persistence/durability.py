@@ -255,7 +255,8 @@ class CrashRounds:
             reason = "; ".join(log.errors) or "the writers stopped before the kill"
             raise HarnessError(
                 f"Round {plan.number} of {self.campaign.id} could not crash mid-stream "
-                f"({redact(reason, self.creds.secrets)}); no verdict."
+                f"({reason}); no verdict. The server's log (up to the kill) ends:\n"
+                + self.server_log()
             )
         self.restart(plan)
         return self.judge(plan, log.writes)
@@ -314,8 +315,13 @@ class CrashRounds:
             f"unexpected {counts.unexpected[:EVIDENCE_IDS]}; "
             + "; ".join(shown)
             + ". The server's log after the crash ends:\n"
-            + redact(self.d.container.logs(LOG_TAIL_LINES), self.creds.secrets)
+            + self.server_log()
         )
+
+    def server_log(self) -> str:
+        """The current container's log tail, passwords redacted (evidence is not an error, which
+        `run_campaign` redacts on its own)."""
+        return redact(self.d.container.logs(LOG_TAIL_LINES), self.creds.secrets)
 
     def resolve(self) -> dict[int, Resolution]:
         """Ask the database what became of each indeterminate write, first thing after the
