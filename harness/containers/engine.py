@@ -306,8 +306,13 @@ class Session:
     def labels(self) -> dict[str, str]:
         labels = {SESSION_LABEL: self.id, OWNER_LABEL: self.owner}
         if self.scope:
-            labels[SCOPE_LABEL] = self.scope
+            labels[SCOPE_LABEL] = self.scope_value
         return labels
+
+    @property
+    def scope_value(self) -> str:
+        """The scope label's value names the session too, so one filter finds a scope."""
+        return f"{self.id}/{self.scope}"
 
     @classmethod
     def new(cls) -> Session:
@@ -315,11 +320,12 @@ class Session:
 
     @property
     def label_filters(self) -> list[str]:
-        """Engine filters that match this session (and scope) and nothing else."""
-        filters = [f"{SESSION_LABEL}={self.id}"]
+        """The engine filter that matches this session (or scope) and nothing else: one label,
+        because Podman 4.3 lists and prunes volumes matching *any* of several label filters
+        (Docker: all of them), which swept a whole run's volumes for one scenario's."""
         if self.scope:
-            filters.append(f"{SCOPE_LABEL}={self.scope}")
-        return filters
+            return [f"{SCOPE_LABEL}={self.scope_value}"]
+        return [f"{SESSION_LABEL}={self.id}"]
 
     def scoped(self, scope: str) -> Session:
         """The same run, narrowed to one scenario: its resources can be swept alone."""

@@ -52,7 +52,17 @@ def test_session_labels_carry_contract_label() -> None:
     assert OWNER_LABEL in session.labels
     scoped = session.scoped("abc")
     assert scoped.labels[SESSION_LABEL] == session.id
-    assert scoped.labels[SCOPE_LABEL] == "abc"
+    assert scoped.labels[SCOPE_LABEL] == f"{session.id}/abc"
+
+
+def test_a_session_or_scope_is_found_by_one_label_filter() -> None:
+    """One filter each: Podman 4.3 matches volumes with *any* of several label filters, so a
+    scope's sweep or prune given [session, scope] took every volume of the run."""
+    session = Session.new()
+    assert session.label_filters == [f"{SESSION_LABEL}={session.id}"]
+    scoped = session.scoped("mysql-named-prune-recreate")
+    assert scoped.label_filters == [f"{SCOPE_LABEL}={session.id}/mysql-named-prune-recreate"]
+    assert Session.new().scoped("mysql-named-prune-recreate").label_filters != scoped.label_filters
 
 
 def test_own_process_is_alive_and_other_host_is_not() -> None:
