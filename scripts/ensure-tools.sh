@@ -5,6 +5,7 @@
 #
 #   ensure-tools.sh venv          python3 can create a virtual environment (python3-venv)
 #   ensure-tools.sh debootstrap   the local base image can be built (debootstrap)
+#   ensure-tools.sh podman        the Podman engine under test can start (podman)
 set -euo pipefail
 
 say() { printf 'setup: %s\n' "$*" >&2; }
@@ -15,7 +16,8 @@ have() {
     case "$1" in
         venv) python3 -c 'import venv, ensurepip' >/dev/null 2>&1 ;;
         debootstrap) command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] ;;
-        *) fail "unknown tool '$1' (known: venv, debootstrap)" ;;
+        podman) command -v podman >/dev/null 2>&1 ;;
+        *) fail "unknown tool '$1' (known: venv, debootstrap, podman)" ;;
     esac
 }
 package_of() { case "$1" in venv) echo python3-venv ;; *) echo "$1" ;; esac; }
@@ -23,6 +25,7 @@ purpose_of() {
     case "$1" in
         venv) echo "the virtual environment" ;;
         debootstrap) echo "building the local base image (or use HARNESS_IMAGES=official where a registry is reachable)" ;;
+        podman) echo "the Podman engine under test (make engines)" ;;
     esac
 }
 

@@ -1,9 +1,10 @@
 """Engines under test beside the host's own: brought up from nothing, listed, taken down.
 
-An engine that is up outlives the command that started it (so several runs can use it): its
-container and volume carry `harness.engine=<name>` instead of a run's `harness.session`, and
-only `engines down` removes them (a run's `clean` never does). The host engine and its images
-are never touched.
+An engine that is up outlives the command that started it (so several runs can use it), and only
+`engines down` removes it (a run's `clean` never does). A docker-in-docker engine's container and
+volume carry `harness.engine=<name>` instead of a run's `harness.session`; Podman runs on the host
+with everything it holds under one directory of `$HARNESS_ENGINES_DIR`. The host engine and its
+images are never touched.
 """
 
 from __future__ import annotations
@@ -12,15 +13,113 @@ import contextlib
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 from harness.containers.engine import Engine
 from harness.engines.dind import SecondEngine, connect_dind, load_images, start_dind, stop_dind
+from harness.engines.podman import (
+    PodmanHome,
+    connect_podman,
+    service_pid,
+    start_podman,
+    stop_podman,
+)
 from harness.errors import EngineUnavailable, UsageError
 from harness.images.build import Progress
 from harness.images.recipes import DIND_DOCKER_26
 
 ENGINE_LABEL = "harness.engine"
 HOST = "host"
+ENGINES_DIR_ENV = "HARNESS_ENGINES_DIR"  # where engines that run on the host keep their state
+
+
+def engines_root() -> Path:
+    return Path(os.environ.get(ENGINES_DIR_ENV) or "/var/lib/harness-engines")
+
+
+class EngineRunner(Protocol):
+    """How one kind of engine is brought up, reached and taken down."""
+
+    @property
+    def docker_host(self) -> str: ...
+
+    def is_up(self, host: Engine) -> bool: ...
+
+    def start(self, host: Engine, progress: Progress) -> None: ...
+
+    def connect(self, host: Engine) -> Engine: ...
+
+    def stop(self, host: Engine) -> bool: ...
+
+
+@dataclass(frozen=True)
+class DindRunner:
+    """A dockerd in a container of the host engine (docker-in-docker); its container and state
+    volume carry `harness.engine=<name>` and the container's name."""
+
+    name: str
+    where: SecondEngine
+
+    @property
+    def docker_host(self) -> str:
+        return self.where.docker_host
+
+    @property
+    def container_name(self) -> str:
+        return f"harness-engine-{self.name}"
+
+    @property
+    def label(self) -> str:
+        return f"{ENGINE_LABEL}={self.name}"
+
+    def is_up(self, host: Engine) -> bool:
+        return bool(host.containers_labelled(self.label, running_only=True))
+
+    def start(self, host: Engine, progress: Progress) -> None:
+        start_dind(host, self.where, self.container_name, {ENGINE_LABEL: self.name}, progress)
+
+    def connect(self, host: Engine) -> Engine:
+        running = host.containers_labelled(self.label, running_only=True)
+        if not running:
+            raise EngineUnavailable(
+                f"Engine {self.name}'s container stopped as it started; see `docker logs "
+                f"{self.container_name}`."
+            )
+        return connect_dind(self.where, running[0])
+
+    def stop(self, host: Engine) -> bool:
+        found = False
+        for service in host.containers_labelled(self.label):
+            stop_dind(host, service, self.container_name)
+            found = True
+        for volume in host.volumes_labelled(self.label):
+            host.remove_volume(volume)
+            found = True
+        return found
+
+
+@dataclass(frozen=True)
+class PodmanRunner:
+    """Debian's Podman as a service on the host, everything under one directory of its own."""
+
+    home: PodmanHome
+
+    @property
+    def docker_host(self) -> str:
+        return self.home.docker_host
+
+    def is_up(self, host: Engine) -> bool:
+        return service_pid(self.home) is not None
+
+    def start(self, host: Engine, progress: Progress) -> None:
+        start_podman(self.home, progress)
+
+    def connect(self, host: Engine) -> Engine:
+        return connect_podman(self.home)
+
+    def stop(self, host: Engine) -> bool:
+        return stop_podman(self.home)
 
 
 @dataclass(frozen=True)
@@ -29,20 +128,11 @@ class EngineOffer:
 
     name: str
     description: str
-    where: SecondEngine
+    runner: EngineRunner
 
     @property
-    def container_name(self) -> str:
-        return f"harness-engine-{self.name}"
-
-    @property
-    def labels(self) -> dict[str, str]:
-        return {ENGINE_LABEL: self.name}
-
-    @property
-    def label(self) -> str:
-        """The engine filter for what it made."""
-        return f"{ENGINE_LABEL}={self.name}"
+    def docker_host(self) -> str:
+        return self.runner.docker_host
 
 
 OFFERS: Mapping[str, EngineOffer] = {
@@ -51,12 +141,20 @@ OFFERS: Mapping[str, EngineOffer] = {
         EngineOffer(
             "docker-26",
             "Debian trixie's docker.io 26 in a container (docker-in-docker)",
-            SecondEngine(
-                address="127.0.0.3",
-                bridge="harness-d26",
-                cidr="10.232.0.1/24",
-                image=DIND_DOCKER_26,
+            DindRunner(
+                "docker-26",
+                SecondEngine(
+                    address="127.0.0.3",
+                    bridge="harness-d26",
+                    cidr="10.232.0.1/24",
+                    image=DIND_DOCKER_26,
+                ),
             ),
+        ),
+        EngineOffer(
+            "podman",
+            "Debian bookworm's Podman 4.3, serving the Docker API on a socket of its own",
+            PodmanRunner(PodmanHome(engines_root() / "podman")),
         ),
     )
 }
@@ -90,27 +188,17 @@ def offer_named(name: str) -> EngineOffer:
 
 def engine_up(host: Engine, offer: EngineOffer, images: list[str], progress: Progress) -> Engine:
     """Bring `offer` up (or find it up) with `images` loaded; idempotent."""
-    running = host.containers_labelled(offer.label, running_only=True)
-    if running:
-        service = running[0]
-    else:
-        engine_down(host, offer)  # a stopped or half-made one goes first
-        service = start_dind(host, offer.where, offer.container_name, offer.labels, progress)
-    remote = connect_dind(offer.where, service)
+    if not offer.runner.is_up(host):
+        offer.runner.stop(host)  # a stopped or half-made one goes first
+        offer.runner.start(host, progress)
+    remote = offer.runner.connect(host)
     load_images(host, remote, images, offer.name, progress)
     return remote
 
 
 def engine_down(host: Engine, offer: EngineOffer) -> bool:
-    """Remove the engine's container and volume; whether there was anything to remove."""
-    found = False
-    for service in host.containers_labelled(offer.label):
-        stop_dind(host, service, offer.container_name)
-        found = True
-    for volume in host.volumes_labelled(offer.label):
-        host.remove_volume(volume)
-        found = True
-    return found
+    """Remove the engine and everything it holds; whether there was anything to remove."""
+    return offer.runner.stop(host)
 
 
 @contextlib.contextmanager
@@ -121,7 +209,7 @@ def engine_environment(name: str) -> Iterator[None]:
         yield
         return
     previous = os.environ.get("DOCKER_HOST")
-    os.environ["DOCKER_HOST"] = offer_named(name).where.docker_host
+    os.environ["DOCKER_HOST"] = offer_named(name).docker_host
     try:
         yield
     finally:
@@ -137,10 +225,10 @@ def connect_engine(name: str) -> Engine:
         return Engine.connect()
     offer = offer_named(name)
     try:
-        return Engine.connect({**os.environ, "DOCKER_HOST": offer.where.docker_host})
+        return Engine.connect({**os.environ, "DOCKER_HOST": offer.docker_host})
     except EngineUnavailable:
         raise EngineUnavailable(
-            f"Engine {name} does not answer at {offer.where.docker_host}; run "
+            f"Engine {name} does not answer at {offer.docker_host}; run "
             f"`python -m harness engines up {name}` first."
         ) from None
 
@@ -151,17 +239,17 @@ def engine_states(host: Engine) -> list[EngineState]:
         EngineState(HOST, host.info.version, host.info.api_version, host.target, "up"),
     ]
     for offer in OFFERS.values():
-        if not host.containers_labelled(offer.label, running_only=True):
-            states.append(EngineState(offer.name, "", "", offer.where.docker_host, "down"))
+        if not offer.runner.is_up(host):
+            states.append(EngineState(offer.name, "", "", offer.docker_host, "down"))
             continue
         try:
             remote = connect_engine(offer.name)
         except EngineUnavailable:
-            states.append(EngineState(offer.name, "", "", offer.where.docker_host, "not answering"))
+            states.append(EngineState(offer.name, "", "", offer.docker_host, "not answering"))
             continue
         info = remote.info
         remote.close()
         states.append(
-            EngineState(offer.name, info.version, info.api_version, offer.where.docker_host, "up")
+            EngineState(offer.name, info.version, info.api_version, offer.docker_host, "up")
         )
     return states

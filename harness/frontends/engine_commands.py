@@ -44,7 +44,7 @@ def cmd_engines_up(args: argparse.Namespace) -> int:
         info = remote.info
         remote.close()
         print(f"{offer.name}: {info.name} {info.version} (API {info.api_version}) at "
-              f"{offer.where.docker_host}")  # fmt: skip
+              f"{offer.docker_host}")  # fmt: skip
     return 0
 
 
@@ -69,7 +69,7 @@ def cmd_engines_list(args: argparse.Namespace) -> int:
 
 def add_engine_commands(commands: Any) -> None:
     engines = commands.add_parser(
-        "engines", help="bring up, list or take down the engines under test (docker-26)"
+        "engines", help="bring up, list or take down the engines under test (docker-26, podman)"
     )
     actions = engines.add_subparsers(dest="engines_command", required=True, metavar="ACTION")
     names = [*OFFERS, ALL]
