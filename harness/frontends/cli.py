@@ -19,7 +19,7 @@ from harness.frontends.comparison import (
     EngineRun,
     difference_lines,
     differences_html,
-    differences_json,
+    engines_report,
 )
 from harness.frontends.durability_command import (
     check_durability_usage,
@@ -37,7 +37,6 @@ from harness.frontends.report import (
     html_head,
     summary,
     to_html,
-    to_json,
     write_json,
 )
 from harness.frontends.signals import cleanup_on_terminate
@@ -189,7 +188,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         runs.append(EngineRun(name, engine.info, wanted, results))
     _show(runs)
     if args.json:
-        write_json(args.json, _json_report(runs))
+        write_json(args.json, engines_report(runs))
         print(f"JSON report: {args.json}")
     if args.html:
         args.html.parent.mkdir(parents=True, exist_ok=True)
@@ -226,16 +225,6 @@ def _show(runs: list[EngineRun]) -> None:
     if len(runs) > 1:
         print("\n== where the engines differ ==")
         print("\n".join(difference_lines(runs)))
-
-
-def _json_report(runs: list[EngineRun]) -> dict[str, Any]:
-    """One engine: the contract's report; several: `{"engines": [...], "differences": [...]}`."""
-    reports = [to_json(run.info, run.images, run.results) for run in runs]
-    if len(runs) == 1:
-        return reports[0]
-    for report, run in zip(reports, runs, strict=True):
-        report["engine"]["as"] = run.name
-    return {"engines": reports, "differences": differences_json(runs)}
 
 
 def _html_report(runs: list[EngineRun]) -> str:

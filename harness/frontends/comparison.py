@@ -6,6 +6,7 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
+from harness.frontends.report import to_json
 from harness.model.cells import ScenarioResult
 from harness.model.engine_info import EngineInfo
 
@@ -100,3 +101,14 @@ def differences_html(runs: list[EngineRun]) -> str:
         parts.append("</tr>")
     parts.append("</table>")
     return "\n".join(parts)
+
+
+def engines_report(runs: list[EngineRun]) -> dict[str, Any]:
+    """One engine: the contract's report; several: `{"engines": [<one-engine report>, ...],
+    "differences": [...]}`, each engine's report naming it (`engine.as`)."""
+    reports = [to_json(run.info, run.images, run.results) for run in runs]
+    if len(runs) == 1:
+        return reports[0]
+    for report, run in zip(reports, runs, strict=True):
+        report["engine"]["as"] = run.name
+    return {"engines": reports, "differences": differences_json(runs)}

@@ -67,7 +67,7 @@ def configure_grading(config: pytest.Config) -> None:
         pytest.exit(f"harness: {error}", returncode=error.exit_code)
 
 
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+def parametrize_lab_checks(metafunc: pytest.Metafunc) -> None:
     if "lab_check" not in metafunc.fixturenames:
         return
     if GRADING_KEY not in metafunc.config.stash:

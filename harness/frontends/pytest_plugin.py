@@ -16,20 +16,30 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import pytest
 
 from harness.errors import HarnessError
+from harness.frontends.comparison import EngineRun, difference_lines, engines_report
 from harness.frontends.durability_report import durability_summary
 from harness.frontends.options import IMAGE_OPTIONS, ImageRequest
 from harness.frontends.pytest_durability import (  # noqa: F401 - a fixture pytest finds here
     add_durability_options,
     run_durability_campaign,
 )
-from harness.frontends.pytest_grading import (  # noqa: F401 - a hook and a fixture pytest finds here
+from harness.frontends.pytest_engines import (  # noqa: F401 - fixtures pytest finds here
+    HOST,
+    add_engine_option,
+    engine_for,
+    engine_names,
+    harness_engine_name,
+    harness_engine_pool,
+    parametrize_engines,
+)
+from harness.frontends.pytest_grading import (  # noqa: F401 - a fixture pytest finds here
     add_grading_options,
     configure_grading,
     harness_grade,
-    pytest_generate_tests,
+    parametrize_lab_checks,
 )
 from harness.frontends.pytest_stash import CAMPAIGNS_KEY, RESULTS_KEY, RUN_KEY, record_result
-from harness.frontends.report import LineKind, summary, to_json, write_json
+from harness.frontends.report import LineKind, SummaryLine, summary, to_json, write_json
 from harness.frontends.signals import cleanup_on_terminate
 from harness.model.cells import Cell, ScenarioResult, matrix
 from harness.model.credentials import Credentials
@@ -39,6 +49,7 @@ from harness.model.engine_info import EngineInfo
 
 if TYPE_CHECKING:
     from harness.containers.engine import Engine, Session
+    from harness.frontends.pytest_engines import EnginePool
 
 MARKERS = {
     "persistence": "a database persistence scenario (database x storage x action)",
@@ -70,6 +81,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     add_grading_options(group)
     add_durability_options(group)
+    add_engine_option(group)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_lab_checks(metafunc)
+    parametrize_engines(metafunc)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -197,23 +214,25 @@ def harness_credentials() -> Credentials:
 @pytest.fixture
 def run_persistence_cell(
     request: pytest.FixtureRequest,
-    harness_engine: Engine,
-    harness_session: Session,
+    harness_engine_name: str,  # noqa: F811 - the fixture imported above, asked for by name
+    harness_engine_pool: EnginePool,  # noqa: F811 - likewise
     harness_images: dict[str, str],
     harness_credentials: Credentials,
 ) -> Callable[[Cell], ScenarioResult]:
-    """Runs one matrix cell against the real engine and records it for the summary/report."""
+    """Runs one matrix cell against the real engine (the `--engine` one) and records it for
+    the summary/report."""
     from harness.persistence.scenario import run_scenario  # noqa: PLC0415
 
+    named = bool(engine_names(request.config))
+
     def run(cell: Cell) -> ScenarioResult:
-        result = run_scenario(
-            harness_engine,
-            harness_session,
-            cell,
-            harness_images[cell.database],
-            harness_credentials,
-        )
-        record_result(request.node, harness_engine, harness_images, result)
+        engine, session = engine_for(harness_engine_pool, harness_engine_name)
+        with harness_engine_pool.environment(harness_engine_name):
+            result = run_scenario(
+                engine, session, cell, harness_images[cell.database], harness_credentials
+            )
+        as_name = harness_engine_name if named else None
+        record_result(request.node, engine, harness_images, result, as_name)
         return result
 
     return run
@@ -282,28 +301,56 @@ class ResultCollector:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
-        self.results: list[ScenarioResult] = []
+        # Per engine (HOST unless `--engine` named others), in the table's order.
+        self.results: dict[str, list[ScenarioResult]] = {}
         self.campaigns: list[Campaign] = []
-        self.run: dict[str, Any] = {}
+        self.runs: dict[str, dict[str, Any]] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call":
             return
+        run = dict(getattr(report, "harness_run", None) or {})
+        name = run.pop("as", HOST)
         records = getattr(report, "harness_results", None) or []
-        self.results += [ScenarioResult.from_record(record) for record in records]
+        results = self.results.setdefault(name, []) if records else []
+        results += [ScenarioResult.from_record(record) for record in records]
         # Parallel workers finish in any order; reports follow the table's.
-        self.results.sort(key=lambda r: r.cell.sort_key())
+        results.sort(key=lambda r: r.cell.sort_key())
         campaigns = getattr(report, "harness_durability", None) or []
         self.campaigns += [Campaign.from_record(record) for record in campaigns]
         self.campaigns.sort(key=lambda c: c.id)
-        if not hasattr(report, "harness_run"):
+        if not run:
             return
-        run = dict(report.harness_run)
-        images = {**self.run.get("images", {}), **run.get("images", {})}
-        self.run = {**run, "images": images}
+        known = self.runs.get(name, {})
+        images = {**known.get("images", {}), **run.get("images", {})}
+        self.runs[name] = {**run, "images": images}
+
+    def engine_runs(self) -> list[EngineRun]:
+        """Each engine's results, in `--engine` order (the host's alone without it)."""
+        order = engine_names(self.config) or [HOST]
+        return [
+            EngineRun(
+                name,
+                EngineInfo(**self.runs[name]["engine"]),
+                self.runs[name]["images"],
+                self.results.get(name, []),
+            )
+            for name in order
+            if name in self.runs
+        ]
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        for line in summary(self.results) + durability_summary(self.campaigns):
+        runs = [run for run in self.engine_runs() if run.results]
+        lines: list[SummaryLine] = []
+        if len(runs) > 1:
+            for run in runs:
+                engine = f"engine {run.name}: {run.info.name} {run.info.version}"
+                lines += [SummaryLine(engine, LineKind.HEADING), *summary(run.results)]
+            lines.append(SummaryLine("where the engines differ", LineKind.HEADING))
+            lines += [SummaryLine(text, LineKind.TEXT) for text in difference_lines(runs)]
+        else:
+            lines += summary([r for results in self.results.values() for r in results])
+        for line in lines + durability_summary(self.campaigns):
             if line.kind is LineKind.HEADING:
                 terminalreporter.write_sep("=", line.text)
             else:
@@ -311,8 +358,15 @@ class ResultCollector:
 
     def pytest_sessionfinish(self) -> None:
         path = self.config.getoption("--harness-report")
-        if not path or not self.run:
+        runs = self.engine_runs()
+        if not path or not runs:
             return
-        engine = EngineInfo(**self.run["engine"])
         durability = [c.to_record() for c in self.campaigns]
-        write_json(Path(path), to_json(engine, self.run["images"], self.results, durability))
+        if len(runs) == 1:
+            run = runs[0]
+            report = to_json(run.info, run.images, run.results, durability)
+        else:
+            report = engines_report(runs)
+            if durability:  # crash campaigns run on the host's engine
+                report["durability"] = durability
+        write_json(Path(path), report)

@@ -18,15 +18,25 @@ CAMPAIGNS_KEY = pytest.StashKey[list[Campaign]]()
 RUN_KEY = pytest.StashKey[dict[str, Any]]()
 
 
-def record_run(node: pytest.Item, engine: Engine, images: dict[str, str]) -> None:
-    node.stash[RUN_KEY] = {"engine": engine.info.to_dict(), "images": dict(images)}
+def record_run(
+    node: pytest.Item, engine: Engine, images: dict[str, str], as_name: str | None = None
+) -> None:
+    """The engine and images of what the test recorded; `as_name`: the `--engine` it ran on."""
+    run: dict[str, Any] = {"engine": engine.info.to_dict(), "images": dict(images)}
+    if as_name:
+        run["as"] = as_name
+    node.stash[RUN_KEY] = run
 
 
 def record_result(
-    node: pytest.Item, engine: Engine, images: dict[str, str], result: ScenarioResult
+    node: pytest.Item,
+    engine: Engine,
+    images: dict[str, str],
+    result: ScenarioResult,
+    as_name: str | None = None,
 ) -> None:
     node.stash.setdefault(RESULTS_KEY, []).append(result)
-    record_run(node, engine, images)
+    record_run(node, engine, images, as_name)
 
 
 def record_campaign(

@@ -1,0 +1,113 @@
+"""`pytest -m persistence --engine NAME ...`: the matrix on each engine named.
+
+Without `--engine` nothing changes: cells run on the engine DOCKER_HOST names. With it, each
+matrix cell runs once per engine (`host` is DOCKER_HOST's; the others are those `python -m harness
+engines up` brought up), its test id starting with the engine's name (`podman-mysql-named-restart`).
+The summary shows each engine's table and where they differ, and `--harness-report` writes
+`{"engines": [...], "differences": [...]}` when there are several. Other tests (layers, volumes,
+durability) stay on the host's engine.
+
+Imported by the pytest plugin; light at import (engines connect when a cell first needs one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from harness.errors import HarnessError, ImageMissing
+
+if TYPE_CHECKING:
+    from harness.containers.engine import Engine, Session
+
+HOST = "host"  # as harness.engines.catalogue names it (not imported: it pulls in the engines)
+
+
+def add_engine_option(group: Any) -> None:
+    group.addoption(
+        "--engine",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="run the persistence matrix on this engine (repeatable: host, docker-26, podman; "
+        "see `python -m harness engines`)",
+    )
+
+
+def engine_names(config: pytest.Config) -> list[str]:
+    """The engines asked for, each once, in the order given; none: the host's alone."""
+    return list(dict.fromkeys(config.getoption("--engine") or []))
+
+
+def parametrize_engines(metafunc: pytest.Metafunc) -> None:
+    names = engine_names(metafunc.config)
+    if names and "harness_engine_name" in metafunc.fixturenames:
+        metafunc.parametrize("harness_engine_name", names, ids=names)
+
+
+@pytest.fixture
+def harness_engine_name() -> str:
+    """The engine a matrix cell runs on (parametrized by `--engine`)."""
+    return HOST
+
+
+@dataclass
+class EnginePool:
+    """The engines a run's cells use, each with its own session, connected on first use."""
+
+    host: Engine
+    host_session: Session
+    images: dict[str, str]
+    engines: dict[str, tuple[Engine, Session]] = field(default_factory=dict)
+
+    def get(self, name: str) -> tuple[Engine, Session]:
+        if name == HOST:
+            return self.host, self.host_session
+        if name not in self.engines:
+            from harness.containers.run_state import start_run  # noqa: PLC0415 - heavy
+            from harness.engines.catalogue import connect_engine, engine_environment  # noqa: PLC0415
+
+            engine = connect_engine(name)
+            missing = [ref for ref in self.images.values() if not engine.has_image(ref)]
+            if missing:
+                engine.close()
+                raise ImageMissing(
+                    f"Engine {name} lacks {', '.join(missing)}; run `python -m harness engines "
+                    f"up {name}`, which loads the images the run uses."
+                )
+            with engine_environment(name):
+                self.engines[name] = (engine, start_run(engine))
+        return self.engines[name]
+
+    def environment(self, name: str) -> AbstractContextManager[None]:
+        from harness.engines.catalogue import engine_environment  # noqa: PLC0415
+
+        return engine_environment(name)
+
+    def close(self) -> None:
+        from harness.containers.run_state import end_run  # noqa: PLC0415
+
+        for engine, session in self.engines.values():
+            end_run(engine, session)
+            engine.close()
+
+
+@pytest.fixture(scope="session")
+def harness_engine_pool(
+    harness_engine: Engine, harness_session: Session, harness_images: dict[str, str]
+) -> Iterator[EnginePool]:
+    pool = EnginePool(harness_engine, harness_session, harness_images)
+    yield pool
+    pool.close()
+
+
+def engine_for(pool: EnginePool, name: str) -> tuple[Engine, Session]:
+    """The named engine, or the run stops with why (one sentence, exit code 2)."""
+    try:
+        return pool.get(name)
+    except HarnessError as error:
+        pytest.exit(f"harness: {error}", returncode=error.exit_code)
