@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 JOBS ?= 2
 XDIST := $(if $(filter 0,$(JOBS)),,-n $(JOBS))
 
-.PHONY: help setup engine images engines engines-down persistence grade test unit lint clean
+.PHONY: help setup engine images engines engines-down persistence durability grade test unit lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -51,12 +51,16 @@ engines-down: ## remove the engines under test (the host engine is never touched
 persistence: setup engine images ## the main job: the persistence matrix and its table
 	$(BIN)/pytest -m persistence $(XDIST) $(PYTEST_ARGS)
 
+durability: setup engine images ## the crash campaigns (and the kill-start cells), nothing else beside them
+	$(BIN)/pytest -m durability $(XDIST) $(PYTEST_ARGS)
+
 LAB ?= scenarios/labs/volumes-101
 SUBMISSIONS ?= $(LAB)/samples
 grade: setup engine images ## grade a class: LAB=folder SUBMISSIONS=folder (default: the example lab)
 	$(BIN)/python -m harness grade $(LAB) $(SUBMISSIONS) --jobs $(if $(filter 0,$(JOBS)),1,$(JOBS))
 
 test: setup engine images ## the whole suite (unit, integration, scenarios)
+	@scripts/ensure-tools.sh podman  # the Podman engine's test brings it up
 	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 unit: setup ## only the tests that need no engine

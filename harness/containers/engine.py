@@ -20,6 +20,7 @@ from docker import DockerClient
 from docker.models.containers import Container
 from docker.types import Mount as SdkMount
 
+from harness.containers.retry import Backoff, RetryExhausted, retry
 from harness.errors import EngineUnavailable, ImageMissing
 from harness.model.engine_info import EngineInfo, identify
 from harness.model.spec import ContainerSpec
@@ -32,6 +33,7 @@ SCOPE_LABEL = "harness.scope"
 IMAGE_LABEL = "harness.image"
 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+COPY_RETRY = Backoff(attempts=4, deadline_seconds=20.0, first_wait=0.2, max_wait=2.0)
 ANSWER_TIMEOUT = 3  # seconds an engine gets to answer its first request (a local one: ms)
 
 
@@ -213,7 +215,15 @@ class Engine:
             ),
         )
         try:
-            api.put_archive(holder["Id"], "/files", archive.getvalue())
+            # Podman 4.3 fails a copy now and then under parallel load (500 "passing bulk input
+            # to subprocess: write |1: broken pipe": 1 cell in 140 here); the next try works.
+            retry(
+                lambda: api.put_archive(holder["Id"], "/files", archive.getvalue()),
+                COPY_RETRY,
+                retry_on=(docker.errors.APIError,),
+            )
+        except RetryExhausted as exhausted:
+            raise exhausted.last_error from None
         finally:
             # v=True: an image VOLUME gave the holder an anonymous volume too.
             remove_quietly(api.remove_container, holder["Id"], force=True, v=True)

@@ -16,6 +16,7 @@ from docker.models.containers import Container
 
 from harness.containers.engine import Engine, Session, remove_quietly
 from harness.containers.retry import Backoff, RetryExhausted, retry
+from harness.containers.run_state import state_root
 from harness.errors import EngineUnavailable
 from harness.images.build import Progress, ensure_images
 from harness.images.recipes import DIND, LocalImage
@@ -44,6 +45,10 @@ def start_dind(
     same name and labels); the caller waits for it with `connect_dind`."""
     ensure_images(engine, [where.image], progress)
     volume = engine.create_volume(name, labels)
+    # Bind cells hand the engine a directory under the runs' state root: the engine must see it
+    # at the same path (runs started later with another HARNESS_STATE_DIR are not seen).
+    runs = state_root()
+    runs.mkdir(parents=True, exist_ok=True)
     spec = ContainerSpec(
         where.image.ref,
         command=(where.bridge, where.cidr, where.address),
@@ -51,6 +56,7 @@ def start_dind(
             Mount(MountKind.VOLUME, volume, "/var/lib/docker"),
             Mount(MountKind.BIND, "/sys/fs/cgroup", "/sys/fs/cgroup"),
             Mount(MountKind.BIND, "/dev", "/dev"),
+            Mount(MountKind.BIND, str(runs), str(runs)),
         ),
         labels=labels,
         name=name,

@@ -1,4 +1,5 @@
-"""Engines under test beside the host's: `engines up/list/down` and one run over two engines."""
+"""Engines under test beside the host's: `engines up/list/down` and runs over two engines (the
+CLI's `run --engine` with Docker 26, pytest's `--engine` with Podman)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness.containers.engine import Engine
-from harness.engines.catalogue import ENGINE_LABEL
+from harness.engines.catalogue import ENGINE_LABEL, engines_root
 
 REPO = Path(__file__).parents[2]
 
@@ -69,3 +70,49 @@ def test_docker_26_comes_up_runs_beside_the_host_and_goes_down_leaving_nothing(
     assert _listed()["docker-26"]["state"] == "down"
     assert harness_engine.containers_labelled(ENGINE_LABEL) == []
     assert harness_engine.volumes_labelled(ENGINE_LABEL) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the Podman engine under test runs rootful")
+@pytest.mark.usefixtures("local_images")
+def test_podman_comes_up_runs_the_matrix_beside_the_host_and_goes_down_leaving_nothing(
+    tmp_path: Path,
+) -> None:
+    home = engines_root() / "podman"
+    up = _harness("engines", "up", "podman")
+    try:
+        assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-3000:]
+        assert up.stdout.startswith("podman: podman 4.")
+        again = _harness("engines", "up", "podman")  # idempotent, and quiet: nothing to do
+        assert again.returncode == 0
+        assert again.stderr == ""
+        assert _listed()["podman"]["state"] == "up"
+
+        # The cells Podman 4 keeps differently from Docker, through pytest's --engine this time.
+        report = tmp_path / "two.json"
+        run = subprocess.run(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+             "scenarios/test_persistence.py", "-k", "bind and volumes-from or named and restart",
+             "--engine", "host", "--engine", "podman", f"--harness-report={report}"],
+            cwd=REPO, env=os.environ | {"HARNESS_IMAGES": "local"}, capture_output=True,
+            text=True, check=False, timeout=1200,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+        data = json.loads(report.read_text())
+        assert [e["engine"]["as"] for e in data["engines"]] == ["host", "podman"]
+        assert [len(e["results"]) for e in data["engines"]] == [4, 4]
+        assert {d["id"] for d in data["differences"]} == {
+            "mysql-bind-volumes-from",
+            "postgres-bind-volumes-from",
+        }
+        outcomes = [e["outcome"] for e in data["differences"][0]["engines"]]
+        assert outcomes == ["survives", "rejected"]
+        assert "where the engines differ" in run.stdout
+    finally:
+        down = _harness("engines", "down", "podman")
+    assert down.returncode == 0, down.stderr
+    assert _listed()["podman"]["state"] == "down"
+    assert not home.exists()
+    leftover = subprocess.run(
+        ["pgrep", "-af", str(home)], capture_output=True, text=True, check=False
+    )
+    assert leftover.stdout == "", f"processes of the Podman engine remain: {leftover.stdout}"
