@@ -74,10 +74,13 @@ def add_engine_commands(commands: Any) -> None:
     actions = engines.add_subparsers(dest="engines_command", required=True, metavar="ACTION")
     names = [*OFFERS, ALL]
     up = actions.add_parser("up", help="start engines and load the images (idempotent)")
-    up.add_argument("names", nargs="*", choices=names, metavar="ENGINE", help=f"{', '.join(names)}")
+    # No `choices`: argparse rejects an empty `nargs="*"` list against them ("invalid choice:
+    # []"); `_offers` names the known engines instead.
+    which = f"{', '.join(names)} (default: all)"
+    up.add_argument("names", nargs="*", metavar="ENGINE", help=which)
     up.set_defaults(handler=cmd_engines_up)
     down = actions.add_parser("down", help="remove engines and everything they hold")
-    down.add_argument("names", nargs="*", choices=names, metavar="ENGINE")
+    down.add_argument("names", nargs="*", metavar="ENGINE", help=which)
     down.set_defaults(handler=cmd_engines_down)
     listing = actions.add_parser("list", help="the host engine and the engines under test")
     listing.add_argument("--json", action="store_true", help="as JSON")

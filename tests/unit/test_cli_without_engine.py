@@ -69,6 +69,9 @@ def test_clean_images_without_engine_is_the_engine_sentence_not_a_traceback() ->
         (["clean", "--images", "--all"], {"remove_images": True, "all": True}),
         (["clean"], {"remove_images": False, "all": False}),
         (["layers", "img:1", "--base", "base:1"], {"image": "img:1", "base": "base:1"}),
+        (["engines", "up"], {"names": []}),  # all of them
+        (["engines", "down", "podman"], {"names": ["podman"]}),
+        (["engines", "list", "--json"], {"json": True}),
         (["inspect", "img:1", "--database", "postgres"],
          {"image": "img:1", "database": "postgres"}),
     ],
