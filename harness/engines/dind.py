@@ -77,17 +77,22 @@ def connect_dind(where: SecondEngine, service: Container) -> Engine:
     """The engine in `service`, once it answers (a short timeout while it starts; then a client
     that waits as long as loading a 500 MB image takes)."""
     try:
-        probe = retry(
-            lambda: Engine.connect({"DOCKER_HOST": where.docker_host}, timeout=10), ENGINE_START
-        )
-        probe.close()
-        return Engine.connect({"DOCKER_HOST": where.docker_host}, timeout=LOAD_TIMEOUT)
+        return connect_when_answering(where.docker_host, ENGINE_START)
     except RetryExhausted:
         logs = bytes(service.logs(tail=20)).decode(errors="replace")
         raise EngineUnavailable(
             f"The engine in container {service.short_id} did not answer at {where.docker_host} "
             f"within {ENGINE_START.deadline_seconds:.0f} s; its log ends:\n{logs}"
         ) from None
+
+
+def connect_when_answering(docker_host: str, backoff: Backoff) -> Engine:
+    """A client of the engine at `docker_host` once it answers: probed with a short timeout
+    while it starts, then connected with one that waits as long as a 500 MB image load takes.
+    RetryExhausted when it never answers within `backoff`."""
+    probe = retry(lambda: Engine.connect({"DOCKER_HOST": docker_host}, timeout=10), backoff)
+    probe.close()
+    return Engine.connect({"DOCKER_HOST": docker_host}, timeout=LOAD_TIMEOUT)
 
 
 def stop_dind(engine: Engine, service: Container, volume: str) -> None:

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.containers.engine import Engine
-from harness.containers.retry import Backoff, RetryExhausted, retry
+from harness.containers.retry import Backoff, RetryExhausted
+from harness.engines.dind import connect_when_answering
 from harness.errors import EngineUnavailable
 from harness.images.build import Progress
 
 SERVICE_START = Backoff(attempts=100, deadline_seconds=30.0, first_wait=0.2, max_wait=1.0)
-LOAD_TIMEOUT = 600  # seconds for one API call (an image load)
 STOP_GRACE = 10.0  # seconds the service gets after SIGTERM before SIGKILL
 # Podman's default per-container limits: above the caller's hard limits, every container fails
 # with "error setting rlimit type 7: operation not permitted" (measured; nofile is type 7).
@@ -140,11 +140,7 @@ def start_podman(home: PodmanHome, progress: Progress) -> None:
 def connect_podman(home: PodmanHome) -> Engine:
     """The service, once it answers (then a client patient enough for image loads)."""
     try:
-        probe = retry(
-            lambda: Engine.connect({"DOCKER_HOST": home.docker_host}, timeout=10), SERVICE_START
-        )
-        probe.close()
-        return Engine.connect({"DOCKER_HOST": home.docker_host}, timeout=LOAD_TIMEOUT)
+        return connect_when_answering(home.docker_host, SERVICE_START)
     except RetryExhausted:
         tail = _log_tail(home)
         raise EngineUnavailable(

@@ -31,6 +31,25 @@ def _listed() -> dict[str, dict[str, str]]:
     return {entry["name"]: entry for entry in json.loads(done.stdout)}
 
 
+def _differ_only_in(
+    run: subprocess.CompletedProcess[str],
+    report: Path,
+    engine: str,
+    cell: str,
+    outcomes: list[str],
+) -> None:
+    """A run over the host and `engine` passed its four cells on each, and the engines differ in
+    `cell` for both databases alone, with these outcomes (host's first)."""
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    data = json.loads(report.read_text())
+    assert [e["engine"]["as"] for e in data["engines"]] == ["host", engine]
+    assert [len(e["results"]) for e in data["engines"]] == [4, 4]
+    assert all(r["passed"] for e in data["engines"] for r in e["results"])
+    assert {d["id"] for d in data["differences"]} == {f"mysql-{cell}", f"postgres-{cell}"}
+    assert [e["outcome"] for e in data["differences"][0]["engines"]] == outcomes
+    assert "where the engines differ" in run.stdout
+
+
 @pytest.mark.usefixtures("local_images")
 def test_docker_26_comes_up_runs_beside_the_host_and_goes_down_leaving_nothing(
     harness_engine: Engine, tmp_path: Path
@@ -53,17 +72,7 @@ def test_docker_26_comes_up_runs_beside_the_host_and_goes_down_leaving_nothing(
             "run", "--engine", "host", "--engine", "docker-26", "--storage", "named",
             "--action", "prune-recreate", "--action", "restart", "--json", str(report),
         )  # fmt: skip
-        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
-        data = json.loads(report.read_text())
-        assert [e["engine"]["as"] for e in data["engines"]] == ["host", "docker-26"]
-        assert all(r["passed"] for e in data["engines"] for r in e["results"])
-        assert {d["id"] for d in data["differences"]} == {
-            "mysql-named-prune-recreate",
-            "postgres-named-prune-recreate",
-        }
-        outcomes = [e["outcome"] for e in data["differences"][0]["engines"]]
-        assert outcomes == ["lost", "survives"]
-        assert "where the engines differ" in run.stdout
+        _differ_only_in(run, report, "docker-26", "named-prune-recreate", ["lost", "survives"])
     finally:
         down = _harness("engines", "down", "docker-26")
     assert down.returncode == 0, down.stderr
@@ -96,17 +105,7 @@ def test_podman_comes_up_runs_the_matrix_beside_the_host_and_goes_down_leaving_n
             cwd=REPO, env=os.environ | {"HARNESS_IMAGES": "local"}, capture_output=True,
             text=True, check=False, timeout=1200,
         )  # fmt: skip
-        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
-        data = json.loads(report.read_text())
-        assert [e["engine"]["as"] for e in data["engines"]] == ["host", "podman"]
-        assert [len(e["results"]) for e in data["engines"]] == [4, 4]
-        assert {d["id"] for d in data["differences"]} == {
-            "mysql-bind-volumes-from",
-            "postgres-bind-volumes-from",
-        }
-        outcomes = [e["outcome"] for e in data["differences"][0]["engines"]]
-        assert outcomes == ["survives", "rejected"]
-        assert "where the engines differ" in run.stdout
+        _differ_only_in(run, report, "podman", "bind-volumes-from", ["survives", "rejected"])
     finally:
         down = _harness("engines", "down", "podman")
     assert down.returncode == 0, down.stderr
