@@ -31,6 +31,17 @@ def _listed() -> dict[str, dict[str, str]]:
     return {entry["name"]: entry for entry in json.loads(done.stdout)}
 
 
+def _comes_up_once(engine: str, kind_and_version: str) -> None:
+    """`engines up ENGINE` brings it up and says what answered; a second time it is idempotent
+    and quiet (nothing to do)."""
+    up = _harness("engines", "up", engine)
+    assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-3000:]
+    assert up.stdout.startswith(f"{engine}: {kind_and_version}")
+    again = _harness("engines", "up", engine)
+    assert again.returncode == 0
+    assert again.stderr == ""
+
+
 def _differ_only_in(
     run: subprocess.CompletedProcess[str],
     report: Path,
@@ -54,13 +65,8 @@ def _differ_only_in(
 def test_docker_26_comes_up_runs_beside_the_host_and_goes_down_leaving_nothing(
     harness_engine: Engine, tmp_path: Path
 ) -> None:
-    up = _harness("engines", "up", "docker-26")
     try:
-        assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-3000:]
-        assert up.stdout.startswith("docker-26: docker 26.")
-        again = _harness("engines", "up", "docker-26")  # idempotent, and quiet: nothing to do
-        assert again.returncode == 0
-        assert again.stderr == ""
+        _comes_up_once("docker-26", "docker 26.")
         listed = _listed()
         assert listed["docker-26"]["state"] == "up"
         assert listed["docker-26"]["version"].startswith("26.")
@@ -87,13 +93,8 @@ def test_podman_comes_up_runs_the_matrix_beside_the_host_and_goes_down_leaving_n
     tmp_path: Path,
 ) -> None:
     home = engines_root() / "podman"
-    up = _harness("engines", "up", "podman")
     try:
-        assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-3000:]
-        assert up.stdout.startswith("podman: podman 4.")
-        again = _harness("engines", "up", "podman")  # idempotent, and quiet: nothing to do
-        assert again.returncode == 0
-        assert again.stderr == ""
+        _comes_up_once("podman", "podman 4.")
         assert _listed()["podman"]["state"] == "up"
 
         # The cells Podman 4 keeps differently from Docker, through pytest's --engine this time.
