@@ -151,33 +151,35 @@ def test_clean_finds_a_dead_runs_dangling_anonymous_volume_and_bind_directory(
     recreate left its first container's anonymous volume dangling (no label can name it) and
     while its bind directory is full."""
     monkeypatch.setenv(STATE_DIR_ENV, str(tmp_path / "state"))
-    dead_pid = _reaped_pid()
-    dead = Session(id=f"dead{os.urandom(2).hex()}", owner=f"{socket.gethostname()}:{dead_pid}")
-    creds = Credentials.random()
-    image = local_images["mysql"]
-    deployments = []
-    for storage in ("anonymous", "bind"):
-        container = DockerContainer(image, env=MYSQL.init_env(creds))
-        d = Deployment(harness_engine, dead.scoped(storage), MYSQL, creds,
-                       STORAGE_MODES[storage], container, spec_of(container))  # fmt: skip
-        d.start_new()
-        d.perform(ACTIONS["recreate"])
-        deployments.append(d)
-    anonymous, bind = deployments
-    dangling = anonymous.dangling_volumes()
-    assert dangling, "the recreate left no dangling volume: nothing to prove"
-    assert bind.resource
-    assert Path(bind.resource).is_relative_to(tmp_path / "state")
-    # The run "dies" here: no teardown. A cleaner in another process knows only the disk.
-    report = clean_dead_runs(harness_engine)
+    # The run's process is alive while it builds its state, as a real run's is: other runs'
+    # cleaners (every run's start sweeps this host's dead runs) must spare it until it dies.
+    run_process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    dead = Session(
+        id=f"dead{os.urandom(2).hex()}", owner=f"{socket.gethostname()}:{run_process.pid}"
+    )
+    try:
+        creds = Credentials.random()
+        image = local_images["mysql"]
+        deployments = []
+        for storage in ("anonymous", "bind"):
+            container = DockerContainer(image, env=MYSQL.init_env(creds))
+            d = Deployment(harness_engine, dead.scoped(storage), MYSQL, creds,
+                           STORAGE_MODES[storage], container, spec_of(container))  # fmt: skip
+            d.start_new()
+            d.perform(ACTIONS["recreate"])
+            deployments.append(d)
+        anonymous, bind = deployments
+        dangling = anonymous.dangling_volumes()
+        assert dangling, "the recreate left no dangling volume: nothing to prove"
+        assert bind.resource
+        assert Path(bind.resource).is_relative_to(tmp_path / "state")
+    finally:
+        # The run dies here: no teardown. A cleaner in another process knows only the disk.
+        run_process.kill()
+        run_process.wait()
+        report = clean_dead_runs(harness_engine)  # also when the set-up failed: nothing stays
     assert [v for v in dangling if harness_engine.volume_exists(v)] == []
     assert not Path(bind.resource).exists()
     assert list((tmp_path / "state").iterdir()) == []
     assert report.volumes == len(dangling)
     assert _owned_by(harness_engine, {dead.owner}) == []
-
-
-def _reaped_pid() -> int:
-    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                           capture_output=True, text=True, check=True)  # fmt: skip
-    return int(child.stdout)
