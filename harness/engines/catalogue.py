@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -25,7 +25,7 @@ from harness.engines.podman import (
     start_podman,
     stop_podman,
 )
-from harness.errors import EngineUnavailable, UsageError
+from harness.errors import EngineUnavailable, ImageMissing, UsageError
 from harness.images.build import Progress
 from harness.images.recipes import DIND_DOCKER_26
 
@@ -231,6 +231,17 @@ def connect_engine(name: str) -> Engine:
             f"Engine {name} does not answer at {offer.docker_host}; run "
             f"`python -m harness engines up {name}` first."
         ) from None
+
+
+def require_loaded(engine: Engine, name: str, refs: Iterable[str]) -> None:
+    """An engine under test holds the images `engines up` loaded into it: the run's must be
+    among them (the host's own images are `require_present`'s to check)."""
+    missing = [ref for ref in refs if not engine.has_image(ref)]
+    if missing:
+        raise ImageMissing(
+            f"Engine {name} lacks {', '.join(missing)}; run `python -m harness engines up "
+            f"{name}`, which loads the images the run uses."
+        )
 
 
 def engine_states(host: Engine) -> list[EngineState]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import html
 import os
 import sys
 import time
@@ -13,14 +12,9 @@ from typing import Any
 
 from harness.containers.engine import IMAGE_LABEL, Engine
 from harness.containers.run_state import clean_dead_runs, end_run, start_run
-from harness.engines.catalogue import HOST, connect_engine, engine_environment
+from harness.engines.catalogue import HOST, connect_engine, engine_environment, require_loaded
 from harness.errors import HarnessError, ImageMissing, UsageError
-from harness.frontends.comparison import (
-    EngineRun,
-    difference_lines,
-    differences_html,
-    engines_report,
-)
+from harness.frontends.comparison import EngineRun, engines_html, engines_report, engines_summary
 from harness.frontends.durability_command import (
     check_durability_usage,
     durability_plans,
@@ -31,14 +25,7 @@ from harness.frontends.grade_command import add_grade_command
 from harness.frontends.image_commands import add_image_commands
 from harness.frontends.options import IMAGE_OPTIONS, ImageRequest
 from harness.frontends.progress import ProgressBar
-from harness.frontends.report import (
-    LineKind,
-    html_grids,
-    html_head,
-    summary,
-    to_html,
-    write_json,
-)
+from harness.frontends.report import LineKind, write_json
 from harness.frontends.signals import cleanup_on_terminate
 from harness.images.availability import require_present, select_images
 from harness.images.build import ensure_images
@@ -182,7 +169,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     for name in names:
         if runs:
             engine = connect_engine(name)
-        require_present(engine, chosen)
+        if name == HOST:
+            require_present(engine, chosen)
+        else:
+            require_loaded(engine, name, wanted.values())
         with engine_environment(name):
             results = _run_matrix(engine, cells, wanted, name)
         runs.append(EngineRun(name, engine.info, wanted, results))
@@ -192,7 +182,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"JSON report: {args.json}")
     if args.html:
         args.html.parent.mkdir(parents=True, exist_ok=True)
-        args.html.write_text(_html_report(runs))
+        args.html.write_text(engines_html(runs))
         print(f"HTML report: {args.html}")
     return 0 if all(r.passed for run in runs for r in run.results) else 1
 
@@ -217,25 +207,8 @@ def _run_matrix(
 
 
 def _show(runs: list[EngineRun]) -> None:
-    for run in runs:
-        if len(runs) > 1:
-            print(f"\n=== engine {run.name}: {run.info.name} {run.info.version} ===")
-        for line in summary(run.results):
-            print(f"\n== {line.text} ==" if line.kind is LineKind.HEADING else line.text)
-    if len(runs) > 1:
-        print("\n== where the engines differ ==")
-        print("\n".join(difference_lines(runs)))
-
-
-def _html_report(runs: list[EngineRun]) -> str:
-    if len(runs) == 1:
-        return to_html(runs[0].info, runs[0].images, runs[0].results)
-    parts = html_head()
-    for run in runs:
-        parts.append(f"<h1>Engine {html.escape(run.name)}</h1>")
-        parts += html_grids(run.info, run.images, run.results)
-    parts += [differences_html(runs), "</body></html>"]
-    return "\n".join(parts)
+    for line in engines_summary(runs):
+        print(f"\n== {line.text} ==" if line.kind is LineKind.HEADING else line.text)
 
 
 def _positive(text: str) -> int:

@@ -6,7 +6,15 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
-from harness.frontends.report import to_json
+from harness.frontends.report import (
+    LineKind,
+    SummaryLine,
+    html_grids,
+    html_head,
+    summary,
+    to_html,
+    to_json,
+)
 from harness.model.cells import ScenarioResult
 from harness.model.engine_info import EngineInfo
 
@@ -112,3 +120,27 @@ def engines_report(runs: list[EngineRun]) -> dict[str, Any]:
     for report, run in zip(reports, runs, strict=True):
         report["engine"]["as"] = run.name
     return {"engines": reports, "differences": differences_json(runs)}
+
+
+def engines_summary(runs: list[EngineRun]) -> list[SummaryLine]:
+    """One engine: its tables; several: each engine's, headed by it, then where they differ."""
+    if len(runs) == 1:
+        return summary(runs[0].results)
+    lines: list[SummaryLine] = []
+    for run in runs:
+        heading = f"engine {run.name}: {run.info.name} {run.info.version}"
+        lines += [SummaryLine(heading, LineKind.HEADING), *summary(run.results)]
+    lines.append(SummaryLine("where the engines differ", LineKind.HEADING))
+    return lines + [SummaryLine(text) for text in difference_lines(runs)]
+
+
+def engines_html(runs: list[EngineRun]) -> str:
+    """One engine: its page; several: each engine's grids, then where they differ."""
+    if len(runs) == 1:
+        return to_html(runs[0].info, runs[0].images, runs[0].results)
+    parts = html_head()
+    for run in runs:
+        parts.append(f"<h1>Engine {html.escape(run.name)}</h1>")
+        parts += html_grids(run.info, run.images, run.results)
+    parts += [differences_html(runs), "</body></html>"]
+    return "\n".join(parts)

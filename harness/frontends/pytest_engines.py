@@ -69,18 +69,15 @@ class EnginePool:
             return self.host, self.host_session
         if name not in self.engines:
             from harness.containers.run_state import start_run  # noqa: PLC0415 - heavy
-            from harness.engines.catalogue import connect_engine, engine_environment  # noqa: PLC0415
+            from harness.engines.catalogue import connect_engine, require_loaded  # noqa: PLC0415
 
             engine = connect_engine(name)
-            missing = [ref for ref in self.images.values() if not engine.has_image(ref)]
-            if missing:
+            try:
+                require_loaded(engine, name, self.images.values())
+            except ImageMissing:
                 engine.close()
-                raise ImageMissing(
-                    f"Engine {name} lacks {', '.join(missing)}; run `python -m harness engines "
-                    f"up {name}`, which loads the images the run uses."
-                )
-            with engine_environment(name):
-                self.engines[name] = (engine, start_run(engine))
+                raise
+            self.engines[name] = (engine, start_run(engine))
         return self.engines[name]
 
     def environment(self, name: str) -> AbstractContextManager[None]:
@@ -105,8 +102,24 @@ def harness_engine_pool(
     pool.close()
 
 
+def check_named_engines(config: pytest.Config, image_refs: list[str]) -> None:
+    """Before any test (the plugin's preflight): every `--engine` is known, answers and holds
+    the run's images, or the run stops with one sentence, in one process and under xdist."""
+    from harness.engines.catalogue import connect_engine, require_loaded  # noqa: PLC0415
+
+    for name in engine_names(config):
+        if name == HOST:
+            continue
+        engine = connect_engine(name)
+        try:
+            require_loaded(engine, name, image_refs)
+        finally:
+            engine.close()
+
+
 def engine_for(pool: EnginePool, name: str) -> tuple[Engine, Session]:
-    """The named engine, or the run stops with why (one sentence, exit code 2)."""
+    """The named engine, or the run stops with why (one sentence, exit code 2); preflight
+    normally said so before any test."""
     try:
         return pool.get(name)
     except HarnessError as error:

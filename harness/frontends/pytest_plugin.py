@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import pytest
 
 from harness.errors import HarnessError
-from harness.frontends.comparison import EngineRun, difference_lines, engines_report
+from harness.frontends.comparison import EngineRun, engines_report, engines_summary
 from harness.frontends.durability_report import durability_summary
 from harness.frontends.options import IMAGE_OPTIONS, ImageRequest
 from harness.frontends.pytest_durability import (  # noqa: F401 - a fixture pytest finds here
@@ -26,6 +26,7 @@ from harness.frontends.pytest_durability import (  # noqa: F401 - a fixture pyte
 from harness.frontends.pytest_engines import (  # noqa: F401 - fixtures pytest finds here
     HOST,
     add_engine_option,
+    check_named_engines,
     engine_for,
     engine_names,
     harness_engine_name,
@@ -39,7 +40,7 @@ from harness.frontends.pytest_grading import (  # noqa: F401 - a fixture pytest 
     parametrize_lab_checks,
 )
 from harness.frontends.pytest_stash import CAMPAIGNS_KEY, RESULTS_KEY, RUN_KEY, record_result
-from harness.frontends.report import LineKind, SummaryLine, summary, to_json, write_json
+from harness.frontends.report import LineKind, to_json, write_json
 from harness.frontends.signals import cleanup_on_terminate
 from harness.model.cells import Cell, ScenarioResult, matrix
 from harness.model.credentials import Credentials
@@ -125,6 +126,8 @@ def preflight(config: pytest.Config, items: list[pytest.Item]) -> None:
             request = ImageRequest.read(config.getoption, os.environ)
             choices = select_images(engine, request.source, request.overrides, ask_registry=False)
             require_present(engine, choices)
+            if _needs(items, "harness_engine_name"):
+                check_named_engines(config, [c.ref for c in choices])
     finally:
         engine.close()
 
@@ -341,15 +344,7 @@ class ResultCollector:
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         runs = [run for run in self.engine_runs() if run.results]
-        lines: list[SummaryLine] = []
-        if len(runs) > 1:
-            for run in runs:
-                engine = f"engine {run.name}: {run.info.name} {run.info.version}"
-                lines += [SummaryLine(engine, LineKind.HEADING), *summary(run.results)]
-            lines.append(SummaryLine("where the engines differ", LineKind.HEADING))
-            lines += [SummaryLine(text, LineKind.TEXT) for text in difference_lines(runs)]
-        else:
-            lines += summary([r for results in self.results.values() for r in results])
+        lines = engines_summary(runs) if runs else []
         for line in lines + durability_summary(self.campaigns):
             if line.kind is LineKind.HEADING:
                 terminalreporter.write_sep("=", line.text)

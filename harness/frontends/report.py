@@ -168,16 +168,9 @@ td.fail { outline: 3px solid #c00; outline-offset: -3px; } td.error { background
 """
 
 
-def to_html(
-    engine: EngineInfo,
-    images: Mapping[str, str],
-    results: list[ScenarioResult],
-    extra_sections: tuple[str, ...] = (),
-) -> str:
+def to_html(engine: EngineInfo, images: Mapping[str, str], results: list[ScenarioResult]) -> str:
     """A colour grid per database: green survives, red lost, outlined where not as promised."""
-    parts = [*html_head(), *html_grids(engine, images, results), *extra_sections]
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return "\n".join([*html_head(), *html_grids(engine, images, results), "</body></html>"])
 
 
 def html_head() -> list[str]:

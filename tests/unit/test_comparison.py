@@ -8,7 +8,10 @@ from harness.frontends.comparison import (
     differences,
     differences_html,
     differences_json,
+    engines_html,
+    engines_summary,
 )
+from harness.frontends.report import LineKind, summary, to_html
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.engine_info import EngineInfo
 from harness.model.outcomes import Outcome
@@ -78,3 +81,18 @@ def test_the_comparison_in_text_json_and_html() -> None:
     page = differences_html([HOST, DOCKER_26])
     assert page.count("<tr><th>mysql-") == 2
     assert "since Engine 23 prune keeps named volumes." in page
+
+
+def test_one_engine_shows_as_before_and_several_each_then_their_differences() -> None:
+    assert engines_summary([HOST]) == summary(HOST.results)
+    assert engines_html([HOST]) == to_html(HOST.info, HOST.images, HOST.results)
+    lines = engines_summary([HOST, DOCKER_26])
+    headings = [line.text for line in lines if line.kind is LineKind.HEADING]
+    assert headings[0] == "engine host: docker 20.10.24"
+    assert "engine docker-26: docker 26.1.5" in headings
+    assert headings[-1] == "where the engines differ"
+    assert lines[-1].text.startswith("  docker-26 ")  # the last difference's last engine
+    page = engines_html([HOST, DOCKER_26])
+    assert page.count("<h1>Engine ") == 2
+    assert "Where the engines differ" in page
+    assert page.endswith("</body></html>")
