@@ -18,6 +18,7 @@ from harness.containers.managed import ManagedContainer, configure
 from harness.containers.readiness import wait_until_ready
 from harness.containers.run_state import RunState
 from harness.containers.secrets import is_secret_mount
+from harness.errors import HarnessError
 from harness.model.actions import Action, Step
 from harness.model.credentials import Credentials
 from harness.model.databases import DatabaseProfile
@@ -46,6 +47,7 @@ class Deployment:
         storage: StorageMode,
         pristine: DockerContainer,
         base_spec: ContainerSpec,
+        next_version_image: str | None = None,
     ) -> None:
         self.engine = engine
         self.session = session
@@ -54,6 +56,8 @@ class Deployment:
         self.storage = storage
         self.pristine = pristine
         self.base_spec = base_spec
+        # What the `upgrade` action runs on the same storage (None: the action cannot run).
+        self.next_version_image = next_version_image
         self.placement: Placement = placement_for(engine, profile, storage, base_spec)
         self.name = f"harness-{session.id}-{session.scope or 'run'}"
         self.resource: str | None = None  # the named volume or host directory, once made
@@ -77,11 +81,15 @@ class Deployment:
     ) -> None:
         self.tear_down()
 
-    def spec(self, *, volumes_from: ManagedContainer | None = None) -> ContainerSpec:
-        """The next container's configuration: the base one, the data directory's placement,
-        this run's labels, and the storage mode's mount (or the old container's, inherited)."""
+    def spec(
+        self, *, volumes_from: ManagedContainer | None = None, image: str | None = None
+    ) -> ContainerSpec:
+        """The next container's configuration: the base one (on `image`, when given), the data
+        directory's placement, this run's labels, and the storage mode's mount (or the old
+        container's, inherited)."""
         spec = (
-            self.base_spec.with_env(self.placement.env)
+            self.base_spec.with_image(image or self.base_spec.image)
+            .with_env(self.placement.env)
             .with_labels(self.session.labels)
             .with_ports(self.profile.port)
             .named(f"{self.name}-{len(self.containers) + 1}")
@@ -92,9 +100,11 @@ class Deployment:
             return spec.inheriting_from(volumes_from.id)
         return self.storage.configure(spec, self.placement.mount_target, self._provision())
 
-    def start_new(self, *, volumes_from: ManagedContainer | None = None) -> ManagedContainer:
-        """Create and start the next container (`docker run`)."""
-        spec = self.spec(volumes_from=volumes_from)
+    def start_new(
+        self, *, volumes_from: ManagedContainer | None = None, image: str | None = None
+    ) -> ManagedContainer:
+        """Create and start the next container (`docker run`), of `image` if given."""
+        spec = self.spec(volumes_from=volumes_from, image=image)
         container = configure(self.pristine, spec, self.engine, publish=(self.profile.port,))
         managed = ManagedContainer.start(container, self.engine, spec)
         self.containers.append(managed)
@@ -127,8 +137,19 @@ class Deployment:
                     self.start_new()
                 case Step.RUN_WITH_VOLUMES_FROM:
                     self.start_new(volumes_from=self.container)
+                case Step.RUN_NEXT_VERSION:
+                    self.start_next_version()
                 case _:
                     assert_never(step)
+
+    def start_next_version(self) -> ManagedContainer:
+        """`docker run` of the next major version's image on the same storage."""
+        if self.next_version_image is None:
+            raise HarnessError(
+                "The upgrade action needs the next major version's image; run it with the "
+                "harness's own images or `upgrade-check --from --to`."
+            )
+        return self.start_new(image=self.next_version_image)
 
     def prune_volumes(self) -> None:
         """`docker volume prune`, limited to what this deployment made.

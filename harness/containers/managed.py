@@ -110,6 +110,7 @@ def configure(
     password must not face the network), else wherever the engine publishes by default.
     """
     container = pristine_copy(pristine)
+    container.image = spec.image  # an upgrade runs the next version's image on the same storage
     container.env = dict(spec.env)
     if spec.command is not None:
         container.with_command(list(spec.command))

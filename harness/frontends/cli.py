@@ -56,7 +56,7 @@ def image_choices(
     args: argparse.Namespace, engine: Engine, *, ask_registry: bool
 ) -> tuple[ImageSource, list[ImageChoice]]:
     request = ImageRequest.read(lambda dest: getattr(args, dest), os.environ)
-    choices = select_images(engine, request.source, request.overrides, ask_registry=ask_registry)
+    choices = select_images(engine, request, ask_registry=ask_registry)
     return request.source, choices
 
 

@@ -37,7 +37,7 @@ def _quiet_progress(message: str) -> None:
 def cmd_engines_up(args: argparse.Namespace) -> int:
     host = Engine.connect()
     request = ImageRequest.read(lambda dest: getattr(args, dest, None), os.environ)
-    choices = select_images(host, request.source, request.overrides, ask_registry=False)
+    choices = select_images(host, request, ask_registry=False)
     require_present(host, choices)
     for offer in _offers(args.names):
         remote = engine_up(host, offer, [c.ref for c in choices], _quiet_progress)

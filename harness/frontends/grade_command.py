@@ -43,7 +43,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         raise UsageError(f"--jobs must be 1 or more, not {args.jobs}.")
     engine = Engine.connect()
     request = ImageRequest.read(lambda dest: getattr(args, dest), os.environ)
-    choices = select_images(engine, request.source, request.overrides, ask_registry=False)
+    choices = select_images(engine, request, ask_registry=False)
     require_present(engine, choices)
     print(describe_choices(request.source, choices), flush=True)
     print(f"grading {len(submissions)} submission(s) of {lab.title!r}", flush=True)

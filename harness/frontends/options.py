@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from harness.images.recipes import DATABASE_IMAGES
-from harness.images.sources import ImageSource, override_option, resolve_source
+from harness.images.sources import ImageRequest, ImageSource, override_option, version_variable
+from harness.model.versions import versions_of
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,10 @@ class Option:
         add(self.flag, dest=self.dest, default=None, help=self.help, **extra)
 
 
+def _local_versions(database: str) -> list[str]:
+    return [v.version for v in versions_of(database, local=True)]
+
+
 IMAGE_OPTIONS: tuple[Option, ...] = (
     Option(
         "--images",
@@ -39,18 +44,17 @@ IMAGE_OPTIONS: tuple[Option, ...] = (
         Option(override_option(db), f"{db}_image", f"use this image for {db}", metavar="REF")
         for db in DATABASE_IMAGES
     ),
+    *(
+        Option(
+            f"--{db}-version",
+            f"{db}_version",
+            f"{db} server version to run (local: {', '.join(_local_versions(db))}; default: "
+            f"${version_variable(db)}, else the newest)",
+            metavar="VERSION",
+        )
+        for db in DATABASE_IMAGES
+    ),
 )
 
 
-@dataclass(frozen=True)
-class ImageRequest:
-    """What the user asked for: a source and per-database overrides."""
-
-    source: ImageSource
-    overrides: Mapping[str, str | None]
-
-    @classmethod
-    def read(cls, value_of: Callable[[str], Any], environ: Mapping[str, str]) -> ImageRequest:
-        """From parsed options (`value_of(dest)`); a bad source is a UsageError here."""
-        source = resolve_source(value_of("images"), environ)
-        return cls(source, {db: value_of(f"{db}_image") for db in DATABASE_IMAGES})
+__all__ = ["IMAGE_OPTIONS", "ImageRequest", "Option"]

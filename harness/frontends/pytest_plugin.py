@@ -124,7 +124,7 @@ def preflight(config: pytest.Config, items: list[pytest.Item]) -> None:
     try:
         if _needs(items, "harness_images"):
             request = ImageRequest.read(config.getoption, os.environ)
-            choices = select_images(engine, request.source, request.overrides, ask_registry=False)
+            choices = select_images(engine, request, ask_registry=False)
             require_present(engine, choices)
             if _needs(items, "harness_engine_name"):
                 check_named_engines(config, [c.ref for c in choices])
@@ -196,9 +196,7 @@ def harness_images(pytestconfig: pytest.Config, harness_engine: Engine) -> dict[
 
     try:
         request = ImageRequest.read(pytestconfig.getoption, os.environ)
-        choices = select_images(
-            harness_engine, request.source, request.overrides, ask_registry=False
-        )
+        choices = select_images(harness_engine, request, ask_registry=False)
         require_present(harness_engine, choices)
     except HarnessError as error:
         exit_on(error)

@@ -4,9 +4,8 @@ Only the light modules are re-exported here (the front ends read them in every r
 availability checks, which talk to the engine, are imported from their own modules.
 """
 
-from harness.images.recipes import BASE, DATABASE_IMAGES, LocalImage
+from harness.images.recipes import BASE, DATABASE_IMAGES, VERSION_IMAGES, LocalImage
 from harness.images.sources import (
-    OFFICIAL_REFS,
     ImageChoice,
     ImageSource,
     choose_images,
@@ -19,7 +18,7 @@ from harness.images.sources import (
 __all__ = [
     "BASE",
     "DATABASE_IMAGES",
-    "OFFICIAL_REFS",
+    "VERSION_IMAGES",
     "ImageChoice",
     "ImageSource",
     "LocalImage",

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from harness.containers.engine import Engine
 from harness.errors import UsageError
 from harness.images.inspect import detect_database
-from harness.images.sources import ImageChoice, ImageSource, choose_images, missing_images_error
+from harness.images.sources import (
+    ImageChoice,
+    ImageRequest,
+    choose_images,
+    missing_images_error,
+)
 from harness.model.databases import DATABASES
 from harness.model.placement import ImageFacts
 
@@ -28,14 +33,16 @@ def official_available(engine: Engine, *, ask_registry: bool) -> Callable[[str],
 
 
 def select_images(
-    engine: Engine,
-    source: ImageSource,
-    overrides: Mapping[str, str | None],
-    *,
-    ask_registry: bool,
+    engine: Engine, request: ImageRequest, *, ask_registry: bool
 ) -> list[ImageChoice]:
     """`choose_images` against a real engine."""
-    return choose_images(source, overrides, official_available(engine, ask_registry=ask_registry))
+    return choose_images(
+        request.source,
+        request.overrides,
+        official_available(engine, ask_registry=ask_registry),
+        versions=request.versions,
+        environ=request.environ,
+    )
 
 
 def require_present(engine: Engine, choices: list[ImageChoice]) -> None:

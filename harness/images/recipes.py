@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.model.versions import VERSIONS, ServerVersion, default_version
+
 CONTEXT_ROOT = Path(__file__).parent / "context"
 LOCAL_REPOSITORY = "harness-local"
 TAG_LENGTH = 12
@@ -52,32 +54,49 @@ class LocalImage:
 
 DEBIAN_SUITE = "bookworm"
 
-BASE = LocalImage(
-    name="base",
-    context=CONTEXT_ROOT / "base",
-    settings=(("suite", DEBIAN_SUITE), ("variant", "minbase")),
-)
-MYSQL = LocalImage(name="mysql", context=CONTEXT_ROOT / "mysql", parent=BASE)
-POSTGRES = LocalImage(
-    name="postgres",
-    context=CONTEXT_ROOT / "postgres",
-    parent=BASE,
-    build_args=(("PG_MAJOR", "15"),),
-)
+
+def _debian_base(suite: str) -> LocalImage:
+    name = "base" if suite == DEBIAN_SUITE else f"base-{suite}"
+    return LocalImage(
+        name=name,
+        context=CONTEXT_ROOT / "base",
+        settings=(("suite", suite), ("variant", "minbase")),
+    )
+
+
+BASE = _debian_base(DEBIAN_SUITE)
+# Debian trixie: Docker 26 (docker.io 26.1), PostgreSQL 17, MariaDB 11.8.
+BASE_TRIXIE = _debian_base("trixie")
+_BASES = {image.name: image for image in (BASE, BASE_TRIXIE)}
+
+
+def _database_image(version: ServerVersion) -> LocalImage:
+    """One database version's image: the profile's context on that version's Debian suite. The
+    build checks that the suite's packages really are that version."""
+    assert version.debian_suite is not None
+    major_arg = {"mariadb": "MARIADB_MAJOR", "postgres": "PG_MAJOR"}[version.line]
+    base = "base" if version.debian_suite == DEBIAN_SUITE else f"base-{version.debian_suite}"
+    return LocalImage(
+        name=f"{version.line}-{version.version}",
+        context=CONTEXT_ROOT / version.database,
+        parent=_BASES[base],
+        build_args=((major_arg, version.version),),
+    )
+
+
+# The database images by (database, version); building one builds its parents first.
+VERSION_IMAGES: dict[tuple[str, str], LocalImage] = {
+    (v.database, v.version): _database_image(v) for v in VERSIONS if v.debian_suite
+}
+# The newest of each database: what `--images local` runs unless a version is asked for.
+DATABASE_IMAGES: dict[str, LocalImage] = {
+    database: VERSION_IMAGES[database, default_version(database, local=True).version]
+    for database in ("mysql", "postgres")
+}
 
 # A second engine (docker-in-docker) for the harness's own remote-engine tests; not a database.
 DIND = LocalImage(name="dind", context=CONTEXT_ROOT / "dind", parent=BASE)
-
-# Debian trixie: Docker 26 (docker.io 26.1), PostgreSQL 17, MariaDB 11.8.
-BASE_TRIXIE = LocalImage(
-    name="base-trixie",
-    context=CONTEXT_ROOT / "base",
-    settings=(("suite", "trixie"), ("variant", "minbase")),
-)
 DIND_DOCKER_26 = LocalImage(name="dind-docker26", context=CONTEXT_ROOT / "dind", parent=BASE_TRIXIE)
-
-# The database images by database name; building one builds its parents first.
-DATABASE_IMAGES: dict[str, LocalImage] = {"mysql": MYSQL, "postgres": POSTGRES}
 
 
 def build_order(images: list[LocalImage]) -> list[LocalImage]:

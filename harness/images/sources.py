@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from harness.errors import ImageMissing, UsageError
-from harness.images.recipes import DATABASE_IMAGES
+from harness.images.recipes import DATABASE_IMAGES, VERSION_IMAGES
+from harness.model.versions import (
+    ServerVersion,
+    UpgradePair,
+    default_version,
+    find_version,
+    upgrade_pair,
+)
 
-OFFICIAL_REFS: dict[str, str] = {"mysql": "mysql:8.4", "postgres": "postgres:17"}
 ENV_VARIABLE = "HARNESS_IMAGES"
 
 
@@ -32,26 +39,79 @@ def resolve_source(option: str | None, environ: Mapping[str, str]) -> ImageSourc
         ) from None
 
 
+def image_of(version: ServerVersion, origin: str) -> str:
+    """The ref that runs `version`: its official image, or the local build of it."""
+    if origin == "official":
+        return version.official_ref
+    return VERSION_IMAGES[version.database, version.version].ref
+
+
+@dataclass(frozen=True)
+class UpgradeImages:
+    """The two images of one major-version upgrade: rows written by `old_ref`, read by `new_ref`."""
+
+    pair: UpgradePair
+    old_ref: str
+    new_ref: str
+
+
 @dataclass(frozen=True)
 class ImageChoice:
     database: str
     ref: str
     origin: str  # "official", "local" or "override"
+    # The server version the ref runs (None for an override: the harness cannot know it).
+    version: ServerVersion | None = None
 
     def describe(self) -> str:
-        return f"{self.database}={self.ref} ({self.origin})"
+        version = f" {self.version.label}" if self.version else ""
+        return f"{self.database}={self.ref} ({self.origin}{version})"
+
+    def upgrade(self) -> UpgradeImages | None:
+        """The upgrade step around this version, in the same origin's images (None: there is
+        none, or the image is the user's own)."""
+        if self.version is None or self.origin == "override":
+            return None
+        pair = upgrade_pair(self.version, local=self.origin == "local")
+        if pair is None:
+            return None
+        return UpgradeImages(pair, image_of(pair.old, self.origin), image_of(pair.new, self.origin))
+
+
+def version_variable(database: str) -> str:
+    """The environment variable that picks a database's version: HARNESS_MYSQL_VERSION."""
+    return f"HARNESS_{database.upper()}_VERSION"
+
+
+def requested_version(
+    database: str, option: str | None, environ: Mapping[str, str], *, local: bool
+) -> ServerVersion:
+    """`--mysql-version` wins over HARNESS_MYSQL_VERSION; neither: the source's default."""
+    value = option or environ.get(version_variable(database))
+    if not value:
+        return default_version(database, local=local)
+    try:
+        return find_version(database, value, local=local)
+    except ValueError as error:
+        origin = f"--{database}-version" if option else version_variable(database)
+        raise UsageError(f"{origin}: {error}.") from None
 
 
 def choose_images(
     source: ImageSource,
     overrides: Mapping[str, str | None],
     official_available: Callable[[str], bool],
+    *,
     databases: tuple[str, ...] = tuple(DATABASE_IMAGES),
+    versions: Mapping[str, str | None] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> list[ImageChoice]:
     """One image per database.
 
     An override (`--mysql-image`) always wins. `auto` takes the official image where
-    `official_available` says it is present or pullable, and the local build elsewhere.
+    `official_available` says it is present or pullable, and the local build elsewhere; the
+    version is the one asked for (`--mysql-version`, `HARNESS_MYSQL_VERSION`), else the official
+    default or the newest local build.
     """
     choices = []
     for database in databases:
@@ -59,15 +119,42 @@ def choose_images(
         if override:
             choices.append(ImageChoice(database, override, "override"))
             continue
-        official = OFFICIAL_REFS[database]
+        asked = (versions or {}).get(database)
+
+        def pick(*, local: bool, db: str = database, asked: str | None = asked) -> ServerVersion:
+            return requested_version(db, asked, environ or {}, local=local)
+
+        official = pick(local=False)
         use_official = source is ImageSource.OFFICIAL or (
-            source is ImageSource.AUTO and official_available(official)
+            source is ImageSource.AUTO and official_available(official.official_ref)
         )
         if use_official:
-            choices.append(ImageChoice(database, official, "official"))
+            choices.append(ImageChoice(database, official.official_ref, "official", official))
         else:
-            choices.append(ImageChoice(database, DATABASE_IMAGES[database].ref, "local"))
+            local = pick(local=True)
+            choices.append(ImageChoice(database, image_of(local, "local"), "local", local))
     return choices
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """What the user asked for: a source, per-database overrides and versions."""
+
+    source: ImageSource
+    overrides: Mapping[str, str | None]
+    versions: Mapping[str, str | None]
+    environ: Mapping[str, str]
+
+    @classmethod
+    def read(cls, value_of: Callable[[str], Any], environ: Mapping[str, str]) -> ImageRequest:
+        """From parsed options (`value_of(dest)`); a bad source is a UsageError here."""
+        source = resolve_source(value_of("images"), environ)
+        return cls(
+            source,
+            {db: value_of(f"{db}_image") for db in DATABASE_IMAGES},
+            {db: value_of(f"{db}_version") for db in DATABASE_IMAGES},
+            dict(environ),
+        )
 
 
 def describe_choices(source: ImageSource, choices: list[ImageChoice]) -> str:

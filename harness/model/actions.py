@@ -23,6 +23,7 @@ class Step(Enum):
     PRUNE_VOLUMES = "docker volume prune"
     RUN_NEW = "docker run"
     RUN_WITH_VOLUMES_FROM = "docker run --volumes-from old"
+    RUN_NEXT_VERSION = "docker run <next major version>"
 
 
 class Fate(Enum):
@@ -51,7 +52,7 @@ class Action:
         steps = set(self.steps)
         if Step.RUN_WITH_VOLUMES_FROM in steps:
             return Fate.INHERITED
-        if Step.RUN_NEW not in steps:
+        if not steps & {Step.RUN_NEW, Step.RUN_NEXT_VERSION}:
             return Fate.SAME_CONTAINER
         if Step.PRUNE_VOLUMES in steps:
             return Fate.REPLACED_AFTER_PRUNE
@@ -62,7 +63,12 @@ class Action:
     @property
     def recreates_storage(self) -> bool:
         """The next container is set up from the storage mode again (so placement is rechecked)."""
-        return Step.RUN_NEW in self.steps
+        return bool(set(self.steps) & {Step.RUN_NEW, Step.RUN_NEXT_VERSION})
+
+    @property
+    def upgrades(self) -> bool:
+        """The next container runs the next major version of the server (a second image)."""
+        return Step.RUN_NEXT_VERSION in self.steps
 
 
 ACTIONS: dict[str, Action] = {
@@ -84,7 +90,13 @@ ACTIONS: dict[str, Action] = {
         ),
         # Two servers must never share a data directory: the old one stops first.
         Action("volumes-from", (Step.STOP, Step.RUN_WITH_VOLUMES_FROM), "--volumes-from"),
+        # A recreate on the same storage with the next major version's image: what a version
+        # bump in a compose file or a deployment does.
+        Action("upgrade", (Step.STOP, Step.REMOVE, Step.RUN_NEXT_VERSION), "an upgrade"),
     )
 }
+
+# The actions a single image can perform (an upgrade needs two: see `upgrade-check`).
+SINGLE_IMAGE_ACTIONS: tuple[str, ...] = tuple(a.name for a in ACTIONS.values() if not a.upgrades)
 
 ACTION_NAMES: tuple[str, ...] = tuple(ACTIONS)

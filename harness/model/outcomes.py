@@ -19,6 +19,9 @@ class Outcome(StrEnum):
     # The engine refuses to create the container as configured: there are no rows to judge,
     # and that is the engine's documented or observed answer, not a harness failure.
     REJECTED = "rejected"
+    # The new server will not start on the data it was given (a newer major version on an older
+    # data directory); the data is still on disk, and the old version still reads it.
+    REFUSED = "refused"
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,9 @@ class ContainerSpec:
     def with_ports(self, *ports: int) -> ContainerSpec:
         return replace(self, ports=tuple(dict.fromkeys((*self.ports, *ports))))
 
+    def with_image(self, image: str) -> ContainerSpec:
+        return replace(self, image=image)
+
     def named(self, name: str | None) -> ContainerSpec:
         return replace(self, name=name)
 

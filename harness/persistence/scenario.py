@@ -18,7 +18,8 @@ from harness.containers.deployment import Deployment
 from harness.containers.engine import Engine, Session, sdk_mounts
 from harness.containers.managed import spec_of
 from harness.containers.secrets import secret_files
-from harness.errors import EngineRefused, HarnessError
+from harness.errors import EngineRefused, HarnessError, NotReady, UsageError
+from harness.images.sources import UpgradeImages
 from harness.model.actions import ACTIONS, Action
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.credentials import Credentials, redact
@@ -27,18 +28,29 @@ from harness.model.outcomes import Outcome
 from harness.model.persons import PERSONS_ROWS, DbConnection, Observation, observe, write_persons
 from harness.model.spec import ContainerSpec
 from harness.model.storage import STORAGE_MODES, ObservedMount, expect
+from harness.model.versions import refusal_reason
+
+# Enough of a refusing server's log to hold its reason (PostgreSQL writes a handful of lines).
+REFUSAL_LOG_LINES = 40
 
 
 class PlacementError(HarnessError):
     """The data directory is not where the storage mode should have put it: no valid verdict."""
 
 
-def run_scenario(
-    engine: Engine, session: Session, cell: Cell, image: str, creds: Credentials
+def run_scenario(  # noqa: PLR0917 - a cell, where, on what, as whom
+    engine: Engine,
+    session: Session,
+    cell: Cell,
+    image: str,
+    creds: Credentials,
+    upgrade: UpgradeImages | None = None,
 ) -> ScenarioResult:
-    """One matrix cell on `image`, configured as the official image's contract says."""
-    with database_container(engine, session, image, DATABASES[cell.database], creds) as container:
-        return run_cell(engine, session, cell, container, creds)
+    """One matrix cell on `image`, configured as the official image's contract says. An upgrade
+    cell writes with `upgrade.old_ref` and recreates with `upgrade.new_ref` instead."""
+    first = upgrade.old_ref if upgrade and ACTIONS[cell.action].upgrades else image
+    with database_container(engine, session, first, DATABASES[cell.database], creds) as container:
+        return run_cell(engine, session, cell, container, creds, upgrade)
 
 
 @contextlib.contextmanager
@@ -57,20 +69,31 @@ def database_container(
         yield container
 
 
-def run_cell(
-    engine: Engine, session: Session, cell: Cell, container: DockerContainer, creds: Credentials
+def run_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
+    engine: Engine,
+    session: Session,
+    cell: Cell,
+    container: DockerContainer,
+    creds: Credentials,
+    upgrade: UpgradeImages | None = None,
 ) -> ScenarioResult:
     """Write the Persons rows, apply the action, read back; everything made is removed after.
 
     `container` is an unstarted testcontainers container; it is copied, never started itself.
+    An upgrade cell needs `upgrade`: the next version's image and the line whose promise holds.
     """
-    promise = expect(cell.storage, cell.action, engine.info)
+    action = ACTIONS[cell.action]
+    if action.upgrades and upgrade is None:
+        raise UsageError(
+            f"{cell.id} needs two versions of {cell.database}; there is no upgrade for its image."
+        )
+    line = upgrade.pair.new.line if upgrade else None
+    promise = expect(cell.storage, cell.action, engine.info, line)
     result = ScenarioResult(
         cell=cell, expected=promise.outcome, reason=promise.reason, verified=promise.verified
     )
     started = time.monotonic()
     profile = DATABASES[cell.database]
-    action = ACTIONS[cell.action]
     try:
         with Deployment(
             engine,
@@ -80,6 +103,7 @@ def run_cell(
             STORAGE_MODES[cell.storage],
             container,
             spec_of(container),
+            upgrade.new_ref if upgrade else None,
         ) as d:
             trial = exercise(d, action, check_placement=True)
             result.rows_written = trial.rows_written
@@ -129,7 +153,10 @@ def exercise(d: Deployment, action: Action, *, check_placement: bool) -> Trial:
             verify_placement(d, data_dir, data_mount)
         rows_written = write_persons(connection)
     d.perform(action)
-    observation = observe(profile.classify_missing, d.connect, PERSONS_ROWS)
+    if action.upgrades:
+        observation = observe_upgrade(d)
+    else:
+        observation = observe(profile.classify_missing, d.connect, PERSONS_ROWS)
     if check_placement and action.recreates_storage:
         with closing(d.connect()) as connection:
             verify_placement(d, *locate_data(d, connection))
@@ -143,6 +170,25 @@ def exercise(d: Deployment, action: Action, *, check_placement: bool) -> Trial:
         dangling_volumes=dangling,
         dangling_with_data=[v for v in dangling if v in d.data_volumes],
     )
+
+
+def observe_upgrade(d: Deployment) -> Observation:
+    """The rows as the next major version finds them; a server that will not start on them is
+    `refused`, which holds only if the old version, put back on the same storage, still reads
+    every row (else they are lost, and the detail says how)."""
+    try:
+        return observe(d.profile.classify_missing, d.connect, PERSONS_ROWS)
+    except NotReady:
+        if d.container.state().get("Status") not in ("exited", "dead"):
+            raise  # not a refusal: a server that never answered
+    reason = refusal_reason(d.container.logs(REFUSAL_LOG_LINES))
+    d.start_new()  # the old version's image, on the same storage
+    back = observe(d.profile.classify_missing, d.connect, PERSONS_ROWS)
+    if back.outcome is Outcome.SURVIVES:
+        detail = f"{reason}; put back, the old version read all {back.rows_read} rows"
+        return Observation(Outcome.REFUSED, back.rows_read, detail)
+    detail = f"{reason}; put back, the old version found {back.detail or 'the rows gone'}"
+    return Observation(Outcome.LOST, back.rows_read, detail)
 
 
 def locate_data(d: Deployment, connection: DbConnection) -> tuple[str, ObservedMount | None]:

@@ -15,7 +15,7 @@ from harness.containers.engine import Engine
 from harness.errors import HarnessError
 from harness.frontends.pytest_plugin import exit_on
 from harness.images.availability import require_present, select_images
-from harness.images.sources import ImageSource
+from harness.images.sources import ImageRequest, ImageSource
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -27,7 +27,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def local_images(harness_engine: Engine) -> dict[str, str]:
     """The locally built image refs; the run stops if they are not built."""
-    choices = select_images(harness_engine, ImageSource.LOCAL, {}, ask_registry=False)
+    request = ImageRequest(ImageSource.LOCAL, {}, {}, {})
+    choices = select_images(harness_engine, request, ask_registry=False)
     try:
         require_present(harness_engine, choices)
     except HarnessError as error:

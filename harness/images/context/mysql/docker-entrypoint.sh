@@ -142,6 +142,35 @@ initialise() {
     echo
     log "MySQL init process done. Ready for start up."
     echo
+    # Which version wrote the system tables, as mariadb-upgrade records it.
+    [ -e "$datadir/mysql_upgrade_info" ] || server_version > "$datadir/mysql_upgrade_info"
+}
+
+server_version() { mariadbd --version | awk '{ print $3 }'; }
+major_minor() { grep -oE '^[0-9]+\.[0-9]+' <<< "$1" || true; }
+
+# As the official mariadb image: a data directory written by another major version needs
+# mariadb-upgrade for its system tables; it runs only when MARIADB_AUTO_UPGRADE is set (the
+# server starts either way, and the user's tables are readable).
+upgrade_if_needed() {
+    local datadir="$1"; shift
+    local server data=""
+    server="$(major_minor "$(server_version)")"
+    if [ -s "$datadir/mysql_upgrade_info" ]; then
+        data="$(major_minor "$(< "$datadir/mysql_upgrade_info")")"
+    fi
+    [ "$data" != "$server" ] || return 0
+    if [ -z "${MARIADB_AUTO_UPGRADE:-}" ]; then
+        log "MariaDB upgrade (mariadb-upgrade) required from ${data:-an unknown version} to $server, but skipped: MARIADB_AUTO_UPGRADE is not set"
+        return 0
+    fi
+    log "Upgrading the system tables from ${data:-an unknown version} to $server"
+    # No password is known here (the init variables are ignored on a data directory that
+    # exists): the temporary server skips the grant tables and listens on its socket only.
+    start_temporary_server "$@" --skip-grant-tables
+    mariadb-upgrade --protocol=socket --socket="$socket" -uroot --upgrade-system-tables
+    stop_temporary_server
+    log "Upgrade done"
 }
 
 # `docker run image --some-option` means options for the server.
@@ -162,6 +191,7 @@ if [ "$1" = mariadbd ] || [ "$1" = mysqld ]; then
     fi
     if [ -d "$datadir/mysql" ]; then
         log "Database directory appears to contain a database; Skipping initialization"
+        upgrade_if_needed "$datadir" "$@"
     else
         initialise "$datadir" "$@"
     fi

@@ -1,0 +1,136 @@
+"""Database server versions as data: which exist, which image runs each, and what an upgrade
+from one major version to the next does to a data directory.
+
+A *line* is one server product (MariaDB, MySQL, PostgreSQL); upgrades go from a version to the
+next one of the same line. The `mysql` database profile runs two lines (MariaDB is what Debian
+packages as its MySQL-compatible server; MySQL is what the official `mysql` image runs).
+Adding a version is one new `ServerVersion` in `VERSIONS` (and, for a local image, one recipe).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from harness.model.outcomes import Outcome, Promise
+
+
+@dataclass(frozen=True)
+class ServerVersion:
+    database: str  # the profile it speaks for: "mysql" or "postgres"
+    line: str  # "mariadb", "mysql" or "postgres"
+    version: str  # the major version as its project numbers it: "10.11", "17"
+    official_ref: str  # the official image of that version
+    # The Debian suite whose packages build the local image; None: no local image.
+    debian_suite: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{LINE_NAMES[self.line]} {self.version}"
+
+
+LINE_NAMES = {"mariadb": "MariaDB", "mysql": "MySQL", "postgres": "PostgreSQL"}
+
+# Oldest first within each line.
+VERSIONS: tuple[ServerVersion, ...] = (
+    ServerVersion("mysql", "mariadb", "10.11", "mariadb:10.11", "bookworm"),
+    ServerVersion("mysql", "mariadb", "11.8", "mariadb:11.8", "trixie"),
+    ServerVersion("mysql", "mysql", "8.0", "mysql:8.0"),
+    ServerVersion("mysql", "mysql", "8.4", "mysql:8.4"),
+    ServerVersion("postgres", "postgres", "15", "postgres:15", "bookworm"),
+    ServerVersion("postgres", "postgres", "17", "postgres:17", "trixie"),
+)
+
+# What `--images official` and `--images local` run when no version is asked for: the official
+# default images, and the newest version Debian packages.
+OFFICIAL_DEFAULT = {"mysql": "8.4", "postgres": "17"}
+
+
+def versions_of(database: str, *, local: bool) -> list[ServerVersion]:
+    return [
+        v for v in VERSIONS if v.database == database and (v.debian_suite is not None or not local)
+    ]
+
+
+def default_version(database: str, *, local: bool) -> ServerVersion:
+    if local:
+        return versions_of(database, local=True)[-1]
+    return find_version(database, OFFICIAL_DEFAULT[database], local=False)
+
+
+def find_version(database: str, version: str, *, local: bool) -> ServerVersion:
+    """The version of `database` named `version`; a ValueError lists the ones there are."""
+    known = versions_of(database, local=local)
+    for candidate in known:
+        if candidate.version == version.strip():
+            return candidate
+    where = "built locally" if local else "known"
+    raise ValueError(
+        f"{database} {version!r} is not a version {where}; use one of: "
+        + ", ".join(v.version for v in known)
+    )
+
+
+@dataclass(frozen=True)
+class UpgradePair:
+    old: ServerVersion
+    new: ServerVersion
+
+    @property
+    def label(self) -> str:
+        return f"{self.old.label} -> {self.new.version}"
+
+
+def upgrade_pair(chosen: ServerVersion, *, local: bool) -> UpgradePair | None:
+    """The major-version step around `chosen`: from the previous version of its line to it,
+    else from it to the next (the oldest has no previous); None when the line has one version."""
+    line = [v for v in versions_of(chosen.database, local=local) if v.line == chosen.line]
+    index = line.index(chosen)
+    if index > 0:
+        return UpgradePair(line[index - 1], chosen)
+    if index + 1 < len(line):
+        return UpgradePair(chosen, line[index + 1])
+    return None
+
+
+# What the next major version does on a data directory the previous one wrote, per line. Each
+# was observed on the engine with the local images (see the README's "Upgrades" section) and
+# agrees with the project's documentation.
+UPGRADE_PROMISES: dict[str, Promise] = {
+    "postgres": Promise(
+        Outcome.REFUSED,
+        "a PostgreSQL data directory works only with the major version that wrote it; the new "
+        "server refuses to start on it (pg_upgrade or a dump and restore moves the data), and "
+        "the data stays on disk for the old version.",
+    ),
+    "mariadb": Promise(
+        Outcome.SURVIVES,
+        "MariaDB starts on an older major version's data directory; mariadb-upgrade "
+        "(MARIADB_AUTO_UPGRADE=1) brings its system tables up to date.",
+    ),
+    "mysql": Promise(
+        Outcome.SURVIVES,
+        "MySQL upgrades the previous LTS release's data directory in place when it starts "
+        "(unless the configuration uses an option the new version removed).",
+    ),
+}
+
+
+# How servers word a refusal to start, most telling first: PostgreSQL's FATAL (and the DETAIL
+# that names both versions), MariaDB's and MySQL's [ERROR].
+_REFUSAL_MARKERS = ("FATAL:", "[ERROR]", "ERROR:")
+
+
+def refusal_reason(log: str) -> str:
+    """The server's own words for why it would not start, from its log: the first line with the
+    most telling marker, and the DETAIL line after it, without their timestamps; else the log's
+    last line."""
+    lines = [" ".join(line.split()) for line in log.splitlines() if line.strip()]
+    for marker in _REFUSAL_MARKERS:
+        for index, line in enumerate(lines):
+            if marker in line:
+                reason = line[line.index(marker) :]
+                following = lines[index + 1] if index + 1 < len(lines) else ""
+                if "DETAIL:" in following:
+                    reason += " " + following[following.index("DETAIL:") :]
+                return reason
+    return lines[-1] if lines else "(the server wrote nothing to its log)"
