@@ -25,18 +25,26 @@ from harness.frontends.grade_command import add_grade_command
 from harness.frontends.image_commands import add_image_commands
 from harness.frontends.options import IMAGE_OPTIONS, ImageRequest
 from harness.frontends.progress import ProgressBar
-from harness.frontends.report import LineKind, write_json
+from harness.frontends.report import render, write_json
 from harness.frontends.signals import cleanup_on_terminate
 from harness.images.availability import require_present, select_images
 from harness.images.build import ensure_images
-from harness.images.recipes import DATABASE_IMAGES
-from harness.images.sources import ImageChoice, ImageSource, describe_choices, missing_images_error
-from harness.model.actions import ACTION_NAMES
+from harness.images.recipes import VERSION_IMAGES, LocalImage
+from harness.images.sources import (
+    ImageChoice,
+    ImageSource,
+    UpgradeImages,
+    describe_choices,
+    missing_images_error,
+    with_upgrade_images,
+)
+from harness.model.actions import ACTION_NAMES, ACTIONS
 from harness.model.cells import Cell, ScenarioResult, matrix
 from harness.model.credentials import Credentials
 from harness.model.databases import DATABASES
 from harness.model.durability import DEFAULT_ROUNDS, DEFAULT_SEED
 from harness.model.storage import STORAGE_NAMES
+from harness.model.versions import VERSIONS
 from harness.persistence.scenario import run_scenario
 
 Handler = Callable[[argparse.Namespace], int]
@@ -89,12 +97,20 @@ def _progress_printer() -> Callable[[str], None]:
     return show
 
 
+def local_recipe(choice: ImageChoice) -> LocalImage:
+    """The recipe of a locally built choice (its version's image)."""
+    assert choice.version is not None, "a local image always runs a known version"
+    return VERSION_IMAGES[choice.database, choice.version.version]
+
+
 def cmd_images_build(args: argparse.Namespace) -> int:
     engine = Engine.connect()
     source, choices = image_choices(args, engine, ask_registry=True)
     print(describe_choices(source, choices), flush=True)
     progress = _progress_printer()
-    local = [DATABASE_IMAGES[c.database] for c in choices if c.origin == "local"]
+    # Each chosen version and the versions of its upgrade step: the matrix's upgrade cells.
+    choices = with_upgrade_images(choices)
+    local = [local_recipe(c) for c in choices if c.origin == "local"]
     for choice in choices:
         if choice.origin != "local" and not engine.has_image(choice.ref):
             progress(f"{choice.database}: pulling {choice.ref}")
@@ -114,6 +130,15 @@ def cmd_images_list(args: argparse.Namespace) -> int:
     engine = Engine.connect()
     source, choices = image_choices(args, engine, ask_registry=False)
     print(describe_choices(source, choices))
+    chosen = {c.ref for c in choices}
+    print("versions (--mysql-version / --postgres-version):")
+    for version in VERSIONS:
+        local = VERSION_IMAGES.get((version.database, version.version))
+        for ref in filter(None, (local.ref if local else None, version.official_ref)):
+            state = "present" if engine.has_image(ref) else "absent"
+            mark = "  <- this run" if ref in chosen else ""
+            print(f"  {version.database:<9} {version.label:<16} {ref:<40} {state}{mark}")
+    print("local builds:")
     for _image_id, tags, _labels, size in engine.labelled_images(IMAGE_LABEL):
         print(f"  {', '.join(tags) or '<untagged>':<40} {size / 1e6:>7.0f} MB")
     return 0
@@ -165,6 +190,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         tuple(s for s in STORAGE_NAMES if s in (args.storage or STORAGE_NAMES)),
         tuple(a for a in ACTION_NAMES if a in (args.action or ACTION_NAMES)),
     )
+    upgrades = {c.database: upgrade for c in chosen if (upgrade := c.upgrade())}
+    cells = _runnable(cells, upgrades, wanted)
+    if any(ACTIONS[cell.action].upgrades for cell in cells):
+        chosen = with_upgrade_images(chosen)
     runs: list[EngineRun] = []
     for name in names:
         if runs:
@@ -172,9 +201,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         if name == HOST:
             require_present(engine, chosen)
         else:
-            require_loaded(engine, name, wanted.values())
+            require_loaded(engine, name, [c.ref for c in chosen])
         with engine_environment(name):
-            results = _run_matrix(engine, cells, wanted, name)
+            results = _run_matrix(engine, cells, wanted, upgrades, name)
         runs.append(EngineRun(name, engine.info, wanted, results))
     _show(runs)
     if args.json:
@@ -187,8 +216,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if all(r.passed for run in runs for r in run.results) else 1
 
 
+def _runnable(
+    cells: list[Cell], upgrades: dict[str, UpgradeImages], images: dict[str, str]
+) -> list[Cell]:
+    """The cells that can run: an upgrade cell needs its database's next version."""
+    for database in sorted({c.database for c in cells if ACTIONS[c.action].upgrades}):
+        if database not in upgrades:
+            print(
+                f"skipping {database}'s upgrade cells: {images[database]} has no next major "
+                "version known to the harness (`upgrade-check --from --to` checks your own)"
+            )
+    return [c for c in cells if not ACTIONS[c.action].upgrades or c.database in upgrades]
+
+
 def _run_matrix(
-    engine: Engine, cells: list[Cell], images: dict[str, str], name: str
+    engine: Engine,
+    cells: list[Cell],
+    images: dict[str, str],
+    upgrades: dict[str, UpgradeImages],
+    name: str,
 ) -> list[ScenarioResult]:
     session = start_run(engine)
     creds = Credentials.random()
@@ -198,7 +244,8 @@ def _run_matrix(
     try:
         for cell in cells:
             bar.starting(label + cell.id)
-            result = run_scenario(engine, session, cell, images[cell.database], creds)
+            upgrade = upgrades.get(cell.database)
+            result = run_scenario(engine, session, cell, images[cell.database], creds, upgrade)
             results.append(result)
             bar.finished(label + cell.id, _outcome_label(result))
     finally:
@@ -208,7 +255,7 @@ def _run_matrix(
 
 def _show(runs: list[EngineRun]) -> None:
     for line in engines_summary(runs):
-        print(f"\n== {line.text} ==" if line.kind is LineKind.HEADING else line.text)
+        print(render(line, colour=sys.stdout.isatty()))
 
 
 def _positive(text: str) -> int:

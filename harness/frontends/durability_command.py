@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Mapping
 
 from harness.containers.engine import Engine
@@ -10,7 +11,7 @@ from harness.containers.run_state import end_run, start_run
 from harness.errors import UsageError
 from harness.frontends.durability_report import durability_summary
 from harness.frontends.progress import ProgressBar
-from harness.frontends.report import LineKind, to_json, write_json
+from harness.frontends.report import render, to_json, write_json
 from harness.model.credentials import Credentials
 from harness.model.durability import Campaign, CampaignPlan, RoundCounts, standard_campaigns
 from harness.persistence.durability import run_campaign
@@ -77,7 +78,7 @@ def run_durability(
     finally:
         end_run(engine, session)
     for line in durability_summary(campaigns):
-        print(f"\n== {line.text} ==" if line.kind is LineKind.HEADING else line.text)
+        print(render(line, colour=sys.stdout.isatty()))
     if args.json:
         records = [c.to_record() for c in campaigns]
         write_json(args.json, to_json(engine.info, images, [], records))

@@ -19,6 +19,7 @@ from harness.engines.catalogue import (
 )
 from harness.frontends.options import ImageRequest
 from harness.images.availability import require_present, select_images
+from harness.images.sources import with_upgrade_images
 
 ALL = "all"
 
@@ -37,7 +38,8 @@ def _quiet_progress(message: str) -> None:
 def cmd_engines_up(args: argparse.Namespace) -> int:
     host = Engine.connect()
     request = ImageRequest.read(lambda dest: getattr(args, dest, None), os.environ)
-    choices = select_images(host, request, ask_registry=False)
+    # The upgrade cells need both versions of each database on the engine too.
+    choices = with_upgrade_images(select_images(host, request, ask_registry=False))
     require_present(host, choices)
     for offer in _offers(args.names):
         remote = engine_up(host, offer, [c.ref for c in choices], _quiet_progress)

@@ -42,6 +42,7 @@ from harness.frontends.pytest_grading import (  # noqa: F401 - a fixture pytest 
 from harness.frontends.pytest_stash import CAMPAIGNS_KEY, RESULTS_KEY, RUN_KEY, record_result
 from harness.frontends.report import LineKind, to_json, write_json
 from harness.frontends.signals import cleanup_on_terminate
+from harness.model.actions import ACTIONS
 from harness.model.cells import Cell, ScenarioResult, matrix
 from harness.model.credentials import Credentials
 from harness.model.databases import DATABASES
@@ -51,6 +52,7 @@ from harness.model.engine_info import EngineInfo
 if TYPE_CHECKING:
     from harness.containers.engine import Engine, Session
     from harness.frontends.pytest_engines import EnginePool
+    from harness.images.sources import ImageChoice, UpgradeImages
 
 MARKERS = {
     "persistence": "a database persistence scenario (database x storage x action)",
@@ -119,17 +121,26 @@ def preflight(config: pytest.Config, items: list[pytest.Item]) -> None:
         return
     from harness.containers.engine import Engine  # noqa: PLC0415 - only when needed
     from harness.images.availability import require_present, select_images  # noqa: PLC0415
+    from harness.images.sources import with_upgrade_images  # noqa: PLC0415
 
     engine = Engine.connect()
     try:
         if _needs(items, "harness_images"):
             request = ImageRequest.read(config.getoption, os.environ)
             choices = select_images(engine, request, ask_registry=False)
+            if any(_upgrades(item) for item in items):
+                choices = with_upgrade_images(choices)
             require_present(engine, choices)
             if _needs(items, "harness_engine_name"):
                 check_named_engines(config, [c.ref for c in choices])
     finally:
         engine.close()
+
+
+def _upgrades(item: pytest.Item) -> bool:
+    """Whether the item is a matrix cell of the upgrade action (it needs a second image)."""
+    cell = getattr(item, "callspec", None) and item.callspec.params.get("cell")  # type: ignore[attr-defined]
+    return isinstance(cell, Cell) and ACTIONS[cell.action].upgrades
 
 
 @pytest.hookimpl(trylast=True)
@@ -189,8 +200,8 @@ def harness_test_session(
 
 
 @pytest.fixture(scope="session")
-def harness_images(pytestconfig: pytest.Config, harness_engine: Engine) -> dict[str, str]:
-    """Image ref per database. Override this fixture to pin your own images."""
+def harness_image_choices(pytestconfig: pytest.Config, harness_engine: Engine) -> list[ImageChoice]:
+    """The image chosen per database (source, version, origin), present on the engine."""
     from harness.images.availability import require_present, select_images  # noqa: PLC0415
     from harness.images.sources import describe_choices  # noqa: PLC0415
 
@@ -203,7 +214,21 @@ def harness_images(pytestconfig: pytest.Config, harness_engine: Engine) -> dict[
     reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(describe_choices(request.source, choices))
-    return {c.database: c.ref for c in choices}
+    return choices
+
+
+@pytest.fixture(scope="session")
+def harness_images(harness_image_choices: list[ImageChoice]) -> dict[str, str]:
+    """Image ref per database. Override this fixture to pin your own images."""
+    return {c.database: c.ref for c in harness_image_choices}
+
+
+@pytest.fixture(scope="session")
+def harness_upgrades(harness_image_choices: list[ImageChoice]) -> dict[str, UpgradeImages]:
+    """Per database, the two images of its upgrade step (a database whose image has none, such
+    as an image of your own, is absent: its upgrade cells are skipped)."""
+    upgrades = {c.database: c.upgrade() for c in harness_image_choices}
+    return {database: upgrade for database, upgrade in upgrades.items() if upgrade}
 
 
 @pytest.fixture(scope="session")
@@ -213,24 +238,37 @@ def harness_credentials() -> Credentials:
 
 
 @pytest.fixture
-def run_persistence_cell(
+def run_persistence_cell(  # noqa: PLR0917 - pytest passes fixtures by name
     request: pytest.FixtureRequest,
     harness_engine_name: str,  # noqa: F811 - the fixture imported above, asked for by name
     harness_engine_pool: EnginePool,  # noqa: F811 - likewise
     harness_images: dict[str, str],
+    harness_upgrades: dict[str, UpgradeImages],
     harness_credentials: Credentials,
 ) -> Callable[[Cell], ScenarioResult]:
     """Runs one matrix cell against the real engine (the `--engine` one) and records it for
-    the summary/report."""
+    the summary/report. An upgrade cell is skipped when its image has no next version."""
     from harness.persistence.scenario import run_scenario  # noqa: PLC0415
 
     named = bool(engine_names(request.config))
 
     def run(cell: Cell) -> ScenarioResult:
+        upgrade = harness_upgrades.get(cell.database)
+        if ACTIONS[cell.action].upgrades and upgrade is None:
+            pytest.skip(
+                f"{harness_images[cell.database]} has no next major version known to the "
+                "harness; check an upgrade of your own images with `python -m harness "
+                "upgrade-check --from IMAGE --to IMAGE`."
+            )
         engine, session = engine_for(harness_engine_pool, harness_engine_name)
         with harness_engine_pool.environment(harness_engine_name):
             result = run_scenario(
-                engine, session, cell, harness_images[cell.database], harness_credentials
+                engine,
+                session,
+                cell,
+                harness_images[cell.database],
+                harness_credentials,
+                upgrade,
             )
         as_name = harness_engine_name if named else None
         record_result(request.node, engine, harness_images, result, as_name)
@@ -248,13 +286,19 @@ def persistence_check(
     from harness.persistence.byo import check_persistence  # noqa: PLC0415
 
     def check(
-        container: Any, *, storage: str, action: str, database: str | None = None
+        container: Any,
+        *,
+        storage: str,
+        action: str,
+        database: str | None = None,
+        upgrade_to: str | None = None,
     ) -> ScenarioResult:
         result = check_persistence(
             container,
             storage=storage,
             action=action,
             database=database,
+            upgrade_to=upgrade_to,
             engine=harness_engine,
             session=harness_test_session,
         )
@@ -346,8 +390,10 @@ class ResultCollector:
         for line in lines + durability_summary(self.campaigns):
             if line.kind is LineKind.HEADING:
                 terminalreporter.write_sep("=", line.text)
-            else:
-                terminalreporter.write_line(line.text, red=line.kind is LineKind.ALERT)
+                continue
+            for text, colour in line.pieces():
+                terminalreporter.write(text, **({colour: True} if colour else {}))
+            terminalreporter.line("")
 
     def pytest_sessionfinish(self) -> None:
         path = self.config.getoption("--harness-report")

@@ -15,12 +15,15 @@ from harness.model.cells import ScenarioResult
 from harness.model.engine_info import EngineInfo
 from harness.model.storage import STORAGE_NAMES
 
-SYMBOL = {"survives": "S", "lost": "L", "rejected": "R"}
+SYMBOL = {"survives": "S", "lost": "L", "rejected": "R", "refused": "X"}
 LEGEND = (
-    "cell = expected/observed: S survives, L lost, R the engine refuses the configuration; "
+    "cell = expected/observed: S survives, L lost, R the engine refuses the configuration, "
+    "X the next major version refuses the data (still on disk); "
     "ok = as the engine promises, FAIL = it did not, ERROR = no verdict; "
     "? = unverified (the engine is in no known range: judged by the nearest one)"
 )
+# A colour per observed outcome, in pytest's markup names (the command line maps them to ANSI).
+OUTCOME_COLOUR = {"survives": "green", "lost": "red", "rejected": "blue", "refused": "purple"}
 
 
 def cell_text(result: ScenarioResult | None) -> str:
@@ -52,22 +55,53 @@ def _axes(cells: Mapping[tuple[str, str], ScenarioResult]) -> tuple[list[str], l
     return storages, actions
 
 
-def matrix_tables(results: Iterable[ScenarioResult]) -> dict[str, list[str]]:
-    """One plain-text table per database: storage modes as rows, actions as columns."""
+def cell_colour(result: ScenarioResult | None) -> str | None:
+    """Red for a broken promise and yellow for no verdict, else the observed outcome's."""
+    if result is None:
+        return None
+    if result.error:
+        return "yellow"
+    if not result.passed or result.observed is None:
+        return "red"
+    return OUTCOME_COLOUR[result.observed.value]
+
+
+Segment = tuple[str, str | None]  # text, and its colour (None: the terminal's own)
+
+
+def matrix_rows(results: Iterable[ScenarioResult]) -> dict[str, list[tuple[Segment, ...]]]:
+    """One table per database, storage modes as rows and actions as columns, each row as
+    coloured segments."""
     tables = {}
     for database, cells in _by_database(results).items():
         storages, actions = _axes(cells)
         widths = [max(len(a), 9) for a in actions]
         header = f"{'':<10}" + "  ".join(a.ljust(w) for a, w in zip(actions, widths, strict=True))
-        lines = [header]
+        rows: list[tuple[Segment, ...]] = [((header.rstrip(), None),)]
         for storage in storages:
-            row = "  ".join(
-                cell_text(cells.get((storage, a))).ljust(w)
-                for a, w in zip(actions, widths, strict=True)
-            )
-            lines.append(f"{storage:<10}{row}".rstrip())
-        tables[database] = lines
+            segments: list[Segment] = [(f"{storage:<10}", None)]
+            for index, (action, width) in enumerate(zip(actions, widths, strict=True)):
+                result = cells.get((storage, action))
+                gap = "  " if index else ""
+                segments += [(gap, None), (cell_text(result), cell_colour(result))]
+                segments.append((" " * (width - len(cell_text(result))), None))
+            rows.append(_trimmed(segments))
+        tables[database] = rows
     return tables
+
+
+def _trimmed(segments: list[Segment]) -> tuple[Segment, ...]:
+    while segments and not segments[-1][0].strip():
+        segments.pop()
+    return tuple(segments)
+
+
+def matrix_tables(results: Iterable[ScenarioResult]) -> dict[str, list[str]]:
+    """The tables of `matrix_rows` as plain text."""
+    return {
+        database: ["".join(text for text, _ in row) for row in rows]
+        for database, rows in matrix_rows(results).items()
+    }
 
 
 def dangling_lines(results: Iterable[ScenarioResult]) -> list[str]:
@@ -97,18 +131,44 @@ class LineKind(Enum):
 class SummaryLine:
     text: str
     kind: LineKind = LineKind.TEXT
+    # The text in coloured pieces, where parts of a line have colours of their own.
+    segments: tuple[Segment, ...] = ()
+
+    @classmethod
+    def coloured(cls, segments: tuple[Segment, ...], kind: LineKind) -> SummaryLine:
+        return cls("".join(text for text, _ in segments), kind, segments)
+
+    def pieces(self) -> tuple[Segment, ...]:
+        """The segments, or the whole text in the kind's colour."""
+        if self.segments:
+            return self.segments
+        return ((self.text, "red" if self.kind is LineKind.ALERT else None),)
+
+
+ANSI = {"red": 31, "green": 32, "yellow": 33, "blue": 34, "purple": 35}
+
+
+def render(line: SummaryLine, *, colour: bool) -> str:
+    """The line as the command line prints it: a heading framed, ANSI colours on a terminal."""
+    if line.kind is LineKind.HEADING:
+        return f"\n== {line.text} =="
+    if not colour:
+        return line.text
+    return "".join(
+        f"\x1b[{ANSI[colour]}m{text}\x1b[0m" if colour else text for text, colour in line.pieces()
+    )
 
 
 def summary(results: list[ScenarioResult]) -> list[SummaryLine]:
     """What a run shows at its end, for the command line and the pytest plugin alike: a table
     per database, the legend and counts, the dangling volumes, and why each failure failed."""
     lines: list[SummaryLine] = []
-    for database, rows in matrix_tables(results).items():
+    for database, rows in matrix_rows(results).items():
         lines.append(SummaryLine(f"persistence matrix: {database}", LineKind.HEADING))
-        lines += [
-            SummaryLine(row, LineKind.ALERT if "FAIL" in row or "ERROR" in row else LineKind.TEXT)
-            for row in rows
-        ]
+        for row in rows:
+            text = "".join(piece for piece, _ in row)
+            alert = "FAIL" in text or "ERROR" in text
+            lines.append(SummaryLine.coloured(row, LineKind.ALERT if alert else LineKind.TEXT))
     if not lines:
         return lines
     lines += [SummaryLine(LEGEND), SummaryLine(summary_line(results))]
@@ -162,7 +222,8 @@ table { border-collapse: collapse; margin-bottom: 2em; }
 th, td { border: 1px solid #bbb; padding: .5em; vertical-align: top; max-width: 14em; }
 th { background: #eee; white-space: nowrap; }
 td.survives { background: #d9f2d9; } td.lost { background: #f9dede; }
-td.rejected { background: #e4e0f5; } td.unverified { border-style: dashed; }
+td.rejected { background: #e4e0f5; } td.refused { background: #fde7c8; }
+td.unverified { border-style: dashed; }
 td.fail { outline: 3px solid #c00; outline-offset: -3px; } td.error { background: #fff3c4; }
 .verdict { font-weight: bold; } .reason { font-size: .8em; color: #444; }
 """
@@ -182,7 +243,9 @@ def html_head() -> list[str]:
         "<p>Each cell: what happened to the <code>Persons</code> rows after the action. "
         "<span style='background:#d9f2d9'>green: they survived</span>, "
         "<span style='background:#f9dede'>red: they were lost</span>, "
-        "<span style='background:#e4e0f5'>violet: the engine refused the configuration</span>; "
+        "<span style='background:#e4e0f5'>violet: the engine refused the configuration</span>, "
+        "<span style='background:#fde7c8'>orange: the next major version refused the data, "
+        "which is still on disk</span>; "
         "a red outline marks a cell where the engine did not do what it promises, a dashed one "
         "a promise not verified on this engine. The small text says why.</p>",
     ]
@@ -223,8 +286,12 @@ def _html_cell(result: ScenarioResult | None) -> str:
     classes = observed + ("" if result.passed else " fail")
     classes += "" if result.verified else " unverified"
     verdict = observed if result.passed else f"{observed} (expected {result.expected.value})"
+    # What the servers said (a refusal's FATAL line, a missing table) is the evidence.
+    evidence = (
+        f"<div class='reason'><i>{html.escape(result.detail)}</i></div>" if result.detail else ""
+    )
     return (
         f"<td class='{classes}' title='{html.escape(result.reason, quote=True)}'>"
         f"<span class='verdict'>{html.escape(verdict)}</span>"
-        f"<div class='reason'>{html.escape(result.reason)}</div></td>"
+        f"<div class='reason'>{html.escape(result.reason)}</div>{evidence}</td>"
     )

@@ -48,11 +48,16 @@ def image_of(version: ServerVersion, origin: str) -> str:
 
 @dataclass(frozen=True)
 class UpgradeImages:
-    """The two images of one major-version upgrade: rows written by `old_ref`, read by `new_ref`."""
+    """The two images of one upgrade: rows written by `old_ref`, read by `new_ref`."""
 
-    pair: UpgradePair
     old_ref: str
     new_ref: str
+    # The versions, when the harness knows them (None: a user's own images, `upgrade-check`).
+    pair: UpgradePair | None = None
+
+    @property
+    def line(self) -> str | None:
+        return self.pair.new.line if self.pair else None
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,23 @@ class ImageChoice:
         pair = upgrade_pair(self.version, local=self.origin == "local")
         if pair is None:
             return None
-        return UpgradeImages(pair, image_of(pair.old, self.origin), image_of(pair.new, self.origin))
+        return UpgradeImages(image_of(pair.old, self.origin), image_of(pair.new, self.origin), pair)
+
+
+def with_upgrade_images(choices: list[ImageChoice]) -> list[ImageChoice]:
+    """The chosen images and both images of each one's upgrade step, each ref once: what a run
+    with upgrade cells needs on the engine."""
+    needed = {c.ref: c for c in choices}
+    for choice in choices:
+        upgrade = choice.upgrade()
+        if upgrade is None or upgrade.pair is None:
+            continue
+        for version, ref in (
+            (upgrade.pair.old, upgrade.old_ref),
+            (upgrade.pair.new, upgrade.new_ref),
+        ):
+            needed.setdefault(ref, ImageChoice(choice.database, ref, choice.origin, version))
+    return list(needed.values())
 
 
 def version_variable(database: str) -> str:

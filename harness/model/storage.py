@@ -26,7 +26,7 @@ from harness.model.outcomes import (
     promise_for,
 )
 from harness.model.spec import ContainerSpec, Mount, MountKind
-from harness.model.versions import UPGRADE_PROMISES
+from harness.model.versions import upgrade_promise
 
 S, L, R = Outcome.SURVIVES, Outcome.LOST, Outcome.REJECTED
 
@@ -267,10 +267,9 @@ def expect(
 ) -> Promise:
     """The engine's promise for one cell. An upgrade is a recreate as far as the storage goes:
     storage that loses the data on a recreate loses it; storage that keeps it hands it to the
-    next major version, whose answer (`upgrade_line`'s promise) decides."""
+    next major version, whose answer (`upgrade_line`'s promise; None: images of unknown
+    versions, which must read the rows) decides."""
     promise = STORAGE_MODES[storage].promise(ACTIONS[action], engine)
     if not ACTIONS[action].upgrades or promise.outcome is not Outcome.SURVIVES:
         return promise
-    if upgrade_line is None:
-        raise ValueError(f"the {action} action needs the server line being upgraded")
-    return replace(UPGRADE_PROMISES[upgrade_line], verified=promise.verified)
+    return replace(upgrade_promise(upgrade_line), verified=promise.verified)

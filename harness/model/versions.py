@@ -113,6 +113,17 @@ UPGRADE_PROMISES: dict[str, Promise] = {
         "(unless the configuration uses an option the new version removed).",
     ),
 }
+# Images of the user's own, whose versions the harness does not know: a version bump is safe
+# only if the new image reads the rows (what `upgrade-check` gates on).
+UNKNOWN_LINE_PROMISE = Promise(
+    Outcome.SURVIVES,
+    "an image bump is safe only when the new image reads every row the old one wrote.",
+)
+
+
+def upgrade_promise(line: str | None) -> Promise:
+    """What the next version does to the data, for a known line; else the gate's demand."""
+    return UPGRADE_PROMISES.get(line or "", UNKNOWN_LINE_PROMISE)
 
 
 # How servers word a refusal to start, most telling first: PostgreSQL's FATAL (and the DETAIL

@@ -7,6 +7,8 @@ result = check_persistence(PostgresContainer("myorg/pg:1.4", username="app",
                            password="s3cret", dbname="employees"),
                            storage="named", action="recreate")
 assert result.passed and result.observed == "survives"
+
+An upgrade takes the next version's image: `action="upgrade", upgrade_to="myorg/pg:2.0"`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from harness.containers.managed import pristine_copy, spec_of
 from harness.containers.run_state import end_run, start_run
 from harness.errors import UsageError
 from harness.images.inspect import detect_database
+from harness.images.sources import UpgradeImages
 from harness.model.actions import ACTIONS
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.credentials import Credentials
@@ -36,6 +39,7 @@ def check_persistence(
     storage: str,
     action: str,
     database: str | None = None,
+    upgrade_to: str | None = None,
     engine: Engine | None = None,
     session: Session | None = None,
 ) -> ScenarioResult:
@@ -43,10 +47,16 @@ def check_persistence(
     one action, and compare the full Persons row set read back with the engine's promise.
 
     Its own env, command, network and labels are kept; the harness adds its labels and the
-    storage mode's mount. Everything made is removed before this returns.
+    storage mode's mount. The `upgrade` action recreates it on `upgrade_to`, an image of the
+    next version, which must read every row. Everything made is removed before this returns.
     """
     _require_known(storage, STORAGE_MODES, "storage mode")
     _require_known(action, ACTIONS, "action")
+    if ACTIONS[action].upgrades != bool(upgrade_to):
+        raise UsageError(
+            "The upgrade action needs upgrade_to=IMAGE (the next version's image), and only it "
+            "takes one; pass both or neither."
+        )
     if not isinstance(container, DockerContainer):
         raise UsageError(
             f"check_persistence needs a testcontainers container (DockerContainer, "
@@ -59,7 +69,9 @@ def check_persistence(
         profile = _database_of(container, database, engine)
         creds = _credentials_of(container, profile)
         _refuse_conflicting_mounts(container, profile, storage, engine)
-        return run_cell(engine, run, Cell(profile.name, storage, action), container, creds)
+        upgrade = UpgradeImages(container.image, upgrade_to) if upgrade_to else None
+        cell = Cell(profile.name, storage, action)
+        return run_cell(engine, run, cell, container, creds, upgrade)
     finally:
         if session is None:
             end_run(engine, run)

@@ -87,8 +87,7 @@ def run_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
         raise UsageError(
             f"{cell.id} needs two versions of {cell.database}; there is no upgrade for its image."
         )
-    line = upgrade.pair.new.line if upgrade else None
-    promise = expect(cell.storage, cell.action, engine.info, line)
+    promise = expect(cell.storage, cell.action, engine.info, upgrade.line if upgrade else None)
     result = ScenarioResult(
         cell=cell, expected=promise.outcome, reason=promise.reason, verified=promise.verified
     )
