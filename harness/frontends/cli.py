@@ -1,4 +1,4 @@
-"""`python -m harness`: doctor, images, run, grade, clean, layers, inspect."""
+"""`python -m harness`: the command line (`python -m harness --help` lists its commands)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from harness.frontends.options import IMAGE_OPTIONS, ImageRequest
 from harness.frontends.progress import ProgressBar
 from harness.frontends.report import render, write_json
 from harness.frontends.signals import cleanup_on_terminate
+from harness.frontends.upgrade_command import add_upgrade_command
 from harness.images.availability import require_present, select_images
 from harness.images.build import ensure_images
 from harness.images.recipes import VERSION_IMAGES, LocalImage
@@ -350,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_grade_command(commands)
     add_engine_commands(commands)
     add_image_commands(commands)
+    add_upgrade_command(commands)
 
     return parser
 

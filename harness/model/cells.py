@@ -58,6 +58,9 @@ class ScenarioResult:
     error: str = ""
     # False when the engine is in no known range and the promise is the nearest range's.
     verified: bool = True
+    # An upgrade's two images: the one that wrote the rows, the one that read them.
+    upgrade_from: str = ""
+    upgrade_to: str = ""
 
     @property
     def passed(self) -> bool:
@@ -84,6 +87,8 @@ class ScenarioResult:
             entry["error"] = self.error
         if not self.verified:
             entry["verified"] = False
+        if self.upgrade_to:
+            entry["upgrade"] = {"from": self.upgrade_from, "to": self.upgrade_to}
         return entry
 
     def to_record(self) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass
 
@@ -54,12 +54,17 @@ def run_scenario(  # noqa: PLR0917 - a cell, where, on what, as whom
 
 
 @contextlib.contextmanager
-def database_container(
-    engine: Engine, session: Session, image: str, profile: DatabaseProfile, creds: Credentials
+def database_container(  # noqa: PLR0917 - what `docker run` of a database takes
+    engine: Engine,
+    session: Session,
+    image: str,
+    profile: DatabaseProfile,
+    creds: Credentials,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[DockerContainer]:
-    """A container of `image` initialised for `creds` as the official image's contract says,
-    its passwords in read-only files (`*_FILE`), never in its environment."""
-    init_env = profile.init_env(creds)
+    """A container of `image` initialised for `creds` as the official image's contract says
+    (plus `extra_env`), its passwords in read-only files (`*_FILE`), never in its environment."""
+    init_env = {**profile.init_env(creds), **(extra_env or {})}
     with secret_files(engine, session, image, init_env, profile.password_variables) as (
         env,
         mounts,
@@ -91,6 +96,8 @@ def run_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
     result = ScenarioResult(
         cell=cell, expected=promise.outcome, reason=promise.reason, verified=promise.verified
     )
+    if upgrade and action.upgrades:
+        result.upgrade_from, result.upgrade_to = upgrade.old_ref, upgrade.new_ref
     started = time.monotonic()
     profile = DATABASES[cell.database]
     try:
@@ -180,7 +187,7 @@ def observe_upgrade(d: Deployment) -> Observation:
     except NotReady:
         if d.container.state().get("Status") not in ("exited", "dead"):
             raise  # not a refusal: a server that never answered
-    reason = refusal_reason(d.container.logs(REFUSAL_LOG_LINES))
+    reason = refusal_reason(d.container.logs(REFUSAL_LOG_LINES)).rstrip(".")
     d.start_new()  # the old version's image, on the same storage
     back = observe(d.profile.classify_missing, d.connect, PERSONS_ROWS)
     if back.outcome is Outcome.SURVIVES:
