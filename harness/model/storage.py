@@ -272,4 +272,4 @@ def expect(
     promise = STORAGE_MODES[storage].promise(ACTIONS[action], engine)
     if not ACTIONS[action].upgrades or promise.outcome is not Outcome.SURVIVES:
         return promise
-    return replace(upgrade_promise(upgrade_line), verified=promise.verified)
+    return promise_for(upgrade_promise(upgrade_line), engine)

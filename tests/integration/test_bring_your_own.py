@@ -195,6 +195,12 @@ def test_unusable_containers_get_one_sentence(
         check_persistence(stock("postgres", image), storage="nfs", action="recreate")
     with pytest.raises(UsageError, match="'reboot' is not a known action; use one of: restart"):
         check_persistence(stock("postgres", image), storage="named", action="reboot")
+    with pytest.raises(UsageError, match="The upgrade action needs upgrade_to=IMAGE"):
+        check_persistence(stock("postgres", image), storage="named", action="upgrade")
+    with pytest.raises(UsageError, match="The upgrade action needs upgrade_to=IMAGE"):
+        check_persistence(
+            stock("postgres", image), storage="named", action="recreate", upgrade_to=image
+        )
     with pytest.raises(UsageError, match="sets no usable credentials"):
         check_persistence(
             DockerContainer(image), storage="named", action="recreate", engine=harness_engine

@@ -75,7 +75,10 @@ def test_override_beats_any_source() -> None:
 def test_description_is_one_line_naming_each_choice() -> None:
     """The run says which images it uses, in one line."""
     line = describe_choices(ImageSource.AUTO, choose_images(ImageSource.AUTO, {}, always))
-    assert line == "images (auto): mysql=mysql:8.4 (official), postgres=postgres:17 (official)"
+    assert line == (
+        "images (auto): mysql=mysql:8.4 (official MySQL 8.4), "
+        "postgres=postgres:17 (official PostgreSQL 17)"
+    )
 
 
 def test_missing_local_image_points_to_make_images() -> None:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from harness.images.recipes import BASE, MYSQL, POSTGRES, LocalImage, build_order
+from harness.images.recipes import BASE, BASE_TRIXIE, VERSION_IMAGES, LocalImage, build_order
+
+MARIADB_10 = VERSION_IMAGES["mysql", "10.11"]
+MARIADB_11 = VERSION_IMAGES["mysql", "11.8"]
+POSTGRES_15 = VERSION_IMAGES["postgres", "15"]
+POSTGRES_17 = VERSION_IMAGES["postgres", "17"]
 
 
 def _image(context: Path, parent: LocalImage | None = None, **kwargs: object) -> LocalImage:
@@ -62,13 +67,23 @@ def test_build_args_are_inputs(tmp_path: Path) -> None:
 
 
 def test_tag_format() -> None:
-    """Refs are harness-local/<name>:<12 hex digits>."""
-    repository, tag = MYSQL.ref.split(":")
-    assert repository == "harness-local/mysql"
+    """Refs are harness-local/<line>-<version>:<12 hex digits>."""
+    repository, tag = MARIADB_10.ref.split(":")
+    assert repository == "harness-local/mariadb-10.11"
     assert re.fullmatch(r"[0-9a-f]{12}", tag)
-    assert tag == MYSQL.inputs_digest()[:12]
+    assert tag == MARIADB_10.inputs_digest()[:12]
 
 
 def test_build_order_puts_base_first_once() -> None:
     """Parents come first and shared parents once."""
-    assert build_order([MYSQL, POSTGRES]) == [BASE, MYSQL, POSTGRES]
+    assert build_order([MARIADB_10, POSTGRES_15]) == [BASE, MARIADB_10, POSTGRES_15]
+
+
+def test_each_version_builds_on_its_suite_and_says_its_major_version() -> None:
+    """Bookworm packages MariaDB 10.11 and PostgreSQL 15, trixie 11.8 and 17; the build checks
+    the suite's packages against the version, which it gets as a build argument."""
+    assert [MARIADB_10.parent, POSTGRES_15.parent] == [BASE, BASE]
+    assert [MARIADB_11.parent, POSTGRES_17.parent] == [BASE_TRIXIE, BASE_TRIXIE]
+    assert dict(MARIADB_11.build_args) == {"MARIADB_MAJOR": "11.8"}
+    assert dict(POSTGRES_17.build_args) == {"PG_MAJOR": "17"}
+    assert len({image.ref for image in VERSION_IMAGES.values()}) == 4

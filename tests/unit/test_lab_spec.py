@@ -65,6 +65,10 @@ def test_the_issues_example_validates(tmp_path: Path) -> None:
     [
         (("actions: [recreate, kill-start]", "actions: [recreate, reboot]"),
          "lab.yaml: checks[0].actions: found ['recreate', 'reboot']; unknown action(s) ['reboot']"),
+        # A submission is one image; an upgrade needs two.
+        (("actions: [recreate, kill-start]", "actions: [upgrade]"),
+         "lab.yaml: checks[0].actions: found ['upgrade']; unknown action(s) ['upgrade']; "
+         "allowed: restart"),
         (("id: chained-run", "id: Chained_Run"),
          "lab.yaml: checks[1].id: found 'Chained_Run'; String should match pattern"),
         (("points: 2\n    kind: max-layers", "points: 0\n    kind: max-layers"),

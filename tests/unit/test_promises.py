@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.model.actions import ACTION_NAMES, ACTIONS, Action, Fate, Step
+from harness.model.actions import ACTION_NAMES, ACTIONS, SINGLE_IMAGE_ACTIONS, Action, Fate, Step
 from harness.model.engine_info import EngineInfo
 from harness.model.outcomes import ByEngine, Outcome
 from harness.model.storage import STORAGE_MODES, STORAGE_NAMES, expect
@@ -28,7 +28,7 @@ def test_axes_are_the_contract_names() -> None:
     assert STORAGE_NAMES == ("layer", "anonymous", "named", "bind", "tmpfs")
     assert ACTION_NAMES == (
         "restart", "stop-start", "kill-start", "recreate", "recreate-rm-v", "prune-recreate",
-        "volumes-from",
+        "volumes-from", "upgrade",
     )  # fmt: skip
 
 
@@ -46,9 +46,43 @@ def test_every_cell_has_an_outcome_and_a_finished_reason() -> None:
 def test_table_matches_design_on_engine_20(storage: str) -> None:
     """What was observed on Engine 20.10.24 is what the derived table expects there."""
     observed = "".join(
-        "S" if expect(storage, a, OLD_ENGINE).outcome is S else "L" for a in ACTION_NAMES
+        "S" if expect(storage, a, OLD_ENGINE).outcome is S else "L" for a in SINGLE_IMAGE_ACTIONS
     )
     assert observed == DESIGN_TABLE[storage]
+
+
+# What the next major version does per storage mode, transcribed from the projects' documents
+# and what the local images did on the engine: X refused (still on disk), S survives, L lost.
+UPGRADE_TABLE = {
+    "postgres": {"layer": "L", "anonymous": "L", "named": "X", "bind": "X", "tmpfs": "L"},
+    "mariadb": {"layer": "L", "anonymous": "L", "named": "S", "bind": "S", "tmpfs": "L"},
+    "mysql": {"layer": "L", "anonymous": "L", "named": "S", "bind": "S", "tmpfs": "L"},
+}
+LETTER = {Outcome.SURVIVES: "S", Outcome.LOST: "L", Outcome.REFUSED: "X"}
+
+
+@pytest.mark.parametrize("line", list(UPGRADE_TABLE))
+def test_an_upgrade_is_a_recreate_for_the_storage_then_the_new_versions_answer(line: str) -> None:
+    """Storage that loses the rows on a recreate loses them on an upgrade; storage that keeps
+    them hands them to the next version: PostgreSQL refuses them, MariaDB and MySQL read them."""
+    observed = {s: LETTER[expect(s, "upgrade", NEW_ENGINE, line).outcome] for s in STORAGE_NAMES}
+    assert observed == UPGRADE_TABLE[line]
+    if line == "postgres":
+        assert "pg_upgrade" in expect("named", "upgrade", NEW_ENGINE, line).reason
+
+
+def test_an_upgrade_of_images_of_unknown_versions_must_keep_the_rows() -> None:
+    """`upgrade-check` on a user's images: the gate demands that the rows survive."""
+    assert expect("named", "upgrade", NEW_ENGINE, None).outcome is S
+    assert expect("tmpfs", "upgrade", NEW_ENGINE, None).outcome is L
+
+
+def test_an_unverified_engine_marks_upgrade_promises_unverified_too() -> None:
+    podman_5 = EngineInfo("podman", "5.2.1", "1.41")
+    promise = expect("named", "upgrade", podman_5, "postgres")
+    assert promise.outcome is Outcome.REFUSED
+    assert not promise.verified
+    assert "judged as Podman 4.x" in promise.reason
 
 
 def test_named_prune_depends_on_the_engines_kind_and_version() -> None:

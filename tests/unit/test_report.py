@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from harness.frontends.report import matrix_tables, to_html, to_json
+from harness.frontends.report import matrix_tables, render, summary, to_html, to_json
 from harness.model.cells import Cell, ScenarioResult, matrix
 from harness.model.engine_info import EngineInfo
 from harness.model.outcomes import Outcome
@@ -25,13 +25,17 @@ def _result(
     )  # fmt: skip
 
 
-def test_matrix_has_70_cells_with_contract_ids() -> None:
-    """2 databases x 5 storage modes x 7 actions; ids like mysql-named-recreate."""
+def test_matrix_has_the_70_cells_and_the_10_upgrade_cells_with_contract_ids() -> None:
+    """2 databases x 5 storage modes x 8 actions; ids like mysql-named-recreate and
+    postgres-bind-upgrade, the upgrade cells after the 70 of the single-image actions."""
     cells = matrix()
-    assert len(cells) == 70
-    assert len({c.id for c in cells}) == 70
+    assert len(cells) == 80
+    assert len({c.id for c in cells}) == 80
     assert "mysql-named-recreate" in {c.id for c in cells}
     assert "postgres-anonymous-recreate-rm-v" in {c.id for c in cells}
+    upgrades = [c.id for c in cells if c.action == "upgrade"]
+    assert len(upgrades) == 10
+    assert "postgres-bind-upgrade" in upgrades
 
 
 def test_json_matches_contract() -> None:
@@ -127,3 +131,28 @@ def test_an_engine_refusal_and_an_unverified_cell_are_marked_everywhere() -> Non
     assert "class='rejected'" in page
     assert "class='survives unverified'" in page
     assert ScenarioResult.from_record(unverified.to_record()).verified is False
+
+
+def test_a_refused_upgrade_has_its_own_letter_colour_and_evidence() -> None:
+    """X in the table, in a colour of its own (not lost's red); an orange HTML cell that shows
+    the server's FATAL line; the JSON says `refused` and which two images the upgrade ran."""
+    refused = _result(Cell("postgres", "named", "upgrade"), Outcome.REFUSED, Outcome.REFUSED)
+    refused.detail = "FATAL: database files are incompatible with server"
+    refused.upgrade_from, refused.upgrade_to = "pg:15", "pg:17"
+    lost = _result(Cell("postgres", "layer", "upgrade"), Outcome.LOST, Outcome.LOST)
+    rows = summary([refused, lost])
+    table = [line for line in rows if line.text.startswith(("layer", "named"))]
+    assert [line.text.split() for line in table] == [["layer", "L/L", "ok"], ["named", "X/X", "ok"]]
+    colours = [{t.strip(): c for t, c in line.pieces() if t.strip()} for line in table]
+    assert colours[0]["L/L ok"] == "red"
+    assert colours[1]["X/X ok"] == "purple"
+    assert "\x1b[35mX/X ok\x1b[0m" in render(table[1], colour=True)
+    assert render(table[1], colour=False) == table[1].text
+    entry = to_json(ENGINE, {}, [refused])["results"][0]
+    assert (entry["expected"], entry["observed"]) == ("refused", "refused")
+    assert entry["upgrade"] == {"from": "pg:15", "to": "pg:17"}
+    assert "upgrade" not in to_json(ENGINE, {}, [lost])["results"][0]
+    page = to_html(ENGINE, {}, [refused])
+    assert "class='refused'" in page
+    assert "td.refused { background:" in page
+    assert "FATAL: database files are incompatible with server" in page

@@ -143,22 +143,43 @@ initialise() {
     log "MySQL init process done. Ready for start up."
     echo
     # Which version wrote the system tables, as mariadb-upgrade records it.
-    [ -e "$datadir/mysql_upgrade_info" ] || server_version > "$datadir/mysql_upgrade_info"
+    local info
+    info="$datadir/$(upgrade_info_name)"
+    [ -e "$info" ] || server_version > "$info"
 }
 
 server_version() { mariadbd --version | awk '{ print $3 }'; }
 major_minor() { grep -oE '^[0-9]+\.[0-9]+' <<< "$1" || true; }
+
+# mariadb-upgrade records the version in mysql_upgrade_info up to 10.x and in
+# mariadb_upgrade_info in 11.x: the name this server's tool writes.
+upgrade_info_name() {
+    if grep -qa mariadb_upgrade_info "$(command -v mariadb-upgrade)"; then
+        echo mariadb_upgrade_info
+    else
+        echo mysql_upgrade_info
+    fi
+}
+
+# The version that last wrote the system tables (the newer name first), major.minor.
+data_version() {
+    local name
+    for name in mariadb_upgrade_info mysql_upgrade_info; do
+        if [ -s "$1/$name" ]; then
+            major_minor "$(< "$1/$name")"
+            return
+        fi
+    done
+}
 
 # As the official mariadb image: a data directory written by another major version needs
 # mariadb-upgrade for its system tables; it runs only when MARIADB_AUTO_UPGRADE is set (the
 # server starts either way, and the user's tables are readable).
 upgrade_if_needed() {
     local datadir="$1"; shift
-    local server data=""
+    local server data
     server="$(major_minor "$(server_version)")"
-    if [ -s "$datadir/mysql_upgrade_info" ]; then
-        data="$(major_minor "$(< "$datadir/mysql_upgrade_info")")"
-    fi
+    data="$(data_version "$datadir")"
     [ "$data" != "$server" ] || return 0
     if [ -z "${MARIADB_AUTO_UPGRADE:-}" ]; then
         log "MariaDB upgrade (mariadb-upgrade) required from ${data:-an unknown version} to $server, but skipped: MARIADB_AUTO_UPGRADE is not set"

@@ -1,0 +1,165 @@
+"""Major-version upgrades on the real engine: PostgreSQL 15 -> 17 refuses the data (which the
+old version still reads), MariaDB 10.11 -> 11.8 reads it, with and without its auto-upgrade;
+`run --action upgrade` and `upgrade-check` as a team's CI runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.containers.deployment import run_database
+from harness.containers.engine import Engine, Session
+from harness.containers.readiness import wait_until_ready
+from harness.errors import HarnessError
+from harness.frontends.pytest_plugin import exit_on
+from harness.images.availability import require_present
+from harness.images.recipes import VERSION_IMAGES
+from harness.images.sources import ImageChoice
+from harness.model.credentials import Credentials
+from harness.model.databases import DATABASES
+from harness.model.persons import PERSONS_ROWS, read_persons, write_persons
+from harness.model.spec import Mount, MountKind
+
+pytestmark = pytest.mark.persistence
+
+
+@pytest.fixture(scope="module")
+def versions(harness_engine: Engine) -> dict[str, str]:
+    """`<database>-<version>` -> the local image's ref; the run stops if one is not built."""
+    refs = {f"{db}-{version}": image.ref for (db, version), image in VERSION_IMAGES.items()}
+    try:
+        require_present(
+            harness_engine, [ImageChoice("image", ref, "local") for ref in refs.values()]
+        )
+    except HarnessError as error:
+        exit_on(error)
+    return refs
+
+
+def _harness(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args], capture_output=True, text=True, check=False,
+        env={**os.environ, "HARNESS_IMAGES": "local"}, timeout=600,
+    )  # fmt: skip
+
+
+def test_run_upgrade_refuses_postgres_on_persistent_storage_and_keeps_mysql(
+    tmp_path: Path, versions: dict[str, str]
+) -> None:
+    """`run --action upgrade`: PostgreSQL 17 refuses what 15 wrote on a named volume and a bind
+    directory, with its FATAL line as evidence, and 15 put back reads all six rows; MariaDB
+    11.8 reads all six rows 10.11 wrote."""
+    report = tmp_path / "upgrade.json"
+    process = _harness(
+        "run", "--action", "upgrade", "--storage", "named", "--storage", "bind",
+        "--json", str(report),
+    )  # fmt: skip
+    assert process.returncode == 0, process.stdout + process.stderr
+    results = {r["id"]: r for r in json.loads(report.read_text())["results"]}
+    assert set(results) == {
+        "mysql-named-upgrade", "mysql-bind-upgrade", "postgres-named-upgrade",
+        "postgres-bind-upgrade",
+    }  # fmt: skip
+    for storage in ("named", "bind"):
+        postgres = results[f"postgres-{storage}-upgrade"]
+        assert (postgres["expected"], postgres["observed"]) == ("refused", "refused")
+        assert postgres["detail"].startswith("FATAL: database files are incompatible with server")
+        assert "initialized by PostgreSQL version 15" in postgres["detail"]
+        assert postgres["detail"].endswith("put back, the old version read all 6 rows")
+        assert postgres["rows_read"] == len(PERSONS_ROWS)
+        assert postgres["upgrade"] == {
+            "from": versions["postgres-15"],
+            "to": versions["postgres-17"],
+        }
+        mysql = results[f"mysql-{storage}-upgrade"]
+        assert (mysql["observed"], mysql["rows_read"]) == ("survives", len(PERSONS_ROWS))
+        assert mysql["upgrade"] == {"from": versions["mysql-10.11"], "to": versions["mysql-11.8"]}
+    assert "X/X ok" in process.stdout  # the table's letter for refused
+
+
+def test_upgrade_check_is_a_gate_exit_1_for_postgres_and_0_for_mariadb(
+    versions: dict[str, str],
+) -> None:
+    refused = _harness(
+        "upgrade-check", "--from", versions["postgres-15"], "--to", versions["postgres-17"]
+    )
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "refused: " in refused.stdout
+    assert "FATAL: database files are incompatible with server" in refused.stdout
+    assert "pg_upgrade" in refused.stdout
+    kept = _harness(
+        "upgrade-check", "--from", versions["mysql-10.11"], "--to", versions["mysql-11.8"],
+        "--env", "MARIADB_AUTO_UPGRADE=1",
+    )  # fmt: skip
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    assert "survives: " in kept.stdout
+    assert "read back all 6 Persons rows" in kept.stdout
+
+
+def test_upgrade_check_usage_and_environment_problems_exit_2_in_one_sentence(
+    versions: dict[str, str],
+) -> None:
+    missing = _harness("upgrade-check", "--from", "nosuch/pg:1", "--to", versions["postgres-17"])
+    assert missing.returncode == 2
+    assert missing.stderr == (
+        "harness: Image(s) nosuch/pg:1 are not on the engine; pull or build them first "
+        "(upgrade-check never pulls).\n"
+    )
+    mixed = _harness(
+        "upgrade-check", "--from", versions["mysql-10.11"], "--to", versions["postgres-17"]
+    )
+    assert mixed.returncode == 2
+    assert "runs postgres, not mysql; compare images of one database." in mixed.stderr
+    assert _harness("upgrade-check", "--from", versions["postgres-15"]).returncode == 2
+
+
+def _data_volume(engine: Engine, session: Session, name: str) -> Mount:
+    return Mount(MountKind.VOLUME, engine.create_volume(name, session.labels), "/var/lib/mysql")
+
+
+def test_mariadb_images_honour_auto_upgrade_like_the_official_one(
+    harness_engine: Engine, harness_test_session: Session, versions: dict[str, str]
+) -> None:
+    """On 10.11's data, 11.8 starts and reads the rows either way; it runs mariadb-upgrade only
+    with MARIADB_AUTO_UPGRADE, and says it skipped it otherwise."""
+    profile, creds = DATABASES["mysql"], Credentials.random()
+    volume = _data_volume(
+        harness_engine, harness_test_session, f"upgrade-{harness_test_session.id}"
+    )
+    old = run_database(
+        harness_engine, harness_test_session, profile, versions["mysql-10.11"], creds, (volume,)
+    )
+    connection = wait_until_ready(old, profile, creds)
+    write_persons(connection)
+    connection.close()
+    old.stop()
+    old.remove(volumes=False)
+    for auto_upgrade, expected_log in (
+        ("", "required from 10.11 to 11.8, but skipped: MARIADB_AUTO_UPGRADE is not set"),
+        ("1", "Upgrading the system tables from 10.11 to 11.8"),
+    ):
+        env = {**profile.init_env(creds), "MARIADB_AUTO_UPGRADE": auto_upgrade}
+        new = run_database(
+            harness_engine, harness_test_session, profile, versions["mysql-11.8"], creds,
+            (volume,), env,
+        )  # fmt: skip
+        connection = wait_until_ready(new, profile, creds)
+        assert read_persons(connection) == list(PERSONS_ROWS)
+        connection.close()
+        assert expected_log in new.logs(200)
+        new.stop()
+        new.remove(volumes=False)
+    # After the upgrade, the data directory says it is 11.8's: nothing more to do.
+    final = run_database(
+        harness_engine, harness_test_session, profile, versions["mysql-11.8"], creds, (volume,)
+    )
+    wait_until_ready(final, profile, creds).close()
+    assert "Upgrading the system tables" not in final.logs(200)
+    assert "upgrade (mariadb-upgrade) required" not in final.logs(200)
+    final.remove(volumes=False)
+    harness_engine.remove_volume(volume.source)
