@@ -14,7 +14,7 @@ from pathlib import Path
 
 from harness.containers.engine import IMAGE_LABEL, Engine
 from harness.errors import ImageBuildFailed
-from harness.images.recipes import LocalImage, build_order
+from harness.images.recipes import IMAGE_NAMES, LocalImage, build_order
 
 Progress = Callable[[str], None]
 INPUTS_LABEL = "harness.inputs"
@@ -56,6 +56,7 @@ def ensure_images(
             _remove_superseded(engine, image, progress)
         size = int(engine.image_attrs(image.ref).get("Size", 0))
         results.append(BuildResult(image, built, time.monotonic() - started, size))
+    _remove_retired(engine, progress)
     return results
 
 
@@ -198,8 +199,19 @@ def _remove_superseded(engine: Engine, image: LocalImage, progress: Progress) ->
     """Old builds of this image (other inputs) are dead weight once the new one exists."""
     current = image.inputs_digest()
     for image_id, _tags, labels, _size in engine.labelled_images(f"{IMAGE_LABEL}={image.name}"):
-        if labels.get(INPUTS_LABEL) == current:
-            continue
-        # Refused while a container or a child image uses it: then it stays.
-        if engine.remove_image(image_id, force=False):
-            progress(f"{image.name}: removed superseded build {image_id[7:19]}")
+        if labels.get(INPUTS_LABEL) != current:
+            _remove_unused(engine, image_id, image.name, progress)
+
+
+def _remove_retired(engine: Engine, progress: Progress) -> None:
+    """Builds of a name no recipe has any more (`mysql` before it became `mariadb-10.11`)."""
+    for image_id, _tags, labels, _size in engine.labelled_images(IMAGE_LABEL):
+        name = labels.get(IMAGE_LABEL, "")
+        if name not in IMAGE_NAMES:
+            _remove_unused(engine, image_id, name, progress)
+
+
+def _remove_unused(engine: Engine, image_id: str, name: str, progress: Progress) -> None:
+    # Refused while a container or a child image uses it: then it stays.
+    if engine.remove_image(image_id, force=False):
+        progress(f"{name}: removed superseded build {image_id[7:19]}")

@@ -98,6 +98,11 @@ DATABASE_IMAGES: dict[str, LocalImage] = {
 DIND = LocalImage(name="dind", context=CONTEXT_ROOT / "dind", parent=BASE)
 DIND_DOCKER_26 = LocalImage(name="dind-docker26", context=CONTEXT_ROOT / "dind", parent=BASE_TRIXIE)
 
+# Every image name the harness builds today; a local image of another name is a retired one.
+IMAGE_NAMES = frozenset(
+    image.name for image in (BASE, BASE_TRIXIE, DIND, DIND_DOCKER_26, *VERSION_IMAGES.values())
+)
+
 
 def build_order(images: list[LocalImage]) -> list[LocalImage]:
     """Parents before children, each image once."""
