@@ -172,6 +172,11 @@ def summary(results: list[ScenarioResult]) -> list[SummaryLine]:
     if not lines:
         return lines
     lines += [SummaryLine(LEGEND), SummaryLine(summary_line(results))]
+    upgrades = {r.cell.database: (r.upgrade_from, r.upgrade_to) for r in results if r.upgrade_to}
+    lines += [
+        SummaryLine(f"{database} upgrade: written by {old}, recreated with {new}")
+        for database, (old, new) in upgrades.items()
+    ]
     dangling = dangling_lines(results)
     if dangling:
         lines.append(

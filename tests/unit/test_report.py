@@ -148,6 +148,7 @@ def test_a_refused_upgrade_has_its_own_letter_colour_and_evidence() -> None:
     assert colours[1]["X/X ok"] == "purple"
     assert "\x1b[35mX/X ok\x1b[0m" in render(table[1], colour=True)
     assert render(table[1], colour=False) == table[1].text
+    assert "postgres upgrade: written by pg:15, recreated with pg:17" in [r.text for r in rows]
     entry = to_json(ENGINE, {}, [refused])["results"][0]
     assert (entry["expected"], entry["observed"]) == ("refused", "refused")
     assert entry["upgrade"] == {"from": "pg:15", "to": "pg:17"}
