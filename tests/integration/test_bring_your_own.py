@@ -18,8 +18,8 @@ from harness.containers.engine import OWNER_LABEL, SESSION_LABEL, Engine, Sessio
 from harness.containers.managed import ManagedContainer, configure, spec_of
 from harness.containers.readiness import wait_until_ready
 from harness.errors import HarnessError, UsageError
-from harness.images.recipes import BASE
-from harness.model.actions import ACTION_NAMES
+from harness.images.recipes import BASE, VERSION_IMAGES
+from harness.model.actions import SINGLE_IMAGE_ACTIONS
 from harness.model.cells import ScenarioResult
 from harness.model.credentials import Credentials
 from harness.model.databases import DATABASES
@@ -42,7 +42,7 @@ def stock(database: str, image: str) -> DockerContainer:
     return container.with_env("TZ", "UTC").with_kwargs(labels={"team": "data"})
 
 
-@pytest.mark.parametrize("action", ACTION_NAMES)
+@pytest.mark.parametrize("action", SINGLE_IMAGE_ACTIONS)
 @pytest.mark.parametrize("storage", STORAGE_NAMES)
 @pytest.mark.parametrize("database", ["mysql", "postgres"])
 def test_stock_container_through_every_cell(  # noqa: PLR0917 - parameters and fixtures
@@ -76,6 +76,36 @@ def test_stock_container_through_every_cell(  # noqa: PLR0917 - parameters and f
     entry = result.to_dict()
     assert entry["id"] == f"{database}-{storage}-{action}"
     assert PASSWORD not in str(entry)
+
+
+@pytest.mark.parametrize(
+    ("database", "old", "new", "observed"),
+    [("mysql", "10.11", "11.8", "survives"), ("postgres", "15", "17", "refused")],
+)
+def test_stock_container_upgraded_to_the_next_version(  # noqa: PLR0917 - parameters and fixtures
+    database: str,
+    old: str,
+    new: str,
+    observed: str,
+    harness_engine: Engine,
+    harness_test_session: Session,
+) -> None:
+    """`upgrade_to=`: a stock container of one version, recreated on its named volume with the
+    next; images of your own must keep the rows, so only MariaDB's upgrade passes the gate."""
+    old_ref, new_ref = (VERSION_IMAGES[database, v].ref for v in (old, new))
+    result = check_persistence(
+        stock(database, old_ref),
+        storage="named",
+        action="upgrade",
+        upgrade_to=new_ref,
+        engine=harness_engine,
+        session=harness_test_session,
+    )
+    assert not result.error, result.error
+    assert (result.expected, result.observed) == ("survives", observed)
+    assert result.passed is (observed == "survives")
+    assert result.rows_read == 6  # read by the new version, or by the old one put back
+    assert result.to_dict()["upgrade"] == {"from": old_ref, "to": new_ref}
 
 
 FIXTURE_USER_TEST = """
