@@ -13,6 +13,7 @@ import pytest
 
 from harness.containers.engine import Engine, Session
 from harness.engines.dind import SecondEngine, second_engine
+from harness.model.actions import SINGLE_IMAGE_ACTIONS
 
 WHERE = SecondEngine()
 # One test uses the second engine: it owns 127.0.0.2:2375 and the bridge harness-dind0, and two
@@ -45,10 +46,13 @@ def test_a_tcp_engine_runs_the_named_and_anonymous_rows_and_publishes_on_its_add
         "DOCKER_HOST": WHERE.docker_host,
         "HARNESS_IMAGES": "local",
     }
+    # The seven single-image actions: the engine holds the chosen images only (an upgrade
+    # would need each database's other version too).
+    actions = [arg for action in SINGLE_IMAGE_ACTIONS for arg in ("--action", action)]
     result = subprocess.run(
         [
             sys.executable, "-m", "harness", "run", "--storage", "named",
-            "--storage", "anonymous", "--json", str(report),
+            "--storage", "anonymous", *actions, "--json", str(report),
         ],
         env=env, capture_output=True, text=True, check=False, timeout=900,
     )  # fmt: skip
