@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 JOBS ?= 2
 XDIST := $(if $(filter 0,$(JOBS)),,-n $(JOBS))
 
-.PHONY: help setup engine images engines engines-down persistence durability grade test unit lint clean
+.PHONY: help setup engine images engines engines-down persistence durability grade test unit lint bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -65,6 +65,9 @@ test: setup engine images ## the whole suite (unit, integration, scenarios)
 
 unit: setup ## only the tests that need no engine
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+bench: setup engine images ## speed and memory against the floor and stock testcontainers (long; see benchmarks/)
+	JOBS=$(JOBS) $(BIN)/python benchmarks/bench.py
 
 lint: setup ## ruff and mypy --strict
 	$(BIN)/ruff check .

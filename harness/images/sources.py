@@ -140,20 +140,14 @@ def choose_images(
         if override:
             choices.append(ImageChoice(database, override, "override"))
             continue
-        asked = (versions or {}).get(database)
-
-        def pick(*, local: bool, db: str = database, asked: str | None = asked) -> ServerVersion:
-            return requested_version(db, asked, environ or {}, local=local)
-
-        official = pick(local=False)
-        use_official = source is ImageSource.OFFICIAL or (
-            source is ImageSource.AUTO and official_available(official.official_ref)
-        )
-        if use_official:
-            choices.append(ImageChoice(database, official.official_ref, "official", official))
-        else:
-            local = pick(local=True)
-            choices.append(ImageChoice(database, image_of(local, "local"), "local", local))
+        asked, env = (versions or {}).get(database), environ or {}
+        if source is not ImageSource.LOCAL:
+            official = requested_version(database, asked, env, local=False)
+            if source is ImageSource.OFFICIAL or official_available(official.official_ref):
+                choices.append(ImageChoice(database, official.official_ref, "official", official))
+                continue
+        local = requested_version(database, asked, env, local=True)
+        choices.append(ImageChoice(database, image_of(local, "local"), "local", local))
     return choices
 
 

@@ -1,0 +1,360 @@
+"""`make bench`: how fast the harness is, side by side with the engine's floor and stock
+testcontainers, as ratios against the speed targets (issue 12). A benchmark, never a test.
+
+Every measurement of a round runs once per round, in the same order, so a slow moment of the
+shared machine touches all of them; each figure is the median over the rounds. Writes
+`benchmarks/results/latest.json` and `benchmarks/RESULTS.md`.
+
+    BENCH_REPS=5          rounds of the quick measurements (a, b, c, e, f)
+    BENCH_MATRIX_REPS=5   rounds of the full matrices (d), the long part (about 10 min a round)
+    BENCH_WORKERS=0,2,4,8 the matrix's pytest-xdist worker counts (0: one process)
+    BENCH_MAKE_TEST=1     also time `make test` once (about 20 minutes)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.model.actions import SINGLE_IMAGE_ACTIONS
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+REPORT = ROOT / "benchmarks" / "RESULTS.md"
+ENV = {**os.environ, "HARNESS_IMAGES": "local", "TESTCONTAINERS_RYUK_DISABLED": "true"}
+PYTHON = sys.executable
+SINGLE_IMAGE_CELLS = 70
+# The first measurements, from issue 12 (2-core machine, local images, before any speed work).
+BASELINE_CORE_SECONDS_PER_CELL = 2.3
+
+
+def machine_cpu_seconds() -> float:
+    """Core-seconds the whole machine has spent busy (servers in containers included)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def timed_process(command: list[str]) -> tuple[float, float, int]:
+    """Wall seconds, machine core-seconds and the child's peak RSS (kB) of one command, which
+    must succeed."""
+    with tempfile.TemporaryFile() as errors:
+        cpu, started = machine_cpu_seconds(), time.monotonic()
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=errors
+        )
+        # wait4, not wait: the resource usage of this child alone (its peak RSS).
+        _pid, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        wall, cpu = time.monotonic() - started, machine_cpu_seconds() - cpu
+        if process.returncode != 0:
+            errors.seek(0)
+            tail = errors.read().decode(errors="replace")[-2000:]
+            raise SystemExit(f"bench: `{' '.join(command)}` exited {process.returncode}:\n{tail}")
+    return wall, cpu, usage.ru_maxrss
+
+
+@dataclass
+class Measure:
+    name: str
+    samples: list[float] = field(default_factory=list)
+    extra: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, seconds: float, **extra: float) -> None:
+        self.samples.append(seconds)
+        for key, value in extra.items():
+            self.extra.setdefault(key, []).append(value)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    def median_of(self, key: str) -> float:
+        return statistics.median(self.extra[key])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "samples": [round(s, 3) for s in self.samples],
+            "median": round(self.median, 3),
+            **{f"median_{k}": round(statistics.median(v), 3) for k, v in self.extra.items()},
+        }
+
+
+class Bench:
+    """The measurements, run round by round."""
+
+    def __init__(self) -> None:
+        from harness.containers.engine import Engine  # noqa: PLC0415 - after the env is set
+        from harness.containers.run_state import start_run  # noqa: PLC0415
+        from harness.images.recipes import DATABASE_IMAGES  # noqa: PLC0415
+        from harness.model.credentials import Credentials  # noqa: PLC0415
+
+        self.engine = Engine.connect()
+        self.session = start_run(self.engine)
+        self.creds = Credentials.random()
+        self.images = {db: image.ref for db, image in DATABASE_IMAGES.items()}
+        self.measures: dict[str, Measure] = {}
+
+    def measure(self, name: str) -> Measure:
+        return self.measures.setdefault(name, Measure(name))
+
+    def close(self) -> None:
+        from harness.containers.run_state import end_run  # noqa: PLC0415
+
+        end_run(self.engine, self.session)
+        self.engine.close()
+
+    # (a) the floor, and (b) the harness's same cells
+
+    def floor(self, database: str, storage: str, action: str) -> None:
+        command = ["bash", "benchmarks/floor.sh", database, self.images[database], storage, action]
+        wall, _cpu, _rss = timed_process(command)
+        self.measure(f"floor {database}-{storage}-{action}").add(wall)
+
+    def harness_process(self, database: str, storage: str, action: str) -> None:
+        command = [PYTHON, "-m", "harness", "run", "--database", database, "--storage", storage,
+                   "--action", action]  # fmt: skip
+        wall, _cpu, _rss = timed_process(command)
+        self.measure(f"harness process {database}-{storage}-{action}").add(wall)
+
+    def harness_in_process(self, database: str, storage: str, action: str) -> None:
+        from harness.model.cells import Cell  # noqa: PLC0415
+        from harness.persistence.scenario import run_scenario  # noqa: PLC0415
+
+        cell = Cell(database, storage, action)
+        started = time.monotonic()
+        result = run_scenario(self.engine, self.session, cell, self.images[database], self.creds)
+        if not result.passed:
+            raise SystemExit(f"bench: {result.failure_message()}")
+        self.measure(f"harness in-process {cell.id}").add(time.monotonic() - started)
+
+    # (c) start to first query
+
+    def harness_first_query(self, database: str) -> None:
+        from harness.containers.deployment import Deployment  # noqa: PLC0415
+        from harness.containers.managed import spec_of  # noqa: PLC0415
+        from harness.model.databases import DATABASES  # noqa: PLC0415
+        from harness.model.storage import STORAGE_MODES  # noqa: PLC0415
+        from harness.persistence.scenario import database_container  # noqa: PLC0415
+
+        profile, image = DATABASES[database], self.images[database]
+        session = self.session.scoped(f"first-query-{database}")
+        started = time.monotonic()
+        with (
+            database_container(self.engine, session, image, profile, self.creds) as container,
+            Deployment(
+                self.engine, session, profile, self.creds, STORAGE_MODES["anonymous"],
+                container, spec_of(container),
+            ) as deployment,
+        ):  # fmt: skip
+            deployment.start_new()
+            deployment.connect().close()
+            seconds = time.monotonic() - started
+        self.measure(f"harness first query {database}").add(seconds)
+
+    def stock_first_query(self, database: str) -> None:
+        from testcontainers.community.mysql import MySqlContainer  # noqa: PLC0415
+        from testcontainers.community.postgres import PostgresContainer  # noqa: PLC0415
+
+        image, password = self.images[database], self.creds.password
+        labels = {"labels": dict(self.session.labels)}
+        started = time.monotonic()
+        if database == "mysql":
+            mysql = MySqlContainer(image, username="app", password=password, dbname="employees")
+            with mysql.with_kwargs(**labels) as container:
+                import pymysql  # noqa: PLC0415
+
+                pymysql.connect(
+                    host=container.get_container_host_ip(),
+                    port=int(container.get_exposed_port(3306)),
+                    user="app", password=password, database="employees",
+                ).close()  # fmt: skip
+                seconds = time.monotonic() - started
+        else:
+            postgres = PostgresContainer(
+                image, username="app", password=password, dbname="employees", driver=None
+            )
+            with postgres.with_kwargs(**labels) as container:
+                import psycopg  # noqa: PLC0415
+
+                psycopg.connect(container.get_connection_url()).close()
+                seconds = time.monotonic() - started
+        self.measure(f"stock testcontainers first query {database}").add(seconds)
+
+    # (d) the full matrix
+
+    def matrix(self, workers: int) -> None:
+        """The 70 single-image cells: in one process through `harness run` (whose peak RSS is
+        the 70-cell memory figure), else through pytest-xdist with `workers` workers."""
+        if workers:
+            command = [PYTHON, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-m",
+                       "persistence", "-k", "not upgrade", "scenarios/test_persistence.py",
+                       "-n", str(workers)]  # fmt: skip
+        else:
+            command = [PYTHON, "-m", "harness", "run", *_action_args(SINGLE_IMAGE_ACTIONS)]
+        wall, cpu, rss = timed_process(command)
+        per_cell = cpu / SINGLE_IMAGE_CELLS
+        self.measure(f"matrix -n {workers}").add(
+            wall, core_seconds_per_cell=per_cell, peak_rss_mb=rss / 1024
+        )
+
+    def make_test(self) -> None:
+        wall, cpu, _rss = timed_process(["make", "test"])
+        self.measure("make test").add(wall, core_seconds=cpu)
+
+    # (e) memory, and (f) grading
+
+    def memory_10_cells(self) -> None:
+        command = [PYTHON, "-m", "harness", "run", "--action", "restart"]
+        wall, _cpu, rss = timed_process(command)
+        self.measure("peak RSS 10 cells").add(rss / 1024, seconds=wall)
+
+    def grading(self, jobs: int) -> None:
+        lab = "scenarios/labs/volumes-101"
+        command = [PYTHON, "-m", "harness", "grade", lab, f"{lab}/samples", "--jobs", str(jobs)]
+        wall, _cpu, _rss = timed_process(command)
+        self.measure(f"grading --jobs {jobs}").add(wall)
+
+
+def _action_args(actions: tuple[str, ...]) -> list[str]:
+    return [arg for action in actions for arg in ("--action", action)]
+
+
+CELLS = [("mysql", "named", "recreate"), ("postgres", "named", "recreate"),
+         ("mysql", "layer", "restart"), ("postgres", "layer", "restart")]  # fmt: skip
+
+
+def quick_round(bench: Bench) -> None:
+    for cell in CELLS:
+        bench.floor(*cell)
+        bench.harness_process(*cell)
+        bench.harness_in_process(*cell)
+    for database in ("mysql", "postgres"):
+        bench.harness_first_query(database)
+        bench.stock_first_query(database)
+    bench.memory_10_cells()
+    bench.grading(1)
+    bench.grading(2)
+
+
+@dataclass(frozen=True)
+class Ratio:
+    what: str
+    value: float
+    target: float  # the ratio must be at most this
+    detail: str
+
+    @property
+    def met(self) -> bool:
+        return self.value <= self.target
+
+
+def ratios(measures: dict[str, Measure], default_workers: int) -> list[Ratio]:
+    found: list[Ratio] = []
+
+    def add(what: str, value: float, target: float, detail: str) -> None:
+        found.append(Ratio(what, value, target, detail))
+
+    for database, storage, action in CELLS:
+        cell = f"{database}-{storage}-{action}"
+        floor = measures[f"floor {cell}"].median
+        for kind in ("process", "in-process"):
+            ours = measures[f"harness {kind} {cell}"].median
+            add(f"{cell} ({kind}) / floor", ours / floor, 1.0, f"{ours:.2f} s / {floor:.2f} s")
+    for database in ("mysql", "postgres"):
+        ours = measures[f"harness first query {database}"].median
+        stock = measures[f"stock testcontainers first query {database}"].median
+        add(f"first query {database} / stock testcontainers", ours / stock, 0.6,
+            f"{ours:.2f} s / {stock:.2f} s")  # fmt: skip
+    serial = measures.get("matrix -n 0")
+    if serial:
+        small, large = measures["peak RSS 10 cells"].median, serial.median_of("peak_rss_mb")
+        add("peak RSS 70 cells / 10 cells", large / small, 1.2, f"{large:.0f} MB / {small:.0f} MB")
+    default = measures.get(f"matrix -n {default_workers}")
+    if default:
+        add(f"matrix -n {default_workers} / 40 s", default.median / 40, 1.0,
+            f"{default.median:.0f} s")  # fmt: skip
+        per_cell = default.median_of("core_seconds_per_cell")
+        add("core-seconds per cell / half of 2.3", per_cell / (BASELINE_CORE_SECONDS_PER_CELL / 2),
+            1.0, f"{per_cell:.2f} core-s per cell")  # fmt: skip
+    if serial:
+        add("matrix serial / 120 s", serial.median / 120, 1.0, f"{serial.median:.0f} s")
+    return found
+
+
+def markdown(measures: dict[str, Measure], found: list[Ratio], meta: dict[str, Any]) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"`make bench` on {meta['machine']}, {meta['when']}: medians of {meta['reps']} rounds "
+        f"({meta['matrix_reps']} for the matrices), interleaved. Regenerate with `make bench`.",
+        "",
+        "| ratio | value | target | met | from |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r.what} | {r.value:.2f}x | <= {r.target:.1f}x | {'yes' if r.met else 'NO'} "
+        f"| {r.detail} |"
+        for r in found
+    ]
+    lines += ["", "| measurement | median | samples | more |", "|---|---|---|---|"]
+    for m in measures.values():
+        unit = "MB" if m.name.startswith("peak RSS") else "s"
+        more = ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in m.extra.items())
+        samples = " ".join(f"{s:.2f}" for s in m.samples)
+        lines.append(f"| {m.name} | {m.median:.2f} {unit} | {samples} | {more} |")
+    return "\n".join(lines) + "\n"
+
+
+def _memory_gb() -> float:
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
+
+
+def main() -> int:
+    reps = int(os.environ.get("BENCH_REPS", "5"))
+    matrix_reps = int(os.environ.get("BENCH_MATRIX_REPS", "5"))
+    workers = [int(w) for w in os.environ.get("BENCH_WORKERS", "0,2,4,8").split(",") if w]
+    default_workers = int(os.environ.get("JOBS", "2"))
+    bench = Bench()
+    try:
+        for round_number in range(1, reps + 1):
+            print(f"bench: quick round {round_number}/{reps}", flush=True)
+            quick_round(bench)
+        for round_number in range(1, matrix_reps + 1):
+            for count in workers:
+                print(f"bench: matrix round {round_number}/{matrix_reps}, -n {count}", flush=True)
+                bench.matrix(count)
+        if os.environ.get("BENCH_MAKE_TEST") == "1":
+            print("bench: make test", flush=True)
+            bench.make_test()
+    finally:
+        bench.close()
+    found = ratios(bench.measures, default_workers)
+    meta = {
+        "machine": f"{os.cpu_count()} cores, {_memory_gb():.0f} GB",
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "reps": reps,
+        "matrix_reps": matrix_reps,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps({
+        "meta": meta,
+        "measures": {name: m.to_dict() for name, m in bench.measures.items()},
+        "ratios": [{"what": r.what, "value": round(r.value, 3), "target": r.target,
+                    "met": r.met, "detail": r.detail} for r in found],
+    }, indent=2) + "\n")  # fmt: skip
+    REPORT.write_text(markdown(bench.measures, found, meta))
+    print(REPORT.read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
