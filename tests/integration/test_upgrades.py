@@ -25,8 +25,6 @@ from harness.model.databases import DATABASES
 from harness.model.persons import PERSONS_ROWS, read_persons, write_persons
 from harness.model.spec import Mount, MountKind
 
-pytestmark = pytest.mark.persistence
-
 
 @pytest.fixture(scope="module")
 def versions(harness_engine: Engine) -> dict[str, str]:

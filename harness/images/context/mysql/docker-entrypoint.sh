@@ -39,12 +39,13 @@ start_temporary_server() {
     "$@" --skip-networking --socket="$socket" &
     temp_pid=$!
     local i
-    for i in $(seq 60); do
+    # Every 0.1 s: a server that is up waits no longer than that (0.5 s cost ~0.4 s per init).
+    for i in $(seq 300); do
         if mariadb --protocol=socket --socket="$socket" -uroot -e 'SELECT 1' >/dev/null 2>&1; then
             return 0
         fi
         kill -0 "$temp_pid" 2>/dev/null || error "the temporary server failed to start"
-        sleep 0.5
+        sleep 0.1
     done
     error "the temporary server did not answer within 30 s"
 }
