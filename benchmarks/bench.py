@@ -215,7 +215,7 @@ class Bench:
     def memory_10_cells(self) -> None:
         command = [PYTHON, "-m", "harness", "run", "--action", "restart"]
         wall, _cpu, rss = timed_process(command)
-        self.measure("peak RSS 10 cells").add(rss / 1024, seconds=wall)
+        self.measure("peak RSS 10 cells").add(rss / 1024, wall_seconds=wall)
 
     def grading(self, jobs: int) -> None:
         lab = "scenarios/labs/volumes-101"
