@@ -38,11 +38,18 @@ def _quiet_progress(message: str) -> None:
 def cmd_engines_up(args: argparse.Namespace) -> int:
     host = Engine.connect()
     request = ImageRequest.read(lambda dest: getattr(args, dest, None), os.environ)
-    # The upgrade cells need both versions of each database on the engine too.
-    choices = with_upgrade_images(select_images(host, request, ask_registry=False))
-    require_present(host, choices)
+    chosen = select_images(host, request, ask_registry=False)
+    require_present(host, chosen)
+    # The upgrade cells need each database's other version too: loaded where the host has it
+    # (an official image nobody pulled only costs those cells, not the engine).
+    refs = [c.ref for c in chosen]
+    for extra in [c for c in with_upgrade_images(chosen) if c.ref not in refs]:
+        if host.has_image(extra.ref):
+            refs.append(extra.ref)
+        else:
+            _quiet_progress(f"not loading {extra.ref}: the host lacks it (upgrade cells need it)")
     for offer in _offers(args.names):
-        remote = engine_up(host, offer, [c.ref for c in choices], _quiet_progress)
+        remote = engine_up(host, offer, refs, _quiet_progress)
         info = remote.info
         remote.close()
         print(f"{offer.name}: {info.name} {info.version} (API {info.api_version}) at "
