@@ -187,7 +187,9 @@ def observe_upgrade(d: Deployment) -> Observation:
     except NotReady:
         if d.container.state().get("Status") not in ("exited", "dead"):
             raise  # not a refusal: a server that never answered
-    reason = refusal_reason(d.container.logs(REFUSAL_LOG_LINES)).rstrip(".")
+    # A server's log is the user's to read; the run's passwords are still masked in it.
+    log = redact(d.container.logs(REFUSAL_LOG_LINES), d.creds.secrets)
+    reason = refusal_reason(log).rstrip(".")
     d.start_new()  # the old version's image, on the same storage
     back = observe(d.profile.classify_missing, d.connect, PERSONS_ROWS)
     if back.outcome is Outcome.SURVIVES:
