@@ -37,6 +37,7 @@ from harness.images.sources import (
     UpgradeImages,
     describe_choices,
     missing_images_error,
+    no_next_version,
     with_upgrade_images,
 )
 from harness.model.actions import ACTION_NAMES, ACTIONS
@@ -223,10 +224,7 @@ def _runnable(
     """The cells that can run: an upgrade cell needs its database's next version."""
     for database in sorted({c.database for c in cells if ACTIONS[c.action].upgrades}):
         if database not in upgrades:
-            print(
-                f"skipping {database}'s upgrade cells: {images[database]} has no next major "
-                "version known to the harness (`upgrade-check --from --to` checks your own)"
-            )
+            print(f"skipping {database}'s upgrade cells: {no_next_version(images[database])}")
     return [c for c in cells if not ACTIONS[c.action].upgrades or c.database in upgrades]
 
 

@@ -248,6 +248,7 @@ def run_persistence_cell(  # noqa: PLR0917 - pytest passes fixtures by name
 ) -> Callable[[Cell], ScenarioResult]:
     """Runs one matrix cell against the real engine (the `--engine` one) and records it for
     the summary/report. An upgrade cell is skipped when its image has no next version."""
+    from harness.images.sources import no_next_version  # noqa: PLC0415
     from harness.persistence.scenario import run_scenario  # noqa: PLC0415
 
     named = bool(engine_names(request.config))
@@ -255,11 +256,7 @@ def run_persistence_cell(  # noqa: PLR0917 - pytest passes fixtures by name
     def run(cell: Cell) -> ScenarioResult:
         upgrade = harness_upgrades.get(cell.database)
         if ACTIONS[cell.action].upgrades and upgrade is None:
-            pytest.skip(
-                f"{harness_images[cell.database]} has no next major version known to the "
-                "harness; check an upgrade of your own images with `python -m harness "
-                "upgrade-check --from IMAGE --to IMAGE`."
-            )
+            pytest.skip(no_next_version(harness_images[cell.database]))
         engine, session = engine_for(harness_engine_pool, harness_engine_name)
         with harness_engine_pool.environment(harness_engine_name):
             result = run_scenario(

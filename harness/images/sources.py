@@ -83,6 +83,14 @@ class ImageChoice:
         return UpgradeImages(image_of(pair.old, self.origin), image_of(pair.new, self.origin), pair)
 
 
+def no_next_version(ref: str) -> str:
+    """Why an image's upgrade cells cannot run, for the CLI and pytest alike."""
+    return (
+        f"{ref} has no next major version known to the harness; check an upgrade of your own "
+        "images with `python -m harness upgrade-check --from IMAGE --to IMAGE`."
+    )
+
+
 def with_upgrade_images(choices: list[ImageChoice]) -> list[ImageChoice]:
     """The chosen images and both images of each one's upgrade step, each ref once: what a run
     with upgrade cells needs on the engine."""
