@@ -206,12 +206,17 @@ class Engine:
                 entry.size, entry.mode = len(data), 0o444
                 tar.addfile(entry, io.BytesIO(data))
         api = self.client.api
+        # Each VOLUME the image declares would become an anonymous volume filled with the
+        # image's content (an initialised data directory: 1.3 s for PostgreSQL's 46 MB here);
+        # an unmounted tmpfs over each costs nothing on a container that never starts.
+        declared = self.image_attrs(image)["Config"].get("Volumes") or {}
+        covers = [SdkMount(target=path, source=None, type="tmpfs") for path in declared]
         holder = api.create_container(
             image,
             entrypoint=["true"],
             labels=dict(labels),
             host_config=api.create_host_config(
-                mounts=[SdkMount(target="/files", source=volume, type="volume")]
+                mounts=[SdkMount(target="/files", source=volume, type="volume"), *covers]
             ),
         )
         try:
