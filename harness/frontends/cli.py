@@ -23,7 +23,7 @@ from harness.frontends.durability_command import (
 from harness.frontends.engine_commands import add_engine_commands
 from harness.frontends.grade_command import add_grade_command
 from harness.frontends.image_commands import add_image_commands
-from harness.frontends.options import IMAGE_OPTIONS, ImageRequest
+from harness.frontends.options import IMAGE_OPTIONS, REUSE_INIT_OPTION, ImageRequest, reuse_init
 from harness.frontends.progress import ProgressBar
 from harness.frontends.report import render, write_json
 from harness.frontends.signals import cleanup_on_terminate
@@ -47,6 +47,7 @@ from harness.model.databases import DATABASES
 from harness.model.durability import DEFAULT_ROUNDS, DEFAULT_SEED
 from harness.model.storage import STORAGE_NAMES
 from harness.model.versions import VERSIONS
+from harness.persistence.initialised import InitialisedImages
 from harness.persistence.scenario import run_scenario
 
 Handler = Callable[[argparse.Namespace], int]
@@ -196,6 +197,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cells = _runnable(cells, upgrades, wanted)
     if any(ACTIONS[cell.action].upgrades for cell in cells):
         chosen = with_upgrade_images(chosen)
+    reuse = reuse_init(args.reuse_init, os.environ)
     runs: list[EngineRun] = []
     for name in names:
         if runs:
@@ -205,7 +207,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         else:
             require_loaded(engine, name, [c.ref for c in chosen])
         with engine_environment(name):
-            results = _run_matrix(engine, cells, wanted, upgrades, name)
+            results = _run_matrix(engine, cells, wanted, upgrades, name, reuse=reuse)
         runs.append(EngineRun(name, engine.info, wanted, results))
     _show(runs)
     if args.json:
@@ -234,9 +236,12 @@ def _run_matrix(
     images: dict[str, str],
     upgrades: dict[str, UpgradeImages],
     name: str,
+    *,
+    reuse: bool,
 ) -> list[ScenarioResult]:
     session = start_run(engine)
     creds = Credentials.random()
+    initialised = InitialisedImages(creds) if reuse else None
     bar = ProgressBar(len(cells))
     label = "" if name == HOST else f"{name} "
     results: list[ScenarioResult] = []
@@ -244,7 +249,9 @@ def _run_matrix(
         for cell in cells:
             bar.starting(label + cell.id)
             upgrade = upgrades.get(cell.database)
-            result = run_scenario(engine, session, cell, images[cell.database], creds, upgrade)
+            result = run_scenario(
+                engine, session, cell, images[cell.database], creds, upgrade, initialised
+            )
             results.append(result)
             bar.finished(label + cell.id, _outcome_label(result))
     finally:
@@ -308,6 +315,7 @@ def _add_run_command(commands: Any) -> None:
         help="seed of the kill moments (the same seed plans the same rounds)",
     )
     _add_image_options(run)
+    REUSE_INIT_OPTION.add_to(run.add_argument)
     run.set_defaults(handler=cmd_run, database=None, storage=None, action=None)
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from harness.errors import UsageError
 from harness.images.recipes import DATABASE_IMAGES
 from harness.images.sources import ImageRequest, ImageSource, override_option, version_variable
 from harness.model.versions import versions_of
@@ -57,4 +58,24 @@ IMAGE_OPTIONS: tuple[Option, ...] = (
 )
 
 
-__all__ = ["IMAGE_OPTIONS", "ImageRequest", "Option"]
+REUSE_INIT_VARIABLE = "HARNESS_REUSE_INIT"
+REUSE_INIT_OPTION = Option(
+    "--reuse-init",
+    "reuse_init",
+    "start the cells whose storage takes its first content from the image (named, anonymous, "
+    "layer) from one initialisation per run instead of each initialising its own data "
+    f"directory; the verdicts are the same (default: ${REUSE_INIT_VARIABLE}, else on)",
+    choices=("on", "off"),
+)
+
+
+def reuse_init(option: str | None, environ: Mapping[str, str]) -> bool:
+    """Whether cells start from the run's initialised images: the option, else the variable,
+    else on."""
+    value = option or environ.get(REUSE_INIT_VARIABLE) or "on"
+    if value not in ("on", "off"):
+        raise UsageError(f"{REUSE_INIT_VARIABLE} is {value!r}; set it to on or off.")
+    return value == "on"
+
+
+__all__ = ["IMAGE_OPTIONS", "REUSE_INIT_OPTION", "ImageRequest", "Option", "reuse_init"]

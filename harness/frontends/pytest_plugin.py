@@ -18,7 +18,7 @@ import pytest
 from harness.errors import HarnessError
 from harness.frontends.comparison import EngineRun, engines_report, engines_summary
 from harness.frontends.durability_report import durability_summary
-from harness.frontends.options import IMAGE_OPTIONS, ImageRequest
+from harness.frontends.options import IMAGE_OPTIONS, REUSE_INIT_OPTION, ImageRequest, reuse_init
 from harness.frontends.pytest_durability import (  # noqa: F401 - a fixture pytest finds here
     add_durability_options,
     run_durability_campaign,
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from harness.containers.engine import Engine, Session
     from harness.frontends.pytest_engines import EnginePool
     from harness.images.sources import ImageChoice, UpgradeImages
+    from harness.persistence.initialised import InitialisedImages
 
 MARKERS = {
     "persistence": "a database persistence scenario (database x storage x action)",
@@ -69,6 +70,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("harness", "persistence harness")
     for option in IMAGE_OPTIONS:
         option.add_to(group.addoption)
+    REUSE_INIT_OPTION.add_to(group.addoption)
     group.addoption(
         "--layers-base",
         default=None,
@@ -237,6 +239,20 @@ def harness_credentials() -> Credentials:
     return Credentials.random()
 
 
+@pytest.fixture(scope="session")
+def harness_initialised_images(
+    pytestconfig: pytest.Config, harness_credentials: Credentials
+) -> InitialisedImages | None:
+    """The run's initialised images (made on first use), or None with `--reuse-init off`."""
+    from harness.persistence.initialised import InitialisedImages  # noqa: PLC0415
+
+    try:
+        wanted = reuse_init(pytestconfig.getoption("reuse_init"), os.environ)
+    except HarnessError as error:
+        exit_on(error)
+    return InitialisedImages(harness_credentials) if wanted else None
+
+
 @pytest.fixture
 def run_persistence_cell(  # noqa: PLR0917 - pytest passes fixtures by name
     request: pytest.FixtureRequest,
@@ -245,6 +261,7 @@ def run_persistence_cell(  # noqa: PLR0917 - pytest passes fixtures by name
     harness_images: dict[str, str],
     harness_upgrades: dict[str, UpgradeImages],
     harness_credentials: Credentials,
+    harness_initialised_images: InitialisedImages | None,
 ) -> Callable[[Cell], ScenarioResult]:
     """Runs one matrix cell against the real engine (the `--engine` one) and records it for
     the summary/report. An upgrade cell is skipped when its image has no next version."""
@@ -266,6 +283,7 @@ def run_persistence_cell(  # noqa: PLR0917 - pytest passes fixtures by name
                 harness_images[cell.database],
                 harness_credentials,
                 upgrade,
+                harness_initialised_images,
             )
         as_name = harness_engine_name if named else None
         record_result(request.node, engine, harness_images, result, as_name)

@@ -67,6 +67,9 @@ class StorageMode:
     # The kind of mount the data directory must be on (volume, bind, tmpfs); None: none at all.
     mount_kind: str | None
     in_layer: bool = False  # the data directory must be moved off every declared volume
+    # A new container's data directory starts as the image's content: the engine fills a new
+    # volume from the image, and the layer is the image (not so for a bind or tmpfs).
+    starts_from_image: bool = False
 
     def promise(self, action: Action, engine: EngineInfo) -> Promise:
         promise = promise_for(self.promises[action.fate], engine)
@@ -139,6 +142,7 @@ STORAGE_MODES: dict[str, StorageMode] = {
             },
             mount_kind=None,
             in_layer=True,
+            starts_from_image=True,
         ),
         StorageMode(
             "anonymous",
@@ -163,6 +167,7 @@ STORAGE_MODES: dict[str, StorageMode] = {
                 ),
             },
             mount_kind="volume",  # the image's own VOLUME provides it
+            starts_from_image=True,
         ),
         StorageMode(
             "named",
@@ -209,6 +214,7 @@ STORAGE_MODES: dict[str, StorageMode] = {
                 ),
             },
             mount_kind="volume",
+            starts_from_image=True,
         ),
         StorageMode(
             "bind",

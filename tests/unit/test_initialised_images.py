@@ -1,0 +1,119 @@
+"""One initialisation per run: the archive relocation, the option, and which storage uses it."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from typing import Any, cast
+
+import pytest
+
+from harness.errors import UsageError
+from harness.frontends.options import reuse_init
+from harness.model.credentials import Credentials
+from harness.model.databases import DATABASES
+from harness.model.storage import STORAGE_MODES
+from harness.persistence.initialised import (
+    InitialisationFailed,
+    InitialisedImages,
+    dockerfile,
+    relocate_archive,
+)
+
+
+def _engine_archive() -> tarfile.TarFile:
+    """What the engine's archive of /var/lib/postgresql/data looks like: entries under `data/`."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        top = tarfile.TarInfo("data")
+        top.type, top.mode, top.uid, top.gid, top.uname = tarfile.DIRTYPE, 0o700, 999, 999, "pg"
+        tar.addfile(top)
+        content = b"17\n"
+        version = tarfile.TarInfo("data/PG_VERSION")
+        version.size, version.mode, version.uid, version.gid = len(content), 0o600, 999, 998
+        tar.addfile(version, io.BytesIO(content))
+        link = tarfile.TarInfo("data/pg_wal_link")
+        link.type, link.linkname = tarfile.SYMTYPE, "pg_wal"
+        tar.addfile(link)
+    buffer.seek(0)
+    return tarfile.open(fileobj=buffer, mode="r")
+
+
+def _relocated(targets: tuple[str, ...]) -> dict[str, tarfile.TarInfo | bytes]:
+    out_buffer = io.BytesIO()
+    with _engine_archive() as source, tarfile.open(fileobj=out_buffer, mode="w") as out:
+        relocate_archive(source, targets, out)
+    out_buffer.seek(0)
+    found: dict[str, Any] = {}
+    with tarfile.open(fileobj=out_buffer, mode="r") as result:
+        for member in result.getmembers():
+            found[member.name] = member
+            if member.isfile():
+                found[member.name + ":content"] = cast(Any, result.extractfile(member)).read()
+    return found
+
+
+def test_the_archive_moves_under_each_target_with_owners_modes_and_contents() -> None:
+    found = _relocated(("/var/lib/postgresql/data", "/srv/harness-layer/postgres"))
+    for root in ("var/lib/postgresql/data", "srv/harness-layer/postgres"):
+        top = cast(tarfile.TarInfo, found[root])
+        assert (top.isdir(), top.mode, top.uid, top.gid) == (True, 0o700, 999, 999)
+        version = cast(tarfile.TarInfo, found[f"{root}/PG_VERSION"])
+        assert (version.mode, version.uid, version.gid) == (0o600, 999, 998)
+        assert found[f"{root}/PG_VERSION:content"] == b"17\n"
+        assert cast(tarfile.TarInfo, found[f"{root}/pg_wal_link"]).linkname == "pg_wal"
+    assert not [name for name in found if name.startswith("data")]
+
+
+def test_an_empty_archive_is_an_error_not_an_empty_image() -> None:
+    empty = io.BytesIO()
+    tarfile.open(fileobj=empty, mode="w").close()
+    empty.seek(0)
+    with (
+        tarfile.open(fileobj=empty, mode="r") as source,
+        tarfile.open(fileobj=io.BytesIO(), mode="w") as out,
+        pytest.raises(InitialisationFailed),
+    ):
+        relocate_archive(source, ("/x",), out)
+
+
+def test_the_dockerfile_adds_the_archive_over_the_original_image() -> None:
+    # ADD (not COPY) keeps the archive's owners; the base is the image under test, unchanged.
+    assert dockerfile("harness-local/postgres-17:abc").splitlines() == [
+        "FROM harness-local/postgres-17:abc",
+        "ADD initialised-data.tar /",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("option", "variable", "expected"),
+    [(None, None, True), ("off", None, False), (None, "off", False), ("on", "off", True),
+     ("off", "on", False)],
+)  # fmt: skip
+def test_reuse_init_is_the_option_else_the_variable_else_on(
+    option: str | None, variable: str | None, expected: bool
+) -> None:
+    environ = {"HARNESS_REUSE_INIT": variable} if variable else {}
+    assert reuse_init(option, environ) is expected
+
+
+def test_a_bad_reuse_init_variable_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="HARNESS_REUSE_INIT"):
+        reuse_init(None, {"HARNESS_REUSE_INIT": "yes"})
+
+
+@pytest.mark.parametrize("storage", ["bind", "tmpfs"])
+def test_storage_that_hides_the_image_keeps_the_plain_image(storage: str) -> None:
+    """A bind directory hides the image and tmpfs is a fresh initialisation: no engine is
+    asked anything (it would fail: there is none here)."""
+    images = InitialisedImages(Credentials.random())
+    no_engine = cast(Any, None)
+    chosen = images.image_for(
+        no_engine, no_engine, "plain:1", DATABASES["postgres"], STORAGE_MODES[storage]
+    )
+    assert chosen == "plain:1"
+
+
+def test_the_storage_that_starts_from_the_image() -> None:
+    starts = {name for name, mode in STORAGE_MODES.items() if mode.starts_from_image}
+    assert starts == {"named", "anonymous", "layer"}
