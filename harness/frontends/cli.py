@@ -47,7 +47,7 @@ from harness.model.databases import DATABASES
 from harness.model.durability import DEFAULT_ROUNDS, DEFAULT_SEED
 from harness.model.storage import STORAGE_NAMES
 from harness.model.versions import VERSIONS
-from harness.persistence.initialised import InitialisedImages
+from harness.persistence.initialised import InitialisedImages, databases_to_reuse
 from harness.persistence.scenario import run_scenario
 
 Handler = Callable[[argparse.Namespace], int]
@@ -197,7 +197,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cells = _runnable(cells, upgrades, wanted)
     if any(ACTIONS[cell.action].upgrades for cell in cells):
         chosen = with_upgrade_images(chosen)
-    reuse = reuse_init(args.reuse_init, os.environ)
+    reuse = databases_to_reuse(reuse_init(args.reuse_init, os.environ), cells)
     runs: list[EngineRun] = []
     for name in names:
         if runs:
@@ -237,11 +237,11 @@ def _run_matrix(
     upgrades: dict[str, UpgradeImages],
     name: str,
     *,
-    reuse: bool,
+    reuse: frozenset[str],
 ) -> list[ScenarioResult]:
     session = start_run(engine)
     creds = Credentials.random()
-    initialised = InitialisedImages(creds) if reuse else None
+    initialised = InitialisedImages(creds, reuse)
     bar = ProgressBar(len(cells))
     label = "" if name == HOST else f"{name} "
     results: list[ScenarioResult] = []

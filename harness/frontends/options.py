@@ -64,18 +64,18 @@ REUSE_INIT_OPTION = Option(
     "reuse_init",
     "start the cells whose storage takes its first content from the image (named, anonymous, "
     "layer) from one initialisation per run instead of each initialising its own data "
-    f"directory; the verdicts are the same (default: ${REUSE_INIT_VARIABLE}, else on)",
-    choices=("on", "off"),
+    "directory: on, off, or auto (where a database has enough such cells for it to pay); the "
+    f"verdicts are the same (default: ${REUSE_INIT_VARIABLE}, else auto)",
+    choices=("auto", "on", "off"),
 )
 
 
-def reuse_init(option: str | None, environ: Mapping[str, str]) -> bool:
-    """Whether cells start from the run's initialised images: the option, else the variable,
-    else on."""
-    value = option or environ.get(REUSE_INIT_VARIABLE) or "on"
-    if value not in ("on", "off"):
-        raise UsageError(f"{REUSE_INIT_VARIABLE} is {value!r}; set it to on or off.")
-    return value == "on"
+def reuse_init(option: str | None, environ: Mapping[str, str]) -> str:
+    """`--reuse-init`'s mode: the option, else the variable, else auto."""
+    value = option or environ.get(REUSE_INIT_VARIABLE) or "auto"
+    if value not in ("auto", "on", "off"):
+        raise UsageError(f"{REUSE_INIT_VARIABLE} is {value!r}; set it to auto, on or off.")
+    return value
 
 
 __all__ = ["IMAGE_OPTIONS", "REUSE_INIT_OPTION", "ImageRequest", "Option", "reuse_init"]

@@ -39,7 +39,13 @@ from harness.frontends.pytest_grading import (  # noqa: F401 - a fixture pytest 
     harness_grade,
     parametrize_lab_checks,
 )
-from harness.frontends.pytest_stash import CAMPAIGNS_KEY, RESULTS_KEY, RUN_KEY, record_result
+from harness.frontends.pytest_stash import (
+    CAMPAIGNS_KEY,
+    CELLS_KEY,
+    RESULTS_KEY,
+    RUN_KEY,
+    record_result,
+)
 from harness.frontends.report import LineKind, to_json, write_json
 from harness.frontends.signals import cleanup_on_terminate
 from harness.model.actions import ACTIONS
@@ -139,10 +145,16 @@ def preflight(config: pytest.Config, items: list[pytest.Item]) -> None:
         engine.close()
 
 
+def _cell_of(item: pytest.Item) -> Cell | None:
+    """The matrix cell an item runs, if it is one."""
+    cell = getattr(item, "callspec", None) and item.callspec.params.get("cell")  # type: ignore[attr-defined]
+    return cell if isinstance(cell, Cell) else None
+
+
 def _upgrades(item: pytest.Item) -> bool:
     """Whether the item is a matrix cell of the upgrade action (it needs a second image)."""
-    cell = getattr(item, "callspec", None) and item.callspec.params.get("cell")  # type: ignore[attr-defined]
-    return isinstance(cell, Cell) and ACTIONS[cell.action].upgrades
+    cell = _cell_of(item)
+    return cell is not None and ACTIONS[cell.action].upgrades
 
 
 @pytest.hookimpl(trylast=True)
@@ -152,6 +164,7 @@ def pytest_collection_modifyitems(
     """Preflight after selection. In a pytest-xdist worker, `pytest.exit` would read as a crashed
     worker on the controller; the worker instead runs nothing and stops the session with the
     sentence, which the controller prints as the reason it stopped (exit code 2)."""
+    config.stash[CELLS_KEY] = [cell for item in items if (cell := _cell_of(item))]
     try:
         preflight(config, items)
     except HarnessError as error:
@@ -242,15 +255,21 @@ def harness_credentials() -> Credentials:
 @pytest.fixture(scope="session")
 def harness_initialised_images(
     pytestconfig: pytest.Config, harness_credentials: Credentials
-) -> InitialisedImages | None:
-    """The run's initialised images (made on first use), or None with `--reuse-init off`."""
-    from harness.persistence.initialised import InitialisedImages  # noqa: PLC0415
+) -> InitialisedImages:
+    """The run's initialised images (made on first use), for the databases `--reuse-init` and
+    the selected cells call for."""
+    from harness.persistence.initialised import (  # noqa: PLC0415 - heavy, only when used
+        InitialisedImages,
+        databases_to_reuse,
+    )
 
     try:
-        wanted = reuse_init(pytestconfig.getoption("reuse_init"), os.environ)
+        mode = reuse_init(pytestconfig.getoption("reuse_init"), os.environ)
     except HarnessError as error:
         exit_on(error)
-    return InitialisedImages(harness_credentials) if wanted else None
+    cells: list[Cell] = pytestconfig.stash.get(CELLS_KEY, [])
+    databases = databases_to_reuse(mode, cells)
+    return InitialisedImages(harness_credentials, databases)
 
 
 @pytest.fixture
@@ -261,7 +280,7 @@ def run_persistence_cell(  # noqa: PLR0917 - pytest passes fixtures by name
     harness_images: dict[str, str],
     harness_upgrades: dict[str, UpgradeImages],
     harness_credentials: Credentials,
-    harness_initialised_images: InitialisedImages | None,
+    harness_initialised_images: InitialisedImages,
 ) -> Callable[[Cell], ScenarioResult]:
     """Runs one matrix cell against the real engine (the `--engine` one) and records it for
     the summary/report. An upgrade cell is skipped when its image has no next version."""

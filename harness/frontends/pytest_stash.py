@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness.model.cells import ScenarioResult
+from harness.model.cells import Cell, ScenarioResult
 from harness.model.durability import Campaign
 
 if TYPE_CHECKING:
@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 RESULTS_KEY = pytest.StashKey[list[ScenarioResult]]()
 CAMPAIGNS_KEY = pytest.StashKey[list[Campaign]]()
 RUN_KEY = pytest.StashKey[dict[str, Any]]()
+# The matrix cells this run selected (on the config: what `--reuse-init auto` counts).
+CELLS_KEY = pytest.StashKey[list[Cell]]()
 
 
 def record_run(

@@ -10,12 +10,16 @@ import pytest
 
 from harness.errors import UsageError
 from harness.frontends.options import reuse_init
+from harness.model.actions import SINGLE_IMAGE_ACTIONS
+from harness.model.cells import Cell, matrix
 from harness.model.credentials import Credentials
 from harness.model.databases import DATABASES
 from harness.model.storage import STORAGE_MODES
 from harness.persistence.initialised import (
+    REUSE_MIN_CELLS,
     InitialisationFailed,
     InitialisedImages,
+    databases_to_reuse,
     dockerfile,
     relocate_archive,
 )
@@ -87,18 +91,49 @@ def test_the_dockerfile_adds_the_archive_over_the_original_image() -> None:
 
 @pytest.mark.parametrize(
     ("option", "variable", "expected"),
-    [(None, None, True), ("off", None, False), (None, "off", False), ("on", "off", True),
-     ("off", "on", False)],
+    [(None, None, "auto"), ("off", None, "off"), (None, "on", "on"), ("on", "off", "on"),
+     ("off", "auto", "off")],
 )  # fmt: skip
-def test_reuse_init_is_the_option_else_the_variable_else_on(
-    option: str | None, variable: str | None, expected: bool
+def test_reuse_init_is_the_option_else_the_variable_else_auto(
+    option: str | None, variable: str | None, expected: str
 ) -> None:
     environ = {"HARNESS_REUSE_INIT": variable} if variable else {}
-    assert reuse_init(option, environ) is expected
+    assert reuse_init(option, environ) == expected
+
+
+def test_auto_reuses_for_a_database_with_enough_cells_starting_from_the_image() -> None:
+    """The full matrix reuses for both; one cell, or only bind and tmpfs cells, does not pay."""
+    full = matrix(tuple(DATABASES), tuple(STORAGE_MODES), SINGLE_IMAGE_ACTIONS)
+    assert databases_to_reuse("auto", full) == {"mysql", "postgres"}
+    assert databases_to_reuse("auto", [Cell("mysql", "named", "recreate")]) == set()
+    hidden = matrix(("mysql",), ("bind", "tmpfs"), SINGLE_IMAGE_ACTIONS)
+    assert databases_to_reuse("auto", hidden) == set()
+    one_row = matrix(("postgres",), ("named",), SINGLE_IMAGE_ACTIONS)
+    assert len(one_row) == REUSE_MIN_CELLS - 1
+    assert databases_to_reuse("auto", one_row) == set()
+    assert databases_to_reuse("auto", [*one_row, Cell("postgres", "layer", "restart")]) == {
+        "postgres"
+    }
+
+
+def test_on_and_off_ignore_the_count() -> None:
+    one = [Cell("mysql", "named", "recreate")]
+    assert databases_to_reuse("on", one) == {"mysql"}
+    full = matrix(tuple(DATABASES), tuple(STORAGE_MODES), SINGLE_IMAGE_ACTIONS)
+    assert databases_to_reuse("off", full) == set()
+
+
+def test_a_database_not_chosen_keeps_the_plain_image() -> None:
+    images = InitialisedImages(Credentials.random(), frozenset({"mysql"}))
+    no_engine = cast(Any, None)
+    chosen = images.image_for(
+        no_engine, no_engine, "plain:1", DATABASES["postgres"], STORAGE_MODES["named"]
+    )
+    assert chosen == "plain:1"
 
 
 def test_a_bad_reuse_init_variable_is_a_usage_error() -> None:
-    with pytest.raises(UsageError, match="HARNESS_REUSE_INIT"):
+    with pytest.raises(UsageError, match="HARNESS_REUSE_INIT is 'yes'"):
         reuse_init(None, {"HARNESS_REUSE_INIT": "yes"})
 
 
