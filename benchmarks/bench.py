@@ -29,7 +29,10 @@ from harness.model.actions import SINGLE_IMAGE_ACTIONS
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 REPORT = ROOT / "benchmarks" / "RESULTS.md"
-ENV = {**os.environ, "HARNESS_IMAGES": "local", "TESTCONTAINERS_RYUK_DISABLED": "true"}
+# For this process too: stock testcontainers would start its reaper, pulled from a registry
+# (none is reachable here); testcontainers reads the variable when it is first imported.
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+ENV = {**os.environ, "HARNESS_IMAGES": "local"}
 PYTHON = sys.executable
 SINGLE_IMAGE_CELLS = 70
 # The first measurements, from issue 12 (2-core machine, local images, before any speed work).
