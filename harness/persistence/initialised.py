@@ -51,11 +51,15 @@ def relocate_archive(source: tarfile.TarFile, targets: Sequence[str], out: tarfi
     members = source.getmembers()
     if not members:
         raise InitialisationFailed("The engine's archive of the data directory was empty.")
-    top = PurePosixPath(members[0].name).parts[0]
+    # Docker names the entries `data`, `data/PG_VERSION`; Podman, for a volume's mount point,
+    # ``, `/PG_VERSION`.
+    top = PurePosixPath(members[0].name.lstrip("/")).parts[:1]
     for target in targets:
         prefix = PurePosixPath(target.lstrip("/"))
         for member in members:
-            relative = PurePosixPath(member.name).relative_to(top)
+            relative = PurePosixPath(member.name.lstrip("/"))
+            if top and relative.parts[:1] == top:
+                relative = relative.relative_to(*top)
             copy = tarfile.TarInfo(str(prefix / relative) if relative.parts else str(prefix))
             for attribute in ("size", "mode", "uid", "gid", "uname", "gname", "mtime", "type"):
                 setattr(copy, attribute, getattr(member, attribute))

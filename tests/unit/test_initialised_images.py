@@ -25,27 +25,33 @@ from harness.persistence.initialised import (
 )
 
 
-def _engine_archive() -> tarfile.TarFile:
-    """What the engine's archive of /var/lib/postgresql/data looks like: entries under `data/`."""
+def _engine_archive(top_name: str = "data", sep: str = "data/") -> tarfile.TarFile:
+    """What an engine's archive of /var/lib/postgresql/data looks like: Docker's entries are
+    `data`, `data/PG_VERSION`; Podman's, for a volume's mount point, ``, `/PG_VERSION`."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        top = tarfile.TarInfo("data")
+        top = tarfile.TarInfo(top_name)
         top.type, top.mode, top.uid, top.gid, top.uname = tarfile.DIRTYPE, 0o700, 999, 999, "pg"
         tar.addfile(top)
         content = b"17\n"
-        version = tarfile.TarInfo("data/PG_VERSION")
+        version = tarfile.TarInfo(f"{sep}PG_VERSION")
         version.size, version.mode, version.uid, version.gid = len(content), 0o600, 999, 998
         tar.addfile(version, io.BytesIO(content))
-        link = tarfile.TarInfo("data/pg_wal_link")
+        link = tarfile.TarInfo(f"{sep}pg_wal_link")
         link.type, link.linkname = tarfile.SYMTYPE, "pg_wal"
         tar.addfile(link)
     buffer.seek(0)
     return tarfile.open(fileobj=buffer, mode="r")
 
 
-def _relocated(targets: tuple[str, ...]) -> dict[str, tarfile.TarInfo | bytes]:
+def _relocated(
+    targets: tuple[str, ...], top_name: str = "data", sep: str = "data/"
+) -> dict[str, tarfile.TarInfo | bytes]:
     out_buffer = io.BytesIO()
-    with _engine_archive() as source, tarfile.open(fileobj=out_buffer, mode="w") as out:
+    with (
+        _engine_archive(top_name, sep) as source,
+        tarfile.open(fileobj=out_buffer, mode="w") as out,
+    ):
         relocate_archive(source, targets, out)
     out_buffer.seek(0)
     found: dict[str, Any] = {}
@@ -57,8 +63,13 @@ def _relocated(targets: tuple[str, ...]) -> dict[str, tarfile.TarInfo | bytes]:
     return found
 
 
-def test_the_archive_moves_under_each_target_with_owners_modes_and_contents() -> None:
-    found = _relocated(("/var/lib/postgresql/data", "/srv/harness-layer/postgres"))
+@pytest.mark.parametrize(
+    ("top_name", "sep"), [("data", "data/"), ("", "/")], ids=["docker", "podman"]
+)
+def test_the_archive_moves_under_each_target_with_owners_modes_and_contents(
+    top_name: str, sep: str
+) -> None:
+    found = _relocated(("/var/lib/postgresql/data", "/srv/harness-layer/postgres"), top_name, sep)
     for root in ("var/lib/postgresql/data", "srv/harness-layer/postgres"):
         top = cast(tarfile.TarInfo, found[root])
         assert (top.isdir(), top.mode, top.uid, top.gid) == (True, 0o700, 999, 999)
