@@ -10,7 +10,8 @@ import io
 import os
 import socket
 import tarfile
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -186,7 +187,9 @@ class Engine:
 
     def prune_volumes(self, label_filters: list[str]) -> list[str]:
         """`docker volume prune` limited to volumes with these labels; the names removed."""
-        pruned = self.client.volumes.prune(filters={"label": label_filters})
+        pruned = prune_after_others(
+            lambda: self.client.volumes.prune(filters={"label": label_filters})
+        )
         return list(pruned.get("VolumesDeleted") or [])
 
     def remove_volume(self, name: str) -> None:
@@ -425,6 +428,38 @@ def sweep(
             remove_quietly(client.images.remove, image.id, force=True)
             report.images += 1
     return report
+
+
+class PruneBusy(Exception):
+    """The engine is running another prune (409): this one waits its turn."""
+
+
+# Docker runs one volume prune at a time and answers 409 "a prune operation is already running"
+# to a second: another worker's cell, or another run on the same engine (seen once in 538 tests
+# on four workers). A prune takes well under a second.
+PRUNE_RETRY = Backoff(attempts=30, deadline_seconds=60.0, first_wait=0.1, max_wait=1.0)
+
+
+def prune_after_others(
+    prune: Callable[[], dict[str, Any]],
+    backoff: Backoff = PRUNE_RETRY,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Run `prune`, waiting while the engine is busy with another prune."""
+
+    def attempt() -> dict[str, Any]:
+        try:
+            return prune()
+        except docker.errors.APIError as error:
+            if error.status_code == 409:
+                raise PruneBusy(str(error)) from error
+            raise
+
+    try:
+        return retry(attempt, backoff, retry_on=(PruneBusy,), sleep=sleep)
+    except RetryExhausted as exhausted:
+        cause = exhausted.last_error.__cause__
+        raise cause if cause else exhausted.last_error from None
 
 
 def remove_quietly(action: Any, *args: Any, **kwargs: Any) -> None:

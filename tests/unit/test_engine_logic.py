@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import os
 import socket
+from typing import Any
+
+import docker.errors
+import pytest
+import requests
 
 from harness.containers.engine import (
     OWNER_LABEL,
@@ -14,6 +19,7 @@ from harness.containers.engine import (
     engine_target,
     identify,
     owner_is_alive,
+    prune_after_others,
 )
 from harness.model.credentials import REDACTED, Credentials, redact
 
@@ -87,3 +93,40 @@ def test_credentials_repr_hides_passwords() -> None:
     creds = Credentials.random()
     assert creds.password not in repr(creds)
     assert creds.root_password not in repr(creds)
+
+
+def _api_error(status: int, text: str) -> docker.errors.APIError:
+    response = requests.Response()
+    response.status_code = status
+    return docker.errors.APIError(text, response=response, explanation=text)
+
+
+def test_a_prune_waits_while_the_engine_runs_another() -> None:
+    """Docker answers 409 to a second concurrent prune; the harness's prune waits its turn."""
+    answers: list[Exception | dict[str, Any]] = [
+        _api_error(409, "a prune operation is already running"),
+        _api_error(409, "a prune operation is already running"),
+        {"VolumesDeleted": ["v1"]},
+    ]
+
+    def prune() -> dict[str, Any]:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    waits: list[float] = []
+    assert prune_after_others(prune, sleep=waits.append) == {"VolumesDeleted": ["v1"]}
+    assert len(waits) == 2
+
+
+def test_a_prune_error_other_than_busy_is_raised_at_once() -> None:
+    calls = []
+
+    def prune() -> dict[str, Any]:
+        calls.append(1)
+        raise _api_error(500, "boom")
+
+    with pytest.raises(docker.errors.APIError, match="boom"):
+        prune_after_others(prune, sleep=lambda _s: None)
+    assert len(calls) == 1
