@@ -125,6 +125,8 @@ def _needs(items: list[pytest.Item], fixture: str) -> bool:
 
 def preflight(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Connect to the engine (and find the images) when a selected test will need them."""
+    if _needs(items, "harness_initialised_images"):
+        reuse_init(config.getoption("reuse_init"), os.environ)  # a bad value: one sentence
     if not _needs(items, "harness_engine"):
         return
     from harness.containers.engine import Engine  # noqa: PLC0415 - only when needed

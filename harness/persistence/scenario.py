@@ -59,9 +59,16 @@ def run_scenario(  # noqa: PLR0917 - a cell, where, on what, as whom
             first = initialised.image_for(
                 engine, session, first, profile, STORAGE_MODES[cell.storage]
             )
-        except HarnessError as error:  # no verdict, for the reason the initialisation gives
+        except Exception as error:  # no verdict, for the reason the initialisation gives
+            # As run_cell: an engine's refusal (a failed build or commit) is the cell's error,
+            # not a traceback that ends the whole run.
             result = planned(engine, cell, upgrade)
-            result.error = redact(str(error), creds.secrets)
+            text = (
+                str(error)
+                if isinstance(error, HarnessError)
+                else f"{type(error).__name__}: {error}"
+            )
+            result.error = redact(text, creds.secrets)
             return result
     with database_container(engine, session, first, profile, creds) as container:
         return run_cell(engine, session, cell, container, creds, upgrade)

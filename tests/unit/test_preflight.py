@@ -29,3 +29,19 @@ def test_tests_that_need_no_engine_run_without_one_under_xdist(tmp_path: Path) -
     result = _pytest(str(test), "-n", "2", f"--rootdir={tmp_path}")
     assert result.returncode == 0, result.stdout[-2000:]
     assert "1 passed" in result.stdout
+
+
+def test_a_bad_reuse_init_value_is_one_sentence_before_any_engine_under_xdist() -> None:
+    """Checked in preflight, not in a worker's fixture (where it read as a failed test and an
+    interrupted worker): one sentence and exit 2, with no engine needed to say so."""
+    bad = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(SCENARIOS), "-m",
+         "persistence", "-n", "2", "-k", "tmpfs and restart"],
+        capture_output=True, text=True, check=False, timeout=120,
+        env={**os.environ, "DOCKER_HOST": NO_ENGINE, "HARNESS_REUSE_INIT": "yes"},
+    )  # fmt: skip
+    output = bad.stdout + bad.stderr
+    assert bad.returncode == 2
+    assert "HARNESS_REUSE_INIT is 'yes'; set it to auto, on or off." in output
+    assert "Traceback" not in output
+    assert "failed" not in output
