@@ -51,6 +51,9 @@ class Engine:
     client: DockerClient
     info: EngineInfo
     target: str
+    # The DOCKER_HOST it was reached at (None: the default socket), so that another process of
+    # the run can reach the same engine.
+    docker_host: str | None = None
 
     @classmethod
     def connect(cls, environ: Mapping[str, str] | None = None, timeout: int = 120) -> Engine:
@@ -67,7 +70,9 @@ class Engine:
                 f"No container engine answers at {target}; run `make engine` "
                 f"(or start Docker) and try again. ({type(error).__name__})"
             ) from None
-        return cls(client=client, info=identify(payload), target=target)
+        return cls(
+            client=client, info=identify(payload), target=target, docker_host=env.get("DOCKER_HOST")
+        )
 
     @property
     def base_url(self) -> str:

@@ -39,6 +39,7 @@ from harness.frontends.pytest_grading import (  # noqa: F401 - a fixture pytest 
     harness_grade,
     parametrize_lab_checks,
 )
+from harness.frontends.pytest_shared import ShareWithWorkers, from_controller
 from harness.frontends.pytest_stash import (
     CAMPAIGNS_KEY,
     CELLS_KEY,
@@ -106,9 +107,11 @@ def pytest_configure(config: pytest.Config) -> None:
     configure_grading(config)
     # A CI job that times out sends SIGTERM; teardown must still remove what the run made.
     cleanup_on_terminate()
-    # Only the main process reports; pytest-xdist workers hand their results to it.
+    # Only the main process reports; pytest-xdist workers hand their results to it. It also
+    # gives every worker the same credentials and initialised images.
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(ResultCollector(config), "harness-results")
+        config.pluginmanager.register(ShareWithWorkers(), "harness-share-with-workers")
 
 
 def exit_on(error: HarnessError) -> NoReturn:
@@ -249,9 +252,11 @@ def harness_upgrades(harness_image_choices: list[ImageChoice]) -> dict[str, Upgr
 
 
 @pytest.fixture(scope="session")
-def harness_credentials() -> Credentials:
-    """Random credentials for this run, reused on every recreate."""
-    return Credentials.random()
+def harness_credentials(pytestconfig: pytest.Config) -> Credentials:
+    """Random credentials for this run (every pytest-xdist worker's the same), reused on every
+    recreate."""
+    shared = from_controller(pytestconfig)
+    return shared.creds if shared else Credentials.random()
 
 
 @pytest.fixture(scope="session")
@@ -271,7 +276,10 @@ def harness_initialised_images(
         exit_on(error)
     cells: list[Cell] = pytestconfig.stash.get(CELLS_KEY, [])
     databases = databases_to_reuse(mode, cells)
-    return InitialisedImages(harness_credentials, databases)
+    # Shared only while the credentials are the controller's (a suite may override them).
+    shared = from_controller(pytestconfig)
+    run = shared.run if shared and shared.creds == harness_credentials else None
+    return InitialisedImages(harness_credentials, databases, run)
 
 
 @pytest.fixture

@@ -16,21 +16,24 @@ a fresh initialisation by definition; both keep the plain image.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import io
+import os
 import tarfile
 import tempfile
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing
-from pathlib import PurePosixPath
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import IO
 
 from harness.containers.deployment import Deployment
-from harness.containers.engine import SCOPE_LABEL, Engine, Session
+from harness.containers.engine import SCOPE_LABEL, Engine, Session, sweep
 from harness.containers.managed import spec_of
-from harness.errors import HarnessError
+from harness.errors import EngineUnavailable, HarnessError
 from harness.model.cells import Cell
 from harness.model.credentials import Credentials
 from harness.model.databases import DatabaseProfile
@@ -114,6 +117,55 @@ def databases_to_reuse(mode: str, cells: Iterable[Cell]) -> frozenset[str]:
             return worth_reusing(cells)
 
 
+@dataclass(frozen=True)
+class SharedRun:
+    """A run of several processes (pytest-xdist workers) that share its initialised images:
+    each image is made once, by the first process that needs it, while the others wait on a
+    file lock in `directory`. The images carry the controlling process's session, which removes
+    them when every worker is done (`remove_shared_images`); if that process dies, the next
+    run's cleanup does, as for any run whose owner is gone.
+    """
+
+    session: Session
+    directory: Path
+
+    @contextlib.contextmanager
+    def lock(self, engine: Engine, ref: str) -> Iterator[None]:
+        name = hashlib.sha256(f"{engine.base_url} {ref}".encode()).hexdigest()[:16]
+        with (self.directory / f"{name}.lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+            yield
+
+    def record_engine(self, engine: Engine) -> None:
+        """Note where an image is being made, for `remove_shared_images` (before it is made,
+        so that a half-made one is found too)."""
+        address = engine.docker_host or ""
+        name = hashlib.sha256(address.encode()).hexdigest()[:16]
+        (self.directory / f"{name}.engine").write_text(address)
+
+    def engines(self) -> list[str | None]:
+        """The DOCKER_HOST of each engine an image was made on (None: the default socket)."""
+        addresses = (p.read_text() for p in sorted(self.directory.glob("*.engine")))
+        return [address or None for address in addresses]
+
+
+def remove_shared_images(shared: SharedRun) -> None:
+    """At the end of the run, on the controlling process: the shared images, on every engine
+    they were made on (an engine that no longer answers took them with it)."""
+    for address in shared.engines():
+        environ = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
+        if address:
+            environ["DOCKER_HOST"] = address
+        try:
+            engine = Engine.connect(environ)
+        except EngineUnavailable:
+            continue
+        try:
+            sweep(engine, shared.session)
+        finally:
+            engine.close()
+
+
 class InitialisedImages:
     """The run's initialised images, made on first use per engine, session, image and flavour.
 
@@ -125,12 +177,19 @@ class InitialisedImages:
       the layer cells' anonymous volume would be filled with a copy nobody reads (1.3 s for
       PostgreSQL's 46 MB here).
 
-    They carry the run's labels (not a cell's), so they outlive each cell and go with the run.
+    They carry the run's labels (not a cell's), so they outlive each cell and go with the run;
+    with `shared`, the labels of the run's controlling process, and every process uses them.
     """
 
-    def __init__(self, creds: Credentials, databases: frozenset[str] | None = None) -> None:
+    def __init__(
+        self,
+        creds: Credentials,
+        databases: frozenset[str] | None = None,
+        shared: SharedRun | None = None,
+    ) -> None:
         self.creds = creds
         self.databases = databases  # None: every database
+        self.shared = shared
         self._refs: dict[tuple[str, str, str, bool], str] = {}
         self._lock = threading.Lock()
 
@@ -148,13 +207,25 @@ class InitialisedImages:
             return image
         if self.databases is not None and profile.name not in self.databases:
             return image
-        key = (engine.base_url, session.id, image, storage.in_layer)
+        run = self.shared.session if self.shared else Session(session.id, session.owner)
+        key = (engine.base_url, run.id, image, storage.in_layer)
         with self._lock:
             if key not in self._refs:
-                run = Session(session.id, session.owner)
-                make = commit_layer_image if storage.in_layer else build_volume_image
-                self._refs[key] = make(engine, run, image, profile, self.creds)
+                self._refs[key] = self._make(engine, run, image, profile, in_layer=storage.in_layer)
             return self._refs[key]
+
+    def _make(
+        self, engine: Engine, run: Session, image: str, profile: DatabaseProfile, *, in_layer: bool
+    ) -> str:
+        make = commit_layer_image if in_layer else build_volume_image
+        if self.shared is None:
+            return make(engine, run, image, profile, self.creds)
+        ref = image_name(profile.name, run, image, in_layer=in_layer)
+        with self.shared.lock(engine, ref):
+            if engine.has_image(ref):  # another process made it
+                return ref
+            self.shared.record_engine(engine)
+            return make(engine, run, image, profile, self.creds)
 
 
 @contextlib.contextmanager

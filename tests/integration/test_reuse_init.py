@@ -4,7 +4,17 @@ without initialising; and the run's initialised images go with the run."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable
 from contextlib import closing
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,13 +23,14 @@ from harness.containers.engine import Engine, Session
 from harness.containers.managed import spec_of
 from harness.containers.run_state import end_run, start_run
 from harness.model.actions import SINGLE_IMAGE_ACTIONS
-from harness.model.cells import Cell
+from harness.model.cells import Cell, matrix
 from harness.model.credentials import Credentials
 from harness.model.databases import DATABASES
 from harness.model.storage import STORAGE_MODES
 from harness.persistence.initialised import InitialisedImages
 from harness.persistence.scenario import database_container, run_scenario
 
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios" / "test_persistence.py"
 STARTS_FROM_IMAGE = [name for name, mode in STORAGE_MODES.items() if mode.starts_from_image]
 SKIPPED_INIT = "Skipping initialization"  # both entrypoints' words, as the official images'
 
@@ -87,3 +98,44 @@ def test_a_reused_cell_starts_without_initialising(
     assert (
         harness_engine.client.images.list(filters={"label": f"harness.session={session.id}"}) == []
     )
+
+
+def test_xdist_workers_share_one_initialisation(harness_engine: Engine, tmp_path: Path) -> None:
+    """A pytest run on two workers, each with PostgreSQL layer cells: the initialised image is
+    committed once for the run, not once per worker; the cells pass; and when the run ends,
+    nothing its controller labelled is left."""
+    actions = ("restart", "stop-start", "recreate", "recreate-rm-v")
+    cells = [c.id for c in matrix(("postgres",), ("layer",), actions)]
+    # Listened to live: the engine keeps only its last few hundred events, which a busy engine
+    # (the rest of the suite) turns over within the run.
+    commits = harness_engine.client.events(filters={"event": "commit"}, decode=True)
+    seen: list[dict[str, Any]] = []
+    listener = threading.Thread(target=_collect, args=(commits, seen), daemon=True)
+    listener.start()
+    run = subprocess.Popen(
+        [
+            sys.executable, "-m", "pytest", *(f"{SCENARIOS}::test_persistence[{c}]" for c in cells),
+            "-n", "2", "--dist", "load", "--reuse-init", "on", "--images", "local",
+            "-p", "no:cacheprovider", "-q",
+        ],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
+        env=os.environ,
+    )  # fmt: skip
+    output, _ = run.communicate(timeout=600)
+    assert run.returncode == 0, output[-3000:]
+    assert f"{len(cells)} passed" in output
+    owner = f"{socket.gethostname()}:{run.pid}"  # the controller: the shared images' owner
+    time.sleep(1)
+    commits.close()
+    listener.join(30)
+    owners = [e["Actor"]["Attributes"].get("harness.owner") for e in seen]
+    assert owners.count(owner) == 1, (owner, owners)
+    labelled = {"label": f"harness.owner={owner}"}
+    assert harness_engine.client.images.list(filters=labelled) == []
+    assert harness_engine.client.api.containers(all=True, filters=labelled) == []
+
+
+def _collect(events: Iterable[dict[str, Any]], into: list[dict[str, Any]]) -> None:
+    """Every event until the stream is closed (which ends the read with an error)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        into.extend(events)
