@@ -141,7 +141,8 @@ def test_persistence_check_fixture_in_a_users_suite(
     # The sub-run's process has ended: anything labelled by a dead owner is what it left.
     client = harness_engine.client
     labelled = [
-        *(c.labels for c in client.containers.list(all=True, filters={"label": SESSION_LABEL})),
+        # the low-level listing: no inspect of other tests' containers, removed meanwhile
+        *(c["Labels"] for c in client.api.containers(all=True, filters={"label": SESSION_LABEL})),
         *(
             v.attrs.get("Labels") or {}
             for v in client.volumes.list(filters={"label": SESSION_LABEL})

@@ -70,9 +70,10 @@ def _owned_by(engine: Engine, owners: set[str]) -> list[str]:
     """Labelled containers, volumes and networks whose owner is one of `owners`."""
     client = engine.client
     labelled = {"label": SESSION_LABEL}
+    # the low-level listing: no inspect of other tests' containers, removed meanwhile
     found = [
-        (f"container {c.name}", c.labels)
-        for c in client.containers.list(all=True, filters=labelled)
+        (f"container {c['Names']}", c["Labels"])
+        for c in client.api.containers(all=True, filters=labelled)
     ]
     found += [
         (f"volume {v.name}", v.attrs.get("Labels")) for v in client.volumes.list(filters=labelled)
