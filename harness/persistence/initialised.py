@@ -241,7 +241,9 @@ def initialised_container(  # noqa: PLR0917 - where, whose, which image, as whom
     then shut down cleanly (what a restart starts from); removed afterwards."""
     from harness.persistence.scenario import database_container  # noqa: PLC0415 - a cycle
 
-    scope = session.scoped(f"initialise-{profile.name}")
+    # A scope (and so container names) of its own per image: with a shared run, two processes
+    # make a database's two flavours at once, and one's sweep must not take the other's.
+    scope = session.scoped(f"initialise-{profile.name}-{storage.name}")
     with (
         database_container(engine, scope, image, profile, creds) as container,
         Deployment(engine, scope, profile, creds, storage, container, spec_of(container)) as d,

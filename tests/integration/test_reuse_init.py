@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -23,11 +24,15 @@ from harness.containers.engine import Engine, Session
 from harness.containers.managed import spec_of
 from harness.containers.run_state import end_run, start_run
 from harness.model.actions import SINGLE_IMAGE_ACTIONS
-from harness.model.cells import Cell, matrix
+from harness.model.cells import Cell
 from harness.model.credentials import Credentials
 from harness.model.databases import DATABASES
 from harness.model.storage import STORAGE_MODES
-from harness.persistence.initialised import InitialisedImages
+from harness.persistence.initialised import (
+    InitialisedImages,
+    build_volume_image,
+    commit_layer_image,
+)
 from harness.persistence.scenario import database_container, run_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios" / "test_persistence.py"
@@ -101,16 +106,19 @@ def test_a_reused_cell_starts_without_initialising(
 
 
 def test_xdist_workers_share_one_initialisation(harness_engine: Engine, tmp_path: Path) -> None:
-    """A pytest run on two workers, each with PostgreSQL layer cells: the initialised image is
-    committed once for the run, not once per worker; the cells pass; and when the run ends,
-    nothing its controller labelled is left."""
-    actions = ("restart", "stop-start", "recreate", "recreate-rm-v")
-    cells = [c.id for c in matrix(("postgres",), ("layer",), actions)]
-    # Listened to live: the engine keeps only its last few hundred events, which a busy engine
-    # (the rest of the suite) turns over within the run.
-    commits = harness_engine.client.events(filters={"event": "commit"}, decode=True)
+    """A pytest run on two workers, both with PostgreSQL layer and named cells: each of the two
+    initialised images is made once for the run, not once per worker (one worker makes it, the
+    other waits for it); the cells pass; and when the run ends, nothing its controller labelled
+    is left."""
+    # In the table's order, pytest-xdist's round robin gives each worker a layer cell first,
+    # then a named one: both workers need both images.
+    cells = [f"postgres-{storage}-{action}" for storage in ("layer", "named")
+             for action in ("restart", "recreate")]  # fmt: skip
+    # Each image made is tagged once. Listened to live: the engine keeps only its last few
+    # hundred events, which a busy engine (the rest of the suite) turns over within the run.
+    tags = harness_engine.client.events(filters={"event": "tag"}, decode=True)
     seen: list[dict[str, Any]] = []
-    listener = threading.Thread(target=_collect, args=(commits, seen), daemon=True)
+    listener = threading.Thread(target=_collect, args=(tags, seen), daemon=True)
     listener.start()
     run = subprocess.Popen(
         [
@@ -126,13 +134,33 @@ def test_xdist_workers_share_one_initialisation(harness_engine: Engine, tmp_path
     assert f"{len(cells)} passed" in output
     owner = f"{socket.gethostname()}:{run.pid}"  # the controller: the shared images' owner
     time.sleep(1)
-    commits.close()
+    tags.close()
     listener.join(30)
-    owners = [e["Actor"]["Attributes"].get("harness.owner") for e in seen]
-    assert owners.count(owner) == 1, (owner, owners)
+    made = [e["Actor"]["Attributes"] for e in seen]
+    flavours = [a["name"].rpartition("-")[2] for a in made if a.get("harness.owner") == owner]
+    assert sorted(flavours) == ["layer", "volume"], owner
     labelled = {"label": f"harness.owner={owner}"}
     assert harness_engine.client.images.list(filters=labelled) == []
     assert harness_engine.client.api.containers(all=True, filters=labelled) == []
+
+
+def test_a_databases_two_images_can_be_made_at_once(
+    harness_engine: Engine, local_images: dict[str, str]
+) -> None:
+    """With a shared run, two workers may make one database's two images at the same moment:
+    neither's initialising container collides with, or is swept by, the other's."""
+    profile, creds = DATABASES["postgres"], Credentials.random()
+    session = start_run(harness_engine)
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            made = [
+                pool.submit(make, harness_engine, session, local_images["postgres"], profile, creds)
+                for make in (build_volume_image, commit_layer_image)
+            ]
+            refs = [future.result() for future in made]
+        assert all(harness_engine.has_image(ref) for ref in refs)
+    finally:
+        end_run(harness_engine, session)
 
 
 def _collect(events: Iterable[dict[str, Any]], into: list[dict[str, Any]]) -> None:
