@@ -23,16 +23,18 @@ from harness.persistence.initialised import InitialisedImages, SharedRun
 def test_every_worker_gets_the_controllers_credentials_and_run() -> None:
     controller = ShareWithWorkers()
     nodes = [SimpleNamespace(workerinput={}) for _ in range(2)]
-    for node in nodes:
-        controller.pytest_configure_node(node)
-    given = [from_controller(cast(pytest.Config, node)) for node in nodes]
-    assert controller.run is not None
-    for shared in given:
-        assert shared is not None
-        assert shared.creds == controller.creds
-        assert shared.run == controller.run
-    assert controller.run.directory.is_dir()
-    controller.pytest_unconfigure()  # no image was made: nothing to connect to
+    try:
+        for node in nodes:
+            controller.pytest_configure_node(node)
+        given = [from_controller(cast(pytest.Config, node)) for node in nodes]
+        assert controller.run is not None
+        for shared in given:
+            assert shared is not None
+            assert shared.creds == controller.creds
+            assert shared.run == controller.run
+        assert controller.run.directory.is_dir()
+    finally:
+        controller.pytest_unconfigure()  # no image was made: nothing to connect to
     assert not controller.run.directory.exists()
 
 
