@@ -63,7 +63,11 @@ def _start(argv: list[str], state: Path, log: Path | None = None) -> subprocess.
 
 
 def _dangling(engine: Engine) -> set[str]:
-    return {str(v.name) for v in engine.client.volumes.list(filters={"dangling": True})}
+    """Unused volumes no label finds (anonymous ones: the engine gives them no labels). A
+    labelled one is findable: a killed run's is `_owned_by`'s, and the suite's other workers'
+    named volumes are unused for a moment between containers (CI once counted two so)."""
+    unused = engine.client.volumes.list(filters={"dangling": True})
+    return {str(v.name) for v in unused if SESSION_LABEL not in (v.attrs.get("Labels") or {})}
 
 
 def _owned_by(engine: Engine, owners: set[str]) -> list[str]:
