@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,10 +51,7 @@ class ShareWithWorkers:
     def pytest_configure_node(self, node: Any) -> None:
         run = self._shared_run()
         node.workerinput[WORKER_INPUT_KEY] = {
-            "user": self.creds.user,
-            "password": self.creds.password,
-            "root_password": self.creds.root_password,
-            "database": self.creds.database,
+            "creds": asdict(self.creds),
             "session": run.session.id,
             "owner": run.session.owner,
             "directory": str(run.directory),
@@ -79,11 +76,5 @@ def from_controller(config: pytest.Config) -> FromController | None:
     from harness.containers.engine import Session  # noqa: PLC0415 - heavy
     from harness.persistence.initialised import SharedRun  # noqa: PLC0415
 
-    creds = Credentials(
-        user=given["user"],
-        password=given["password"],
-        root_password=given["root_password"],
-        database=given["database"],
-    )
     run = SharedRun(Session(given["session"], given["owner"]), Path(given["directory"]))
-    return FromController(creds, run)
+    return FromController(Credentials(**given["creds"]), run)

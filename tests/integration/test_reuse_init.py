@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -124,7 +125,7 @@ def test_xdist_workers_share_one_initialisation(harness_engine: Engine, tmp_path
         [
             sys.executable, "-m", "pytest", *(f"{SCENARIOS}::test_persistence[{c}]" for c in cells),
             "-n", "2", "--dist", "load", "--reuse-init", "on", "--images", "local",
-            "-p", "no:cacheprovider", "-q",
+            "-p", "no:cacheprovider", "-v",
         ],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
         env=os.environ,
@@ -132,6 +133,9 @@ def test_xdist_workers_share_one_initialisation(harness_engine: Engine, tmp_path
     output, _ = run.communicate(timeout=600)
     assert run.returncode == 0, output[-3000:]
     assert f"{len(cells)} passed" in output
+    # Both workers ran cells (and so asked for the images): `-v` names the worker of each.
+    ran_on = set(re.findall(r"\[(gw\d)\] \[ *\d+%\] PASSED", output))
+    assert ran_on == {"gw0", "gw1"}
     owner = f"{socket.gethostname()}:{run.pid}"  # the controller: the shared images' owner
     time.sleep(1)
     tags.close()

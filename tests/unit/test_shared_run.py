@@ -38,7 +38,8 @@ def test_every_worker_gets_the_controllers_credentials_and_run() -> None:
     assert not controller.run.directory.exists()
 
 
-def test_one_process_alone_draws_its_own() -> None:
+def test_without_a_controller_nothing_is_shared() -> None:
+    """One process (no pytest-xdist): no shared credentials or run, so it draws its own."""
     assert from_controller(cast(pytest.Config, SimpleNamespace())) is None
 
 
