@@ -17,7 +17,7 @@ import pytest
 from testcontainers.core.container import DockerContainer
 
 from harness.containers.deployment import Deployment, run_database
-from harness.containers.engine import Engine, Session
+from harness.containers.engine import OWNER_LABEL, SCOPE_LABEL, SESSION_LABEL, Engine, Session
 from harness.containers.managed import ManagedContainer, configure, spec_of
 from harness.containers.readiness import wait_until_ready
 from harness.containers.retry import Backoff
@@ -35,18 +35,57 @@ from harness.persistence.durability import CrashRounds
 from harness.persistence.scenario import database_container, run_cell
 
 REPO = Path(__file__).parents[2]
+# The owners (host:pid) of the harness processes this module started: what they made is theirs.
+CHILD_OWNERS: set[str] = set()
 
 
 def _harness(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness", *args],
+    argv = [sys.executable, "-m", "harness", *args]
+    with subprocess.Popen(
+        argv,
         cwd=REPO,
         env=os.environ | (env or {}),
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        check=False,
-        timeout=300,
-    )
+    ) as child:
+        CHILD_OWNERS.add(f"{socket.gethostname()}:{child.pid}")
+        stdout, stderr = child.communicate(timeout=300)
+    return subprocess.CompletedProcess(argv, child.returncode, stdout, stderr)
+
+
+def _labelled_leftovers(engine: Engine, scope: str, owners: set[str]) -> list[str]:
+    """Labelled containers, volumes and networks of this test's scope or of its harness
+    processes (every harness process's labels name its owner)."""
+    client = engine.client
+    labelled = {"label": SESSION_LABEL}
+    found = [
+        (f"container {c['Names']}", c["Labels"] or {})
+        for c in client.api.containers(all=True, filters=labelled)
+    ]
+    found += [
+        (f"volume {v.name}", v.attrs.get("Labels") or {})
+        for v in client.volumes.list(filters=labelled)
+    ]
+    found += [
+        (f"network {n.name}", n.attrs.get("Labels") or {})
+        for n in client.networks.list(filters=labelled)
+    ]
+    return [
+        what
+        for what, labels in found
+        if labels.get(SCOPE_LABEL, "").startswith(scope) or labels.get(OWNER_LABEL) in owners
+    ]
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_behind(harness_engine: Engine, harness_test_session: Session) -> Iterator[None]:
+    """Each test, after it ends and before the test session's sweep, has left nothing labelled
+    behind: neither in its own scope nor from the harness processes it started."""
+    CHILD_OWNERS.clear()
+    yield
+    leftovers = _labelled_leftovers(harness_engine, harness_test_session.scope_value, CHILD_OWNERS)
+    assert leftovers == [], f"left behind: {leftovers}"
 
 
 def _one_sentence(done: subprocess.CompletedProcess[str], code: int = 2) -> str:
@@ -124,8 +163,11 @@ def test_a_server_that_never_answers_is_given_up_at_its_deadline_with_the_log_ta
         configure(pristine, spec, harness_engine, publish=(MYSQL.port,)), harness_engine, spec
     )
     backoff = Backoff(attempts=100, deadline_seconds=4.0, first_wait=0.1, max_wait=0.5)
-    with pytest.raises(NotReady) as raised:
-        wait_until_ready(sleeper, MYSQL, creds, backoff)
+    try:
+        with pytest.raises(NotReady) as raised:
+            wait_until_ready(sleeper, MYSQL, creds, backoff)
+    finally:
+        sleeper.remove(volumes=True)
     message = str(raised.value)
     assert "did not answer as user 'harness' within 4 s" in message
     assert "| waiting for nothing" in message
@@ -147,8 +189,12 @@ def test_a_full_data_directory_stops_the_server_with_the_reason_in_its_log_tail(
     server = run_database(
         harness_engine, harness_test_session, POSTGRES, local_images["postgres"], creds, (data,)
     )
-    with pytest.raises(NotReady) as raised:
-        wait_until_ready(server, POSTGRES, creds)
+    try:
+        with pytest.raises(NotReady) as raised:
+            wait_until_ready(server, POSTGRES, creds)
+    finally:
+        server.remove(volumes=True)
+        volume.remove(force=True)
     message = str(raised.value)
     assert "exited before it answered" in message
     assert "No space left on device" in message
@@ -165,7 +211,10 @@ def busy_port() -> Iterator[int]:
 
 
 def test_a_host_port_already_in_use_cannot_collide(
-    harness_engine: Engine, local_images: dict[str, str], busy_port: int
+    harness_engine: Engine,
+    local_images: dict[str, str],
+    busy_port: int,
+    harness_test_session: Session,
 ) -> None:
     """Every port the harness publishes is one the engine picks free (on 127.0.0.1): a user's
     own binding to a busy host port is republished that way, so the cell still runs (the engine
@@ -173,7 +222,13 @@ def test_a_host_port_already_in_use_cannot_collide(
     creds = Credentials.random()
     container = DockerContainer(local_images["postgres"], env=POSTGRES.init_env(creds))
     container.with_bind_ports(POSTGRES.port, busy_port).with_bind_ports(9187, busy_port)
-    result = check_persistence(container, storage="named", action="restart", engine=harness_engine)
+    result = check_persistence(
+        container,
+        storage="named",
+        action="restart",
+        engine=harness_engine,
+        session=harness_test_session,
+    )
     assert not result.error
     assert result.passed
     assert container.ports == {"5432": busy_port, "9187": busy_port}  # the user's, unchanged
@@ -187,11 +242,12 @@ def test_a_server_gone_before_the_crash_rounds_kill_is_no_verdict_with_its_exit(
     creds = Credentials.random()
     plan = CampaignPlan("postgres", "named", True, "no loss")
     campaign = Campaign("postgres", "named", SAFE, 1, 4, 400, "no loss")
+    scope = harness_test_session.scoped(f"{harness_test_session.scope}-gone")
     with (
         database_container(
             harness_engine, harness_test_session, local_images["postgres"], POSTGRES, creds
         ) as container,
-        Deployment(harness_engine, harness_test_session.scoped("gone"), POSTGRES, creds,
+        Deployment(harness_engine, scope, POSTGRES, creds,
                    STORAGE_MODES[plan.storage], container, spec_of(container)) as d,
     ):  # fmt: skip
         crash = CrashRounds(d, campaign, creds)

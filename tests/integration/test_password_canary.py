@@ -20,7 +20,7 @@ from harness.containers.engine import Engine, Session
 from harness.frontends.report import summary, to_html, to_json
 from harness.model.cells import Cell
 from harness.model.credentials import Credentials
-from harness.model.databases import MYSQL
+from harness.model.databases import MYSQL, POSTGRES
 from harness.persistence.scenario import database_container, run_cell
 
 REPO = Path(__file__).parents[2]
@@ -107,12 +107,20 @@ def test_no_password_in_output_reports_or_docker_inspect_of_a_pytest_run(tmp_pat
         assert_no_canary(where, text)
     # The canaries really went in (through the files the containers mount).
     assert {s for w in watched for s in w["secrets"]} == set(CANARIES)
-    # The passwords went in through files: the variables name the files, and the servers read them.
-    assert all(
-        any(e.endswith("_FILE=/run/secrets/mysql_password") for e in c["Config"]["Env"])
-        for c in containers
-        if "mysql" in c["Config"]["Image"] and c["Name"].startswith("/harness-")
-    )
+    # The passwords went in through files: every database container's password variables name
+    # files under /run/secrets, and none carries a password itself. Its name holds its cell id
+    # (or its initialisation's), which names the database.
+    checked = set()
+    for c in containers:
+        if not c["Name"].startswith("/harness-"):
+            continue  # a one-shot helper, no server
+        profile = MYSQL if "-mysql-" in c["Name"] else POSTGRES
+        names = {e.partition("=")[0]: e.partition("=")[2] for e in c["Config"]["Env"]}
+        for variable in profile.password_variables:
+            assert variable not in names, f"{c['Name']} sets {variable} itself"
+            assert names[f"{variable}_FILE"].startswith("/run/secrets/"), c["Name"]
+        checked.add(profile.name)
+    assert checked == {"mysql", "postgres"}, "no database container of each kind was checked"
     # And the rest of the containers' security: none privileged, no engine socket inside, the
     # database port published on the loopback address only (the engine here is local).
     for c in containers:

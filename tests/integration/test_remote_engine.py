@@ -72,7 +72,7 @@ def test_a_tcp_engine_runs_named_and_anonymous_cells_and_publishes_on_its_addres
 
 
 def _ports_are_published_on_the_engines_address(
-    remote_engine: Engine, local_images: dict[str, str]
+    remote_engine: Engine, local_images: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """On a TCP engine the port is published where that engine publishes (its --ip), which is
     where testcontainers resolves the host, not 127.0.0.1 of the machine running the tests."""
@@ -88,17 +88,15 @@ def _ports_are_published_on_the_engines_address(
         ports=(5432,),
         labels=session.labels,
     )
-    os.environ["DOCKER_HOST"] = WHERE.docker_host
+    # testcontainers resolves the host from DOCKER_HOST; monkeypatch puts back what was there.
+    monkeypatch.setenv("DOCKER_HOST", WHERE.docker_host)
+    container = configure(DockerContainer(spec.image), spec, remote_engine, publish=(5432,))
+    managed = ManagedContainer.start(container, remote_engine, spec)
     try:
-        container = configure(DockerContainer(spec.image), spec, remote_engine, publish=(5432,))
-        managed = ManagedContainer.start(container, remote_engine, spec)
-        try:
-            host, port = managed.endpoint(5432)
-            bindings = managed.wrapped.attrs["NetworkSettings"]["Ports"]["5432/tcp"]
-        finally:
-            managed.remove(volumes=True)
+        host, port = managed.endpoint(5432)
+        bindings = managed.wrapped.attrs["NetworkSettings"]["Ports"]["5432/tcp"]
     finally:
-        del os.environ["DOCKER_HOST"]
+        managed.remove(volumes=True)
     assert host == WHERE.address
     assert port > 0
     assert {b["HostIp"] for b in bindings} == {WHERE.address}

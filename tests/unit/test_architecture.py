@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 HARNESS = Path(__file__).resolve().parents[2] / "harness"
 # Ground floor first; a package may import only from those before it (and itself).
 LAYERS = [
@@ -15,13 +17,52 @@ LAYERS = [
 HEAVY = ("docker", "psycopg", "pymysql", "testcontainers")
 
 
+def _module_name(path: Path) -> str:
+    """`harness/model/cells.py` -> `harness.model.cells`; a package's `__init__` is the package."""
+    parts = list(path.relative_to(HARNESS.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(source: str, module: str, *, is_package: bool = False) -> set[str]:
+    """Every `harness...` module `source` imports, at any depth (lazy imports count too), in
+    every form: `import harness.x`, `from harness.x import y`, `from harness import x` (the
+    module x when it is one, else the package itself) and relative imports."""
+    package = module if is_package else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join([*anchor, *([base] if base else [])])
+            found.add(base)
+            # `from harness import errors` imports a module; `from harness import name`, the
+            # package (its __init__), which counts as importing it.
+            found |= {f"{base}.{a.name}" for a in node.names if _is_module(base, a.name)}
+    return {name for name in found if name == "harness" or name.startswith("harness.")}
+
+
+def _is_module(package: str, name: str) -> bool:
+    folder = HARNESS.parent.joinpath(*package.split("."))
+    return (folder / f"{name}.py").exists() or (folder / name / "__init__.py").exists()
+
+
+def _floor(module: str) -> str:
+    """The floor (a LAYERS entry) of a harness module; the package root is `harness`."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "harness"
+
+
 def _imports(path: Path) -> set[str]:
-    """The harness packages a module imports, at any depth (lazy imports count too)."""
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("harness."):
-            found.add(node.module.split(".")[1])
-    return found
+    """The floors a module imports from."""
+    source = path.read_text()
+    module = _module_name(path)
+    return {
+        _floor(m) for m in imported_modules(source, module, is_package=path.name == "__init__.py")
+    }
 
 
 def test_packages_import_only_downward() -> None:
@@ -34,6 +75,78 @@ def test_packages_import_only_downward() -> None:
         for module in modules:
             upward += [f"{module.relative_to(HARNESS)} -> {p}" for p in _imports(module) - allowed]
     assert upward == []
+
+
+@pytest.mark.parametrize(
+    ("source", "module", "seen"),
+    [
+        ("from harness.grading.lab import Lab", "harness.model.x", "harness.grading.lab"),
+        ("import harness.frontends.cli", "harness.model.x", "harness.frontends.cli"),
+        ("import harness.grading as g", "harness.model.x", "harness.grading"),
+        ("from harness import grading", "harness.model.x", "harness.grading"),
+        ("from harness import check_persistence", "harness.model.x", "harness"),
+        ("from ..grading import lab", "harness.model.x", "harness.grading"),
+        ("from ..grading.lab import Lab", "harness.model.x", "harness.grading.lab"),
+        ("from . import cells", "harness.model.x", "harness.model.cells"),
+        ("def f():\n    from harness.grading import lab", "harness.model.x", "harness.grading"),
+    ],
+)
+def test_every_import_form_is_seen(source: str, module: str, seen: str) -> None:
+    """Absolute, `from harness import`, relative and lazy imports all count."""
+    assert seen in imported_modules(source, module)
+
+
+def test_no_import_circle_between_modules() -> None:
+    """No module imports, at any depth or lazily, a module that imports it back (a circle
+    within one floor is still a circle: one of its modules holds what the other needs)."""
+    graph: dict[str, set[str]] = {}
+    for path in HARNESS.rglob("*.py"):
+        module = _module_name(path)
+        found = imported_modules(path.read_text(), module, is_package=path.name == "__init__.py")
+        # A package's __init__ importing its own modules (lazily, to re-export) is not a circle.
+        graph[module] = {m for m in found if m != module and not module.startswith(f"{m}.")}
+    assert _circles(graph) == []
+
+
+def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    circles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for successor in graph.get(node, ()):
+            if successor not in index:
+                visit(successor)
+                low[node] = min(low[node], low[successor])
+            elif successor in on_stack:
+                low[node] = min(low[node], index[successor])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                circles.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return circles
+
+
+def test_the_circle_finder_finds_a_circle() -> None:
+    """The control: a two-module circle and a three-module one are found, a chain is not."""
+    graph = {"a": {"b"}, "b": {"a"}, "c": {"d"}, "d": {"e"}, "e": {"c"}, "f": {"g"}, "g": set()}
+    assert sorted(_circles(graph)) == [["a", "b"], ["c", "d", "e"]]
 
 
 def test_every_package_is_on_a_floor() -> None:

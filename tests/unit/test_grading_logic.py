@@ -92,10 +92,19 @@ def test_a_students_folder_is_one_submission_and_a_class_folder_is_many(tmp_path
     assert [s.student for s in discover([tmp_path / "class"])] == ["ana", "ben"]
 
 
-@pytest.mark.parametrize("case", ["missing", "a file", "empty", "duplicate"])
+@pytest.mark.parametrize(
+    ("case", "says"),
+    [
+        ("missing", "nowhere is not a folder"),
+        ("a file", "run.txt is not a folder"),
+        ("empty", "holds no submission"),
+        ("duplicate", "two submissions are named ana"),
+    ],
+)
 def test_submission_arguments_that_are_no_submission_are_usage_errors(
-    tmp_path: Path, case: str
+    tmp_path: Path, case: str, says: str
 ) -> None:
+    """Each bad argument gets its own one-line sentence naming what is wrong."""
     make = {
         "missing": lambda: [tmp_path / "nowhere"],
         "a file": lambda: [_student(tmp_path, "ana", "run.txt") / "run.txt"],
@@ -108,7 +117,10 @@ def test_submission_arguments_that_are_no_submission_are_usage_errors(
     paths = make[case]()
     with pytest.raises(UsageError) as error:
         discover(paths)
-    assert str(error.value).endswith(".")
+    message = str(error.value)
+    assert says in message
+    assert message.endswith(".")
+    assert "\n" not in message
 
 
 def test_the_scratch_copy_is_private_and_removed_after(tmp_path: Path) -> None:
@@ -129,9 +141,13 @@ def test_a_submission_too_large_is_refused_before_copying(
     ana = _student(tmp_path, "ana", "run.txt")
     (ana / "dump.sql").write_bytes(b"0" * 2000)
     monkeypatch.setattr(submission_module, "MAX_SUBMISSION_BYTES", 1000)
+    copies: list[object] = []
+    monkeypatch.setattr(submission_module.shutil, "copytree", lambda *a, **k: copies.append(a))
     run = RunState(tmp_path / "state")
     with pytest.raises(SubmissionTooLarge), scratch_copy(Submission("ana", ana), run):
         pass
+    assert copies == []  # nothing was copied
+    assert not (run.directory / "scratch").exists()  # not even a scratch directory made
 
 
 # The run line made ready for the engine
