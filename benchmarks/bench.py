@@ -163,11 +163,11 @@ class Bench:
     # (c) start to first query
 
     def harness_first_query(self, database: str) -> None:
+        from harness.containers.database import database_container  # noqa: PLC0415
         from harness.containers.deployment import Deployment  # noqa: PLC0415
         from harness.containers.managed import spec_of  # noqa: PLC0415
         from harness.model.databases import DATABASES  # noqa: PLC0415
         from harness.model.storage import STORAGE_MODES  # noqa: PLC0415
-        from harness.persistence.scenario import database_container  # noqa: PLC0415
 
         profile, anonymous = DATABASES[database], STORAGE_MODES["anonymous"]
         image = self.initialised.image_for(

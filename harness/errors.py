@@ -39,3 +39,7 @@ class EngineRefused(HarnessError):
 
 class NotReady(HarnessError):
     """A database container did not become ready (or exited)."""
+
+
+class NotRunning(HarnessError):
+    """A lifecycle step needs a running container, and the engine says it is not running."""

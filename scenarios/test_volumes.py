@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import docker.errors
@@ -10,7 +11,7 @@ import pytest
 from docker.models.containers import Container
 from docker.types import Mount
 
-from harness.containers.deployment import run_database
+from harness.containers.database import running_database
 from harness.containers.engine import Engine, Session
 from harness.containers.managed import ManagedContainer
 from harness.containers.readiness import wait_until_ready
@@ -158,37 +159,34 @@ def test_mysql_volume_given_to_postgres_fails_clearly_and_keeps_mysql_data(
     # The volume sits at each image's official data directory.
     data_dir = {"mysql": "/var/lib/mysql", "postgres": "/var/lib/postgresql/data"}
 
-    def start(database: str) -> ManagedContainer:
-        return run_database(
+    def start(database: str) -> AbstractContextManager[ManagedContainer]:
+        return running_database(
             harness_engine,
             harness_test_session,
-            DATABASES[database],
             harness_images[database],
+            DATABASES[database],
             harness_credentials,
-            (SpecMount(MountKind.VOLUME, volume, data_dir[database]),),
+            mounts=(SpecMount(MountKind.VOLUME, volume, data_dir[database]),),
         )
 
     mysql, postgres = DATABASES["mysql"], DATABASES["postgres"]
-    first = start("mysql")
-    connection = wait_until_ready(first, mysql, harness_credentials)
-    write_persons(connection)
-    connection.close()
-    first.stop()
-    first.remove(volumes=True)
+    with start("mysql") as first:
+        connection = wait_until_ready(first, mysql, harness_credentials)
+        write_persons(connection)
+        connection.close()
+        first.stop()
 
-    intruder = start("postgres")
-    with pytest.raises(NotReady) as failure:
+    with start("postgres") as intruder, pytest.raises(NotReady) as failure:
         wait_until_ready(intruder, postgres, harness_credentials)
     message = str(failure.value)
     assert "exited before it answered" in message
     assert "exists but is not empty" in message
     assert harness_credentials.password not in message
-    intruder.remove(volumes=True)
 
-    again = start("mysql")
-    seen = observe(
-        mysql.classify_missing, lambda: wait_until_ready(again, mysql, harness_credentials)
-    )
+    with start("mysql") as again:
+        seen = observe(
+            mysql.classify_missing, lambda: wait_until_ready(again, mysql, harness_credentials)
+        )
     assert (seen.outcome, seen.rows_read) == (Outcome.SURVIVES, len(PERSONS_ROWS))
 
 

@@ -247,25 +247,3 @@ class Deployment:
         # still cleaned up completely (the engine cannot label an anonymous volume).
         RunState.of(self.session).record_volumes(new)
         self.anonymous_volumes += new
-
-
-def run_database(  # noqa: PLR0917 - what `docker run` of a database takes
-    engine: Engine,
-    session: Session,
-    profile: DatabaseProfile,
-    image: str,
-    creds: Credentials,
-    mounts: tuple[Mount, ...] = (),
-    env: dict[str, str] | None = None,
-) -> ManagedContainer:
-    """One labelled database container outside a deployment (for tests and experiments):
-    the official image's variables for `creds` (or exactly `env`), the port published."""
-    spec = ContainerSpec(
-        image,
-        env=profile.init_env(creds) if env is None else env,
-        mounts=mounts,
-        ports=(profile.port,),
-        labels=session.labels,
-    )
-    container = configure(DockerContainer(image), spec, engine, publish=(profile.port,))
-    return ManagedContainer.start(container, engine, spec)

@@ -163,6 +163,23 @@ class Engine:
         stream: Iterator[dict[str, Any]] = self.client.api.build(decode=True, **options)
         return stream
 
+    def archive_of(self, container_id: str, path: str) -> Iterator[bytes]:
+        """`docker cp CONTAINER:PATH -`: a tar stream of `path` in the container's filesystem
+        (the container need not run)."""
+        chunks, _stat = self.client.api.get_archive(container_id, path)
+        return iter(chunks)
+
+    def commit(
+        self,
+        container_id: str,
+        repository: str,
+        tag: str,
+        changes: str,
+        config: Mapping[str, Any],
+    ) -> None:
+        """`docker commit` with `config` as the image's configuration (not the container's)."""
+        self.client.api.commit(container_id, repository, tag, changes=changes, conf=dict(config))
+
     def import_image(self, tar: IO[bytes], repository: str, tag: str, changes: list[str]) -> None:
         # docker-py declares the body chunked, but requests chunks only a body whose length it
         # cannot tell: a regular file would go unchunked and the engine refuses it ("header line

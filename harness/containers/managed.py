@@ -24,7 +24,7 @@ from testcontainers.core.container import DockerContainer
 from testcontainers.core.exceptions import ContainerStartException
 
 from harness.containers.engine import Engine, remove_quietly, sdk_mounts
-from harness.errors import EngineRefused, HarnessError, ImageMissing
+from harness.errors import EngineRefused, HarnessError, ImageMissing, NotRunning
 from harness.model.spec import ContainerSpec, Mount, MountKind
 from harness.model.storage import ObservedMount
 
@@ -203,8 +203,15 @@ class ManagedContainer:
         self.wrapped.stop(timeout=STOP_TIMEOUT)
 
     def kill(self) -> None:
-        # SIGKILL: no shutdown, no flush; only what the server made durable counts.
-        self.wrapped.kill()
+        """SIGKILL: no shutdown, no flush; only what the server made durable counts.
+        NotRunning when the container had already stopped (the engine answers 409)."""
+        try:
+            self.wrapped.kill()
+        except docker.errors.APIError as error:
+            if error.status_code != 409:  # 409: the engine says it is not running
+                raise
+            message = f"Container {self.name} is not running; it cannot be killed."
+            raise NotRunning(message) from None
         self.wrapped.wait()
 
     def start_again(self) -> None:

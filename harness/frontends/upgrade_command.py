@@ -11,19 +11,19 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from harness.containers.database import database_container
 from harness.containers.engine import Engine
 from harness.containers.run_state import end_run, start_run
-from harness.errors import ImageMissing, UsageError
+from harness.errors import UsageError
 from harness.frontends.report import to_json, write_json
-from harness.images.inspect import detect_database
+from harness.images.availability import cannot_tell_database, database_of_image, require_refs
 from harness.images.sources import UpgradeImages
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.credentials import Credentials
 from harness.model.databases import DATABASES
 from harness.model.outcomes import Outcome
-from harness.model.placement import ImageFacts
 from harness.model.storage import STORAGE_NAMES
-from harness.persistence.scenario import database_container, run_cell
+from harness.persistence.scenario import run_cell
 
 NOT_SAFE_EXIT = 1
 NO_VERDICT_EXIT = 2
@@ -48,28 +48,14 @@ def parse_env(pairs: list[str]) -> dict[str, str]:
 
 def _database(engine: Engine, old: str, new: str, asked: str | None) -> str:
     """`--database`, else what both images say they run (they must agree)."""
-    found = {
-        ref: detect_database(ImageFacts.from_config(ref, engine.image_attrs(ref)["Config"]))
-        for ref in (old, new)
-    }
+    found = {ref: database_of_image(engine, ref) for ref in (old, new)}
     database = asked or found[old] or found[new]
     if database is None:
-        raise UsageError(
-            f"Cannot tell which database {old} runs; pass --database ({' or '.join(DATABASES)})."
-        )
+        raise cannot_tell_database(old, "--database")
     for ref, seen in found.items():
         if seen not in (None, database):
             raise UsageError(f"{ref} runs {seen}, not {database}; compare images of one database.")
     return database
-
-
-def _require_images(engine: Engine, refs: tuple[str, str]) -> None:
-    missing = [ref for ref in refs if not engine.has_image(ref)]
-    if missing:
-        raise ImageMissing(
-            f"Image(s) {', '.join(missing)} are not on the engine; pull or build them first "
-            "(upgrade-check never pulls)."
-        )
 
 
 def verdict(result: ScenarioResult, database: str) -> tuple[int, list[str]]:
@@ -95,7 +81,7 @@ def cmd_upgrade_check(args: argparse.Namespace) -> int:
     extra_env = parse_env(args.env or [])
     images = (args.from_image, args.to_image)
     engine = Engine.connect()
-    _require_images(engine, images)
+    require_refs(engine, images, "pull or build them first (upgrade-check never pulls)")
     database = _database(engine, *images, args.database)
     print(f"upgrade-check: {database} {images[0]} -> {images[1]} on {args.storage} storage")
     creds = Credentials.random()

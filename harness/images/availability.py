@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from harness.containers.engine import Engine
 from harness.errors import UsageError
@@ -11,6 +11,7 @@ from harness.images.sources import (
     ImageChoice,
     ImageRequest,
     choose_images,
+    images_missing,
     missing_images_error,
 )
 from harness.model.databases import DATABASES
@@ -56,11 +57,33 @@ def require_present(engine: Engine, choices: list[ImageChoice]) -> None:
             _require_database(engine, choice)
 
 
+def require_refs(engine: Engine, refs: Sequence[str], step: str) -> None:
+    """ImageMissing (one sentence ending with `step`, what gets them) unless every image of
+    `refs` is on the engine."""
+    missing = [ref for ref in refs if not engine.has_image(ref)]
+    if missing:
+        raise images_missing(missing, step)
+
+
+def database_of_image(engine: Engine, ref: str) -> str | None:
+    """Which database an image on the engine runs, from its config (an env hint or its port);
+    None when it cannot tell."""
+    return detect_database(ImageFacts.from_config(ref, engine.image_attrs(ref)["Config"]))
+
+
+def cannot_tell_database(ref: str, how_to_say: str) -> UsageError:
+    """The one sentence for an image whose database nobody can tell."""
+    ports = " or ".join(str(p.port) for p in DATABASES.values())
+    return UsageError(
+        f"Cannot tell which database {ref} runs (no known variable, no exposed port {ports}); "
+        f"pass {how_to_say} ({' or '.join(DATABASES)})."
+    )
+
+
 def _require_database(engine: Engine, choice: ImageChoice) -> None:
     """The image's config must name the database (an env hint or its port): a wrong image
     otherwise ends every cell in "exited before it answered" with nothing to go on."""
-    facts = ImageFacts.from_config(choice.ref, engine.image_attrs(choice.ref)["Config"])
-    if detect_database(facts) == choice.database:
+    if database_of_image(engine, choice.ref) == choice.database:
         return
     profile = DATABASES[choice.database]
     raise UsageError(

@@ -172,9 +172,20 @@ def _run_with_progress(
 def _build_from_dockerfile(engine: Engine, image: LocalImage, progress: Progress) -> None:
     assert image.parent is not None
     build_args = {"BASE_IMAGE": image.parent.ref, **dict(image.build_args)}
+    # The context is copied whole with the shared files beside it (a build reads one folder).
+    with tempfile.TemporaryDirectory(prefix="harness-context-") as context:
+        for name, path in image.context_files().items():
+            (Path(context) / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, Path(context) / name)
+        _stream_build(engine, image, context, build_args, progress)
+
+
+def _stream_build(
+    engine: Engine, image: LocalImage, context: str, build_args: dict[str, str], progress: Progress
+) -> None:
     tail: list[str] = []
     stream = engine.build_image(
-        path=str(image.context),
+        path=context,
         tag=image.ref,
         buildargs=build_args,
         labels=_labels(image),

@@ -9,6 +9,8 @@ from pathlib import Path
 from harness.model.versions import VERSIONS, ServerVersion, default_version
 
 CONTEXT_ROOT = Path(__file__).parent / "context"
+# The entrypoints' shared helpers (logging, `<VAR>_FILE`), one file for every database image.
+ENTRYPOINT_LIBRARY = CONTEXT_ROOT / "common" / "entrypoint-lib.sh"
 LOCAL_REPOSITORY = "harness-local"
 TAG_LENGTH = 12
 
@@ -23,6 +25,8 @@ class LocalImage:
     build_args: tuple[tuple[str, str], ...] = ()
     # Settings that shape the image but live outside the context (e.g. debootstrap's suite).
     settings: tuple[tuple[str, str], ...] = ()
+    # Files from outside the context that the build finds at its root (shared by images).
+    shared_files: tuple[Path, ...] = ()
 
     @property
     def repository(self) -> str:
@@ -46,10 +50,19 @@ class LocalImage:
         feed("parent", self.parent.inputs_digest() if self.parent else "")
         for key, value in sorted(self.build_args + self.settings):
             feed("setting", key, value)
-        for path in sorted(p for p in self.context.rglob("*") if p.is_file()):
+        for name, path in sorted(self.context_files().items()):
             executable = "x" if path.stat().st_mode & 0o111 else "-"
-            feed("file", path.relative_to(self.context).as_posix(), executable, path.read_bytes())
+            feed("file", name, executable, path.read_bytes())
         return digest.hexdigest()
+
+    def context_files(self) -> dict[str, Path]:
+        """Every file the build's context holds, by its path in the context."""
+        files = {
+            p.relative_to(self.context).as_posix(): p
+            for p in self.context.rglob("*")
+            if p.is_file()
+        }
+        return files | {p.name: p for p in self.shared_files}
 
 
 DEBIAN_SUITE = "bookworm"
@@ -81,6 +94,7 @@ def _database_image(version: ServerVersion) -> LocalImage:
         context=CONTEXT_ROOT / version.database,
         parent=_BASES[base],
         build_args=((major_arg, version.version),),
+        shared_files=(ENTRYPOINT_LIBRARY,),
     )
 
 

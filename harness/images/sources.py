@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -192,11 +192,15 @@ def override_option(database: str) -> str:
 
 def missing_images_error(missing: list[ImageChoice]) -> ImageMissing:
     """One sentence: which images are absent and the command that gets them."""
-    refs = ", ".join(c.ref for c in missing)
     if any(c.origin == "local" for c in missing):
         step = "`make images` (or `python -m harness images build --images local`)"
     elif any(c.origin == "official" for c in missing):
         step = "`python -m harness images build --images official` where a registry is reachable"
     else:
         step = "`docker pull` or build them"
-    return ImageMissing(f"Image(s) {refs} are not on the engine; run {step}.")
+    return images_missing([c.ref for c in missing], f"run {step}")
+
+
+def images_missing(refs: Sequence[str], step: str) -> ImageMissing:
+    """The one sentence for images that are not on the engine, and what gets them."""
+    return ImageMissing(f"Image(s) {', '.join(refs)} are not on the engine; {step}.")

@@ -22,13 +22,12 @@ from harness.containers.engine import Engine, Session
 from harness.containers.managed import pristine_copy, spec_of
 from harness.containers.run_state import end_run, start_run
 from harness.errors import UsageError
-from harness.images.inspect import detect_database
+from harness.images.availability import cannot_tell_database, database_of_image
 from harness.images.sources import UpgradeImages
 from harness.model.actions import ACTIONS
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.credentials import Credentials
 from harness.model.databases import DATABASES, DatabaseProfile
-from harness.model.placement import ImageFacts
 from harness.model.storage import STORAGE_MODES
 from harness.persistence.scenario import run_cell
 
@@ -95,14 +94,9 @@ def _database_of(
     for profile in DATABASES.values():
         if class_names & set(profile.testcontainers_classes):
             return profile
-    facts = ImageFacts.from_config(container.image, engine.image_attrs(container.image)["Config"])
-    detected = detect_database(facts)
+    detected = database_of_image(engine, container.image)
     if detected is None:
-        raise UsageError(
-            f"Cannot tell which database {container.image} runs (no known module class, no "
-            f"exposed port {' or '.join(str(p.port) for p in DATABASES.values())}); pass "
-            f"database= ({' or '.join(DATABASES)})."
-        )
+        raise cannot_tell_database(container.image, "database=")
     return DATABASES[detected]
 
 

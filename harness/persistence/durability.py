@@ -16,13 +16,12 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
-import docker.errors
-
+from harness.containers.database import database_container
 from harness.containers.deployment import Deployment
 from harness.containers.engine import Engine, Session
 from harness.containers.managed import spec_of
 from harness.containers.readiness import LOG_TAIL_LINES, describe_exit
-from harness.errors import HarnessError
+from harness.errors import HarnessError, NotRunning
 from harness.model.credentials import Credentials, redact
 from harness.model.databases import DATABASES, DatabaseProfile
 from harness.model.durability import (
@@ -43,7 +42,7 @@ from harness.model.durability import (
 )
 from harness.model.persons import CREATE_TABLE_IF_MISSING, INSERT, SELECT, DbConnection, Row
 from harness.model.storage import STORAGE_MODES
-from harness.persistence.scenario import database_container, locate_data, verify_placement
+from harness.persistence.scenario import locate_data, verify_placement
 
 WRITE_TIMEOUT = 10.0  # seconds a writer waits on one statement before calling it unanswered
 IDS_PER_ROUND = 1_000_000  # round r's ids start at r * this: distinct across rounds and writers
@@ -266,9 +265,7 @@ class CrashRounds:
         something about the server (or the machine), not about the kill: no verdict, with why."""
         try:
             self.d.container.kill()
-        except docker.errors.APIError:
-            if self.d.container.state().get("Running"):
-                raise
+        except NotRunning:
             raise HarnessError(
                 f"The server of {self.campaign.id} exited on its own in round {plan.number}, "
                 "before the harness killed it; no verdict "

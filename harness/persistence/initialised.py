@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from harness.containers.database import database_container
 from harness.containers.deployment import Deployment
 from harness.containers.engine import SCOPE_LABEL, Engine, Session, sweep
 from harness.containers.managed import spec_of
@@ -239,8 +240,6 @@ def initialised_container(  # noqa: PLR0917 - where, whose, which image, as whom
 ) -> Iterator[Deployment]:
     """A container of `image` on `storage` that initialised its data directory for `creds` and
     then shut down cleanly (what a restart starts from); removed afterwards."""
-    from harness.persistence.scenario import database_container  # noqa: PLC0415 - a cycle
-
     # A scope (and so container names) of its own per image: with a shared run, two processes
     # make a database's two flavours at once, and one's sweep must not take the other's.
     scope = session.scoped(f"initialise-{profile.name}-{storage.name}")
@@ -267,7 +266,7 @@ def build_volume_image(
         tempfile.TemporaryFile() as raw,
     ):
         data_dir = deployment.placement.data_dir
-        chunks, _stat = engine.client.api.get_archive(deployment.container.id, data_dir)
+        chunks = engine.archive_of(deployment.container.id, data_dir)
         _spool(chunks, raw)
         _build_with_archive(engine, session, image, raw, data_dir, ref)
     return ref
@@ -287,8 +286,8 @@ def commit_layer_image(
     ) as deployment:
         # The engine adds the container's labels to the image's; an emptied scope label keeps
         # the image from the initialising scope's sweep (it belongs to the run).
-        engine.client.api.commit(
-            deployment.container.id, repository, tag, changes=f"LABEL {SCOPE_LABEL}=", conf=config
+        engine.commit(
+            deployment.container.id, repository, tag, changes=f"LABEL {SCOPE_LABEL}=", config=config
         )
     return ref
 

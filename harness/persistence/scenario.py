@@ -6,27 +6,24 @@ comes from (a core testcontainers container of the chosen image, or the user's o
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass
 
 from testcontainers.core.container import DockerContainer
 
+from harness.containers.database import database_container
 from harness.containers.deployment import Deployment
-from harness.containers.engine import Engine, Session, sdk_mounts
+from harness.containers.engine import Engine, Session
 from harness.containers.managed import spec_of
-from harness.containers.secrets import secret_files
 from harness.errors import EngineRefused, HarnessError, NotReady, UsageError
 from harness.images.sources import UpgradeImages
 from harness.model.actions import ACTIONS, Action
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.credentials import Credentials, redact
-from harness.model.databases import DATABASES, DatabaseProfile
+from harness.model.databases import DATABASES
 from harness.model.outcomes import Outcome
 from harness.model.persons import PERSONS_ROWS, DbConnection, Observation, observe, write_persons
-from harness.model.spec import ContainerSpec
 from harness.model.storage import STORAGE_MODES, ObservedMount, expect
 from harness.model.versions import refusal_reason
 from harness.persistence.initialised import InitialisedImages
@@ -72,27 +69,6 @@ def run_scenario(  # noqa: PLR0917 - a cell, where, on what, as whom
             return result
     with database_container(engine, session, first, profile, creds) as container:
         return run_cell(engine, session, cell, container, creds, upgrade)
-
-
-@contextlib.contextmanager
-def database_container(  # noqa: PLR0917 - what `docker run` of a database takes
-    engine: Engine,
-    session: Session,
-    image: str,
-    profile: DatabaseProfile,
-    creds: Credentials,
-    extra_env: Mapping[str, str] | None = None,
-) -> Iterator[DockerContainer]:
-    """A container of `image` initialised for `creds` as the official image's contract says
-    (plus `extra_env`), its passwords in read-only files (`*_FILE`), never in its environment."""
-    init_env = {**profile.init_env(creds), **(extra_env or {})}
-    with secret_files(engine, session, image, init_env, profile.password_variables) as (
-        env,
-        mounts,
-    ):
-        container = DockerContainer(image, env=env)
-        container.with_kwargs(mounts=sdk_mounts(ContainerSpec(image, mounts=mounts)))
-        yield container
 
 
 def run_cell(  # noqa: PLR0917 - a cell, where, on what, as whom

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from testcontainers.core.container import DockerContainer
 
-from harness.containers.deployment import Deployment, run_database
+from harness.containers.database import database_container, running_database
+from harness.containers.deployment import Deployment
 from harness.containers.engine import OWNER_LABEL, SCOPE_LABEL, SESSION_LABEL, Engine, Session
 from harness.containers.managed import ManagedContainer, configure, spec_of
 from harness.containers.readiness import wait_until_ready
@@ -32,7 +33,7 @@ from harness.model.spec import ContainerSpec, Mount, MountKind
 from harness.model.storage import STORAGE_MODES
 from harness.persistence.byo import check_persistence
 from harness.persistence.durability import CrashRounds
-from harness.persistence.scenario import database_container, run_cell
+from harness.persistence.scenario import run_cell
 
 REPO = Path(__file__).parents[2]
 # The owners (host:pid) of the harness processes this module started: what they made is theirs.
@@ -186,14 +187,16 @@ def test_a_full_data_directory_stops_the_server_with_the_reason_in_its_log_tail(
     )
     creds = Credentials.random()
     data = Mount(MountKind.VOLUME, str(volume.name), POSTGRES.default_data_dir)
-    server = run_database(
-        harness_engine, harness_test_session, POSTGRES, local_images["postgres"], creds, (data,)
-    )
     try:
-        with pytest.raises(NotReady) as raised:
+        with (
+            running_database(
+                harness_engine, harness_test_session, local_images["postgres"], POSTGRES, creds,
+                mounts=(data,),
+            ) as server,
+            pytest.raises(NotReady) as raised,
+        ):  # fmt: skip
             wait_until_ready(server, POSTGRES, creds)
     finally:
-        server.remove(volumes=True)
         volume.remove(force=True)
     message = str(raised.value)
     assert "exited before it answered" in message

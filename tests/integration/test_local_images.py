@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from harness.containers.deployment import run_database
+from harness.containers.database import running_database
 from harness.containers.engine import Engine, Session
 from harness.containers.managed import ManagedContainer
 from harness.containers.readiness import wait_until_ready
@@ -53,6 +55,8 @@ class Bench:
     session: Session
     database: str
     image: str
+    # Every server a test starts is removed when the test ends (the fixture closes it).
+    servers: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     volumes_made: int = 0
 
     @property
@@ -67,10 +71,20 @@ class Bench:
     def mount(self, volume: str) -> Mount:
         return Mount(MountKind.VOLUME, volume, OFFICIAL_VOLUME[self.database])
 
-    def start(self, creds: Credentials, volume: str) -> ManagedContainer:
-        return run_database(
-            self.engine, self.session, self.profile, self.image, creds, (self.mount(volume),)
-        )
+    def start(
+        self,
+        creds: Credentials,
+        volume: str | None = None,
+        *,
+        env: dict[str, str] | None = None,
+        mounts: tuple[Mount, ...] = (),
+    ) -> ManagedContainer:
+        data = (self.mount(volume),) if volume else ()
+        server = running_database(
+            self.engine, self.session, self.image, self.profile, creds,
+            env=env, mounts=(*data, *mounts),
+        )  # fmt: skip
+        return self.servers.enter_context(server)
 
 
 @pytest.fixture
@@ -79,8 +93,10 @@ def bench(
     harness_engine: Engine,
     harness_test_session: Session,
     local_images: dict[str, str],
-) -> Bench:
-    return Bench(harness_engine, harness_test_session, database, local_images[database])
+) -> Iterator[Bench]:
+    bench = Bench(harness_engine, harness_test_session, database, local_images[database])
+    with bench.servers:
+        yield bench
 
 
 def test_app_user_reaches_app_database_on_empty_named_volume(database: str, bench: Bench) -> None:
@@ -144,9 +160,7 @@ def test_server_runs_as_non_root_and_docker_stop_exits_zero(database: str, bench
 
 def test_missing_password_exits_non_zero_with_clear_log(database: str, bench: Bench) -> None:
     """Without a password setting, init refuses: a clear log line and a non-zero exit."""
-    container = run_database(
-        bench.engine, bench.session, bench.profile, bench.image, Credentials.random(), env={}
-    )
+    container = bench.start(Credentials.random(), env={})
     result = container.wrapped.wait(timeout=60)
     assert result["StatusCode"] != 0
     assert MISSING_PASSWORD[database] in container.logs(tail=200)
@@ -163,18 +177,11 @@ def test_password_file_variant_is_honoured(database: str, bench: Bench, tmp_path
     env = profile.init_env(creds)
     variable = "MYSQL_PASSWORD" if database == "mysql" else "POSTGRES_PASSWORD"
     del env[variable]
-    env[f"{variable}_FILE"] = "/run/secrets/password"
+    env[f"{variable}_FILE"] = "/run/test-secrets/password"
     volume = bench.new_volume()
-    secret_mount = Mount(MountKind.BIND, str(secret), "/run/secrets/password", read_only=True)
-    container = run_database(
-        bench.engine,
-        bench.session,
-        profile,
-        bench.image,
-        creds,
-        (bench.mount(volume), secret_mount),
-        env=env,
-    )
+    # Not under /run/secrets, where the harness mounts its own password files.
+    secret_mount = Mount(MountKind.BIND, str(secret), "/run/test-secrets/password", read_only=True)
+    container = bench.start(creds, volume, env=env, mounts=(secret_mount,))
     connection = wait_until_ready(container, profile, creds)
     try:
         # The password came from the file: the application user is in, on its database.

@@ -16,12 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from harness.containers.database import database_container
 from harness.containers.engine import Engine, Session
 from harness.frontends.report import summary, to_html, to_json
 from harness.model.cells import Cell
 from harness.model.credentials import Credentials
 from harness.model.databases import MYSQL, POSTGRES
-from harness.persistence.scenario import database_container, run_cell
+from harness.persistence.scenario import run_cell
 
 REPO = Path(__file__).parents[2]
 # Distinct from anything else a run prints, and URL-safe like the harness's own passwords.

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from harness.containers.database import database_container
 from harness.containers.deployment import Deployment
 from harness.containers.engine import Engine, Session
 from harness.containers.managed import spec_of
@@ -34,7 +35,7 @@ from harness.persistence.initialised import (
     build_volume_image,
     commit_layer_image,
 )
-from harness.persistence.scenario import database_container, run_scenario
+from harness.persistence.scenario import run_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios" / "test_persistence.py"
 STARTS_FROM_IMAGE = [name for name, mode in STORAGE_MODES.items() if mode.starts_from_image]

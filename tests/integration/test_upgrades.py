@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.containers.deployment import run_database
+from harness.containers.database import running_database
 from harness.containers.engine import Engine, Session
 from harness.containers.readiness import wait_until_ready
 from harness.errors import HarnessError
@@ -129,35 +129,33 @@ def test_mariadb_images_honour_auto_upgrade_like_the_official_one(
     volume = _data_volume(
         harness_engine, harness_test_session, f"upgrade-{harness_test_session.id}"
     )
-    old = run_database(
-        harness_engine, harness_test_session, profile, versions["mysql-10.11"], creds, (volume,)
-    )
-    connection = wait_until_ready(old, profile, creds)
-    write_persons(connection)
-    connection.close()
-    old.stop()
-    old.remove(volumes=False)
+    with running_database(
+        harness_engine, harness_test_session, versions["mysql-10.11"], profile, creds,
+        mounts=(volume,),
+    ) as old:  # fmt: skip
+        connection = wait_until_ready(old, profile, creds)
+        write_persons(connection)
+        connection.close()
+        old.stop()
     for auto_upgrade, expected_log in (
         ("", "required from 10.11 to 11.8, but skipped: MARIADB_AUTO_UPGRADE is not set"),
         ("1", "Upgrading the system tables from 10.11 to 11.8"),
     ):
-        env = {**profile.init_env(creds), "MARIADB_AUTO_UPGRADE": auto_upgrade}
-        new = run_database(
-            harness_engine, harness_test_session, profile, versions["mysql-11.8"], creds,
-            (volume,), env,
-        )  # fmt: skip
-        connection = wait_until_ready(new, profile, creds)
-        assert read_persons(connection) == list(PERSONS_ROWS)
-        connection.close()
-        assert expected_log in new.logs(200)
-        new.stop()
-        new.remove(volumes=False)
+        with running_database(
+            harness_engine, harness_test_session, versions["mysql-11.8"], profile, creds,
+            {"MARIADB_AUTO_UPGRADE": auto_upgrade}, mounts=(volume,),
+        ) as new:  # fmt: skip
+            connection = wait_until_ready(new, profile, creds)
+            assert read_persons(connection) == list(PERSONS_ROWS)
+            connection.close()
+            assert expected_log in new.logs(200)
+            new.stop()
     # After the upgrade, the data directory says it is 11.8's: nothing more to do.
-    final = run_database(
-        harness_engine, harness_test_session, profile, versions["mysql-11.8"], creds, (volume,)
-    )
-    wait_until_ready(final, profile, creds).close()
-    assert "Upgrading the system tables" not in final.logs(200)
-    assert "upgrade (mariadb-upgrade) required" not in final.logs(200)
-    final.remove(volumes=False)
+    with running_database(
+        harness_engine, harness_test_session, versions["mysql-11.8"], profile, creds,
+        mounts=(volume,),
+    ) as final:  # fmt: skip
+        wait_until_ready(final, profile, creds).close()
+        assert "Upgrading the system tables" not in final.logs(200)
+        assert "upgrade (mariadb-upgrade) required" not in final.logs(200)
     harness_engine.remove_volume(volume.source)

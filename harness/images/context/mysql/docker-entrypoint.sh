@@ -2,24 +2,8 @@
 # Entrypoint with the official mysql image's contract, for Debian's MariaDB.
 set -eo pipefail
 
-log() { printf '%s [Entrypoint]: %s\n' "$(date --rfc-3339=seconds)" "$*"; }
-error() { log "ERROR: $*" >&2; exit 1; }
-
-# VAR_FILE=/path reads VAR from a file (Docker secrets); setting both is ambiguous.
-file_env() {
-    local var="$1" file_var="${1}_FILE" default="${2:-}"
-    if [ -n "${!var:-}" ] && [ -n "${!file_var:-}" ]; then
-        error "both $var and $file_var are set (but are exclusive)"
-    fi
-    local value="$default"
-    if [ -n "${!var:-}" ]; then
-        value="${!var}"
-    elif [ -n "${!file_var:-}" ]; then
-        value="$(< "${!file_var}")"
-    fi
-    export "$var"="$value"
-    unset "$file_var"
-}
+# log, error, file_env: shared with the other database images.
+source /usr/local/lib/harness/entrypoint-lib.sh
 
 sql_escape() { sed -e "s/\\\\/\\\\\\\\/g" -e "s/'/\\\\'/g" <<< "$1"; }
 
