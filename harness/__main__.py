@@ -2,6 +2,6 @@
 
 import sys
 
-from harness.frontends.cli import main
+from harness.frontends.cli.main import main
 
 sys.exit(main())

@@ -9,7 +9,7 @@ import pytest
 
 from harness.containers.engine import Engine, Session, remove_quietly
 from harness.errors import HarnessError
-from harness.frontends.pytest_plugin import exit_on
+from harness.frontends.pytest.plugin import exit_on
 from harness.images.availability import require_present
 from harness.images.experiments import EXP3_VARIANT, EXPERIMENTS, Experiment
 from harness.images.recipes import BASE

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
-from harness.frontends.durability_report import failure
+from harness.frontends.reports.durability import failure
 from harness.model.databases import DATABASES
 from harness.model.durability import Campaign, CampaignPlan, standard_campaigns
 

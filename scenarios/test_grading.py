@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from harness.frontends.pytest_grading import LabCheck
+from harness.frontends.pytest.grading import LabCheck
 from harness.grading.results import Status, SubmissionResult
 from harness.grading.submission import Submission
 

@@ -104,7 +104,7 @@ def test_layers_command_shows_added_layers_and_chain_hint(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """`harness layers IMAGE --base BASE` counts the added layers; exp3 gets a chaining hint."""
-    from harness.frontends.cli import main  # noqa: PLC0415 - the CLI is what is under test
+    from harness.frontends.cli.main import main  # noqa: PLC0415 - the CLI is what is under test
 
     assert main(["layers", experiment_images[name], "--base", layers_base]) == 0
     output = capsys.readouterr().out

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from harness.frontends.pytest_plugin import matrix_params
+from harness.frontends.pytest.plugin import matrix_params
 from harness.model.cells import Cell, ScenarioResult
 
 

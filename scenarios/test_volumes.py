@@ -194,7 +194,7 @@ def test_inspect_command_passes_local_images_and_fails_an_image_without_volume(
     harness_images: dict[str, str], layers_base: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`harness inspect` exits 0 when VOLUME covers the data dir, 1 when nothing does."""
-    from harness.frontends.cli import main  # noqa: PLC0415 - the CLI is what is under test
+    from harness.frontends.cli.main import main  # noqa: PLC0415 - the CLI is what is under test
 
     for database, ref in harness_images.items():
         assert main(["inspect", ref]) == 0, capsys.readouterr().out

@@ -13,7 +13,7 @@ import pytest
 
 from harness.containers.engine import Engine
 from harness.errors import HarnessError
-from harness.frontends.pytest_plugin import exit_on
+from harness.frontends.pytest.plugin import exit_on
 from harness.images.availability import require_present, select_images
 from harness.images.sources import ImageRequest, ImageSource
 

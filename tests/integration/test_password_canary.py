@@ -18,7 +18,9 @@ import pytest
 
 from harness.containers.database import database_container
 from harness.containers.engine import Engine, Session
-from harness.frontends.report import summary, to_html, to_json
+from harness.frontends.reports.html import to_html
+from harness.frontends.reports.json_report import to_json
+from harness.frontends.reports.terminal import summary
 from harness.model.cells import Cell
 from harness.model.credentials import Credentials
 from harness.model.databases import MYSQL, POSTGRES

@@ -16,7 +16,7 @@ from harness.containers.database import running_database
 from harness.containers.engine import Engine, Session
 from harness.containers.readiness import wait_until_ready
 from harness.errors import HarnessError
-from harness.frontends.pytest_plugin import exit_on
+from harness.frontends.pytest.plugin import exit_on
 from harness.images.availability import require_present
 from harness.images.recipes import VERSION_IMAGES
 from harness.images.sources import ImageChoice

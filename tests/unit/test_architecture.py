@@ -81,7 +81,7 @@ def test_packages_import_only_downward() -> None:
     ("source", "module", "seen"),
     [
         ("from harness.grading.lab import Lab", "harness.model.x", "harness.grading.lab"),
-        ("import harness.frontends.cli", "harness.model.x", "harness.frontends.cli"),
+        ("import harness.frontends.cli.main", "harness.model.x", "harness.frontends.cli.main"),
         ("import harness.grading as g", "harness.model.x", "harness.grading"),
         ("from harness import grading", "harness.model.x", "harness.grading"),
         ("from harness import check_persistence", "harness.model.x", "harness"),
@@ -159,7 +159,7 @@ def test_plugin_and_public_api_import_nothing_heavy() -> None:
     """pytest loads the plugin in every run of the environment: no SDK, driver or
     testcontainers until a harness fixture is used."""
     probe = (
-        "import sys, harness, harness.frontends.pytest_plugin, harness.model.cells; "
+        "import sys, harness, harness.frontends.pytest.plugin, harness.model.cells; "
         f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
     )
     result = subprocess.run(

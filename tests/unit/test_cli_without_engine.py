@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.frontends.cli import build_parser
+from harness.frontends.cli.main import build_parser
 
 
 def _harness(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.frontends.comparison import (
+from harness.frontends.reports.comparison import (
     EngineRun,
     difference_lines,
     differences,
@@ -11,7 +11,8 @@ from harness.frontends.comparison import (
     engines_html,
     engines_summary,
 )
-from harness.frontends.report import LineKind, summary, to_html
+from harness.frontends.reports.html import to_html
+from harness.frontends.reports.terminal import LineKind, summary
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.engine_info import EngineInfo
 from harness.model.outcomes import Outcome

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.frontends.durability_report import failure
+from harness.frontends.reports.durability import failure
 from harness.model.durability import (
     SAFE,
     UNSAFE,

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.errors import HarnessError, UsageError
-from harness.frontends.cli import build_parser
+from harness.frontends.cli.main import build_parser
 from harness.grading.answers import grade_answer, read_answers
 from harness.grading.lab import AnswerCheck, load_lab
 from harness.grading.run_line import image_name, parse_run_line

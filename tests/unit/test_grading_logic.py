@@ -11,7 +11,7 @@ import pytest
 
 from harness.containers.run_state import RunState
 from harness.errors import UsageError
-from harness.frontends.grade_command import _exit_code, print_submission
+from harness.frontends.cli.grade import _exit_code, print_submission
 from harness.grading import submission as submission_module
 from harness.grading.results import CheckResult, LabResult, Status, SubmissionResult
 from harness.grading.run_line import Refused, parse_run_line

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from harness.frontends.report import matrix_tables, render, summary, to_html, to_json
+from harness.frontends.reports.html import to_html
+from harness.frontends.reports.json_report import to_json
+from harness.frontends.reports.terminal import matrix_tables, render, summary
 from harness.model.cells import Cell, ScenarioResult, matrix
 from harness.model.engine_info import EngineInfo
 from harness.model.outcomes import Outcome

@@ -12,7 +12,7 @@ from typing import Any, cast
 import pytest
 
 from harness.containers.engine import Engine, Session
-from harness.frontends.pytest_shared import ShareWithWorkers, from_controller
+from harness.frontends.pytest.shared import ShareWithWorkers, from_controller
 from harness.model.credentials import Credentials
 from harness.model.databases import DATABASES
 from harness.model.storage import STORAGE_MODES

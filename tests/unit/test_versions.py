@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import UsageError
-from harness.frontends.upgrade_command import NOT_SAFE_EXIT, parse_env, verdict
+from harness.frontends.cli.upgrade import NOT_SAFE_EXIT, parse_env, verdict
 from harness.images.recipes import VERSION_IMAGES
 from harness.images.sources import (
     ImageChoice,

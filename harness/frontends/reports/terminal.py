@@ -1,18 +1,13 @@
-"""Results as a terminal table, the JSON report of the contract, and an HTML grid."""
+"""Results as terminal tables: one per database, each cell expected/observed, coloured."""
 
 from __future__ import annotations
 
-import html
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path
-from typing import Any
 
 from harness.model.actions import ACTION_NAMES
 from harness.model.cells import ScenarioResult
-from harness.model.engine_info import EngineInfo
 from harness.model.storage import STORAGE_NAMES
 
 SYMBOL = {"survives": "S", "lost": "L", "rejected": "R", "refused": "X"}
@@ -37,7 +32,7 @@ def cell_text(result: ScenarioResult | None) -> str:
     return f"{SYMBOL[result.expected.value]}/{observed} {verdict}{unverified}"
 
 
-def _by_database(
+def by_database(
     results: Iterable[ScenarioResult],
 ) -> dict[str, dict[tuple[str, str], ScenarioResult]]:
     grouped: dict[str, dict[tuple[str, str], ScenarioResult]] = {}
@@ -48,7 +43,7 @@ def _by_database(
     return grouped
 
 
-def _axes(cells: Mapping[tuple[str, str], ScenarioResult]) -> tuple[list[str], list[str]]:
+def axes(cells: Mapping[tuple[str, str], ScenarioResult]) -> tuple[list[str], list[str]]:
     """The storage modes and actions that were run, in the table's order."""
     storages = [s for s in STORAGE_NAMES if any(k[0] == s for k in cells)]
     actions = [a for a in ACTION_NAMES if any(k[1] == a for k in cells)]
@@ -73,8 +68,8 @@ def matrix_rows(results: Iterable[ScenarioResult]) -> dict[str, list[tuple[Segme
     """One table per database, storage modes as rows and actions as columns, each row as
     coloured segments."""
     tables = {}
-    for database, cells in _by_database(results).items():
-        storages, actions = _axes(cells)
+    for database, cells in by_database(results).items():
+        storages, actions = axes(cells)
         widths = [max(len(a), 9) for a in actions]
         header = f"{'':<10}" + "  ".join(a.ljust(w) for a, w in zip(actions, widths, strict=True))
         rows: list[tuple[Segment, ...]] = [((header.rstrip(), None),)]
@@ -195,108 +190,3 @@ def summary_line(results: list[ScenarioResult]) -> str:
     errors = sum(bool(r.error) for r in results)
     failed = len(results) - passed - errors
     return f"{passed} as promised, {failed} not as promised, {errors} without verdict"
-
-
-def to_json(
-    engine: EngineInfo,
-    images: Mapping[str, str],
-    results: Iterable[ScenarioResult],
-    durability: Iterable[Mapping[str, Any]] = (),
-) -> dict[str, Any]:
-    """The report of DESIGN.md section 5 (extra keys only where a result has more to say);
-    `durability` holds crash campaigns' records, and the key is there only when one ran."""
-    report: dict[str, Any] = {
-        "engine": engine.to_dict(),
-        "images": dict(images),
-        "results": [r.to_dict() for r in results],
-    }
-    campaigns = list(durability)
-    if campaigns:
-        report["durability"] = campaigns
-    return report
-
-
-def write_json(path: Path, report: Mapping[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-
-
-_CSS = """
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
-table { border-collapse: collapse; margin-bottom: 2em; }
-th, td { border: 1px solid #bbb; padding: .5em; vertical-align: top; max-width: 14em; }
-th { background: #eee; white-space: nowrap; }
-td.survives { background: #d9f2d9; } td.lost { background: #f9dede; }
-td.rejected { background: #e4e0f5; } td.refused { background: #fde7c8; }
-td.unverified { border-style: dashed; }
-td.fail { outline: 3px solid #c00; outline-offset: -3px; } td.error { background: #fff3c4; }
-.verdict { font-weight: bold; } .reason { font-size: .8em; color: #444; }
-"""
-
-
-def to_html(engine: EngineInfo, images: Mapping[str, str], results: list[ScenarioResult]) -> str:
-    """A colour grid per database: green survives, red lost, outlined where not as promised."""
-    return "\n".join([*html_head(), *html_grids(engine, images, results), "</body></html>"])
-
-
-def html_head() -> list[str]:
-    return [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        "<title>Container persistence matrix</title>",
-        f"<style>{_CSS}</style></head><body>",
-        "<h1>Does the data survive?</h1>",
-        "<p>Each cell: what happened to the <code>Persons</code> rows after the action. "
-        "<span style='background:#d9f2d9'>green: they survived</span>, "
-        "<span style='background:#f9dede'>red: they were lost</span>, "
-        "<span style='background:#e4e0f5'>violet: the engine refused the configuration</span>, "
-        "<span style='background:#fde7c8'>orange: the next major version refused the data, "
-        "which is still on disk</span>; "
-        "a red outline marks a cell where the engine did not do what it promises, a dashed one "
-        "a promise not verified on this engine. The small text says why.</p>",
-    ]
-
-
-def html_grids(
-    engine: EngineInfo, images: Mapping[str, str], results: list[ScenarioResult]
-) -> list[str]:
-    """One engine's grids, headed by the engine."""
-    parts = [
-        f"<p>Engine: {html.escape(engine.name)} {html.escape(engine.version)} "
-        f"(API {html.escape(engine.api_version)}). {html.escape(summary_line(results))}.</p>",
-    ]
-    for database, cells in _by_database(results).items():
-        storages, actions = _axes(cells)
-        parts.append(f"<h2>{html.escape(database)} ({html.escape(images.get(database, ''))})</h2>")
-        parts.append("<table><tr><th>storage \\ action</th>")
-        parts.extend(f"<th>{html.escape(a)}</th>" for a in actions)
-        parts.append("</tr>")
-        for storage in storages:
-            parts.append(f"<tr><th>{html.escape(storage)}</th>")
-            for action in actions:
-                parts.append(_html_cell(cells.get((storage, action))))
-            parts.append("</tr>")
-        parts.append("</table>")
-    return parts
-
-
-def _html_cell(result: ScenarioResult | None) -> str:
-    if result is None:
-        return "<td>not run</td>"
-    if result.error:
-        return (
-            f"<td class='error'><span class='verdict'>no verdict</span>"
-            f"<div class='reason'>{html.escape(result.error)}</div></td>"
-        )
-    observed = result.observed.value if result.observed else "?"
-    classes = observed + ("" if result.passed else " fail")
-    classes += "" if result.verified else " unverified"
-    verdict = observed if result.passed else f"{observed} (expected {result.expected.value})"
-    # What the servers said (a refusal's FATAL line, a missing table) is the evidence.
-    evidence = (
-        f"<div class='reason'><i>{html.escape(result.detail)}</i></div>" if result.detail else ""
-    )
-    return (
-        f"<td class='{classes}' title='{html.escape(result.reason, quote=True)}'>"
-        f"<span class='verdict'>{html.escape(verdict)}</span>"
-        f"<div class='reason'>{html.escape(result.reason)}</div>{evidence}</td>"
-    )

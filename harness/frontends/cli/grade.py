@@ -13,9 +13,9 @@ from typing import Any
 
 from harness.containers.engine import Engine
 from harness.errors import UsageError
+from harness.frontends.cli.progress import ProgressBar
 from harness.frontends.options import IMAGE_OPTIONS, ImageRequest
-from harness.frontends.progress import ProgressBar
-from harness.frontends.report import write_json
+from harness.frontends.reports.json_report import write_json
 from harness.grading.grader import grade_lab
 from harness.grading.lab import load_lab
 from harness.grading.reports import (

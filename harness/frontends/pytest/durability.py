@@ -1,16 +1,17 @@
 """`pytest -m durability`: crash campaigns as tests, their counts in the summary and the report.
 
-Imported by the pytest plugin; light at import (the writers load when a test first runs one).
+A plugin the harness's pytest plugin registers; light at import (the writers load when a test
+first runs one).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
-from harness.frontends.pytest_stash import record_campaign
+from harness.frontends.pytest.stash import record_campaign
 from harness.model.durability import DEFAULT_ROUNDS, DEFAULT_SEED, Campaign, CampaignPlan
 
 if TYPE_CHECKING:
@@ -18,7 +19,8 @@ if TYPE_CHECKING:
     from harness.model.credentials import Credentials
 
 
-def add_durability_options(group: Any) -> None:
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "persistence harness")
     group.addoption(
         "--durability-rounds",
         type=int,

@@ -2,8 +2,8 @@
 
 Test ids are `<student>-<check>`; each test records its points and max points as JUnit
 properties (`--junitxml`). A student is graded once, when the first of their tests runs, and
-what grading made is removed before that test ends. Imported by the pytest plugin; light at
-import (the grader loads when a test first needs it).
+what grading made is removed before that test ends. A plugin the harness's pytest plugin
+registers; light at import (the grader loads when a test first needs it).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 NO_LAB = "pass --lab LAB and --submission PATH to grade submissions"
 
 
-def add_grading_options(group: Any) -> None:
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "persistence harness")
     group.addoption(
         "--lab", default=None, metavar="LAB", help="grade against this lab (folder or lab.yaml)"
     )
@@ -48,7 +49,7 @@ class LabCheck:
 GRADING_KEY: pytest.StashKey[tuple[Lab, list[Submission]]] = pytest.StashKey()
 
 
-def configure_grading(config: pytest.Config) -> None:
+def pytest_configure(config: pytest.Config) -> None:
     """Read --lab and --submission once, before collection: a bad spec or a missing folder
     ends the run with one sentence and exit code 2 (in every pytest-xdist worker alike), not
     with a collection traceback."""
@@ -67,7 +68,7 @@ def configure_grading(config: pytest.Config) -> None:
         pytest.exit(f"harness: {error}", returncode=error.exit_code)
 
 
-def parametrize_lab_checks(metafunc: pytest.Metafunc) -> None:
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "lab_check" not in metafunc.fixturenames:
         return
     if GRADING_KEY not in metafunc.config.stash:

@@ -16,38 +16,19 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import pytest
 
 from harness.errors import HarnessError
-from harness.frontends.comparison import EngineRun, engines_report, engines_summary
-from harness.frontends.durability_report import durability_summary
 from harness.frontends.options import IMAGE_OPTIONS, REUSE_INIT_OPTION, ImageRequest, reuse_init
-from harness.frontends.pytest_durability import (  # noqa: F401 - a fixture pytest finds here
-    add_durability_options,
-    run_durability_campaign,
-)
-from harness.frontends.pytest_engines import (  # noqa: F401 - fixtures pytest finds here
-    HOST,
-    add_engine_option,
-    check_named_engines,
-    engine_for,
-    engine_names,
-    harness_engine_name,
-    harness_engine_pool,
-    parametrize_engines,
-)
-from harness.frontends.pytest_grading import (  # noqa: F401 - a fixture pytest finds here
-    add_grading_options,
-    configure_grading,
-    harness_grade,
-    parametrize_lab_checks,
-)
-from harness.frontends.pytest_shared import ShareWithWorkers, from_controller
-from harness.frontends.pytest_stash import (
+from harness.frontends.pytest.shared import ShareWithWorkers, from_controller
+from harness.frontends.pytest.stash import (
     CAMPAIGNS_KEY,
     CELLS_KEY,
     RESULTS_KEY,
     RUN_KEY,
     record_result,
 )
-from harness.frontends.report import LineKind, to_json, write_json
+from harness.frontends.reports.comparison import EngineRun, engines_report, engines_summary
+from harness.frontends.reports.durability import durability_summary
+from harness.frontends.reports.json_report import to_json, write_json
+from harness.frontends.reports.terminal import LineKind
 from harness.frontends.signals import cleanup_on_terminate
 from harness.model.actions import ACTIONS
 from harness.model.cells import Cell, ScenarioResult, matrix
@@ -58,9 +39,18 @@ from harness.model.engine_info import EngineInfo
 
 if TYPE_CHECKING:
     from harness.containers.engine import Engine, Session
-    from harness.frontends.pytest_engines import EnginePool
+    from harness.frontends.pytest.engines import EnginePool
     from harness.images.sources import ImageChoice, UpgradeImages
     from harness.persistence.initialised import InitialisedImages
+
+# The plugin's parts, each a plugin of its own with its options, hooks and fixtures; pytest
+# registers them with this one. This module imports them only inside functions: a part
+# imported before pytest registers it would miss pytest's assertion rewriting.
+pytest_plugins = (
+    "harness.frontends.pytest.durability",
+    "harness.frontends.pytest.engines",
+    "harness.frontends.pytest.grading",
+)
 
 MARKERS = {
     "persistence": "a database persistence scenario (database x storage x action)",
@@ -91,22 +81,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="write the persistence results as JSON to PATH",
     )
-    add_grading_options(group)
-    add_durability_options(group)
-    add_engine_option(group)
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    parametrize_lab_checks(metafunc)
-    parametrize_engines(metafunc)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     for name, description in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {description}")
-    configure_grading(config)
-    # A CI job that times out sends SIGTERM; teardown must still remove what the run made.
-    cleanup_on_terminate()
     # Only the main process reports; pytest-xdist workers hand their results to it. It also
     # gives every worker the same credentials and initialised images.
     if not hasattr(config, "workerinput"):
@@ -145,6 +124,8 @@ def preflight(config: pytest.Config, items: list[pytest.Item]) -> None:
                 choices = with_upgrade_images(choices)
             require_present(engine, choices)
             if _needs(items, "harness_engine_name"):
+                from harness.frontends.pytest.engines import check_named_engines  # noqa: PLC0415
+
                 check_named_engines(config, [c.ref for c in choices])
     finally:
         engine.close()
@@ -170,6 +151,11 @@ def pytest_collection_modifyitems(
     worker on the controller; the worker instead runs nothing and stops the session with the
     sentence, which the controller prints as the reason it stopped (exit code 2)."""
     config.stash[CELLS_KEY] = [cell for item in items if (cell := _cell_of(item))]
+    if _needs(items, "harness_engine"):
+        # Only in a run that selected tests using the engine (the plugin loads in every run of
+        # the environment): a CI job that times out sends SIGTERM, and teardown must still
+        # remove what the run made.
+        cleanup_on_terminate()
     try:
         preflight(config, items)
     except HarnessError as error:
@@ -285,8 +271,8 @@ def harness_initialised_images(
 @pytest.fixture
 def run_persistence_cell(  # noqa: PLR0917 - pytest passes fixtures by name
     request: pytest.FixtureRequest,
-    harness_engine_name: str,  # noqa: F811 - the fixture imported above, asked for by name
-    harness_engine_pool: EnginePool,  # noqa: F811 - likewise
+    harness_engine_name: str,
+    harness_engine_pool: EnginePool,
     harness_images: dict[str, str],
     harness_upgrades: dict[str, UpgradeImages],
     harness_credentials: Credentials,
@@ -294,6 +280,7 @@ def run_persistence_cell(  # noqa: PLR0917 - pytest passes fixtures by name
 ) -> Callable[[Cell], ScenarioResult]:
     """Runs one matrix cell against the real engine (the `--engine` one) and records it for
     the summary/report. An upgrade cell is skipped when its image has no next version."""
+    from harness.frontends.pytest.engines import engine_for, engine_names  # noqa: PLC0415
     from harness.images.sources import no_next_version  # noqa: PLC0415
     from harness.persistence.scenario import run_scenario  # noqa: PLC0415
 
@@ -399,6 +386,8 @@ class ResultCollector:
         if report.when != "call":
             return
         run = dict(getattr(report, "harness_run", None) or {})
+        from harness.frontends.pytest.engines import HOST  # noqa: PLC0415 - a registered part
+
         name = run.pop("as", HOST)
         records = getattr(report, "harness_results", None) or []
         results = self.results.setdefault(name, []) if records else []
@@ -416,6 +405,8 @@ class ResultCollector:
 
     def engine_runs(self) -> list[EngineRun]:
         """Each engine's results, in `--engine` order (the host's alone without it)."""
+        from harness.frontends.pytest.engines import HOST, engine_names  # noqa: PLC0415
+
         order = engine_names(self.config) or [HOST]
         return [
             EngineRun(

@@ -79,7 +79,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0 if check.covered else NOT_COVERED_EXIT
 
 
-def add_image_commands(commands: Any) -> None:
+def add_layers_commands(commands: Any) -> None:
     layers = commands.add_parser(
         "layers", help="an image's layers, what it adds over a base, and RUNs worth chaining"
     )

@@ -9,9 +9,10 @@ from collections.abc import Mapping
 from harness.containers.engine import Engine
 from harness.containers.run_state import end_run, start_run
 from harness.errors import UsageError
-from harness.frontends.durability_report import durability_summary
-from harness.frontends.progress import ProgressBar
-from harness.frontends.report import render, to_json, write_json
+from harness.frontends.cli.progress import ProgressBar
+from harness.frontends.reports.durability import durability_summary
+from harness.frontends.reports.json_report import to_json, write_json
+from harness.frontends.reports.terminal import render
 from harness.model.credentials import Credentials
 from harness.model.durability import Campaign, CampaignPlan, RoundCounts, standard_campaigns
 from harness.persistence.durability import run_campaign

@@ -15,7 +15,7 @@ from harness.containers.database import database_container
 from harness.containers.engine import Engine
 from harness.containers.run_state import end_run, start_run
 from harness.errors import UsageError
-from harness.frontends.report import to_json, write_json
+from harness.frontends.reports.json_report import to_json, write_json
 from harness.images.availability import cannot_tell_database, database_of_image, require_refs
 from harness.images.sources import UpgradeImages
 from harness.model.cells import Cell, ScenarioResult

@@ -6,15 +6,9 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
-from harness.frontends.report import (
-    LineKind,
-    SummaryLine,
-    html_grids,
-    html_head,
-    summary,
-    to_html,
-    to_json,
-)
+from harness.frontends.reports.html import html_grids, html_head, to_html
+from harness.frontends.reports.json_report import to_json
+from harness.frontends.reports.terminal import LineKind, SummaryLine, summary
 from harness.model.cells import ScenarioResult
 from harness.model.engine_info import EngineInfo
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from harness.frontends.report import LineKind, SummaryLine
+from harness.frontends.reports.terminal import LineKind, SummaryLine
 from harness.model.durability import Campaign
 
 COLUMNS = (

@@ -7,7 +7,8 @@ The summary shows each engine's table and where they differ, and `--harness-repo
 `{"engines": [...], "differences": [...]}` when there are several. Other tests (layers, volumes,
 durability) stay on the host's engine.
 
-Imported by the pytest plugin; light at import (engines connect when a cell first needs one).
+A plugin the harness's pytest plugin registers; light at import (engines connect when a cell
+first needs one).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
 HOST = "host"  # as harness.engines.catalogue names it (not imported: it pulls in the engines)
 
 
-def add_engine_option(group: Any) -> None:
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "persistence harness")
     group.addoption(
         "--engine",
         action="append",
@@ -43,7 +45,7 @@ def engine_names(config: pytest.Config) -> list[str]:
     return list(dict.fromkeys(config.getoption("--engine") or []))
 
 
-def parametrize_engines(metafunc: pytest.Metafunc) -> None:
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     names = engine_names(metafunc.config)
     if names and "harness_engine_name" in metafunc.fixturenames:
         metafunc.parametrize("harness_engine_name", names, ids=names)

@@ -1,0 +1,61 @@
+"""`python -m harness`: the command line (`python -m harness --help` lists its commands)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from harness.errors import HarnessError
+from harness.frontends.cli.clean import add_clean_command
+from harness.frontends.cli.doctor import add_doctor_command
+from harness.frontends.cli.engines import add_engine_commands
+from harness.frontends.cli.grade import add_grade_command
+from harness.frontends.cli.images import add_images_commands
+from harness.frontends.cli.layers import add_layers_commands
+from harness.frontends.cli.run import add_run_command
+from harness.frontends.cli.upgrade import add_upgrade_command
+from harness.frontends.options import ImageRequest
+from harness.frontends.signals import cleanup_on_terminate
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _err(message: str) -> None:
+    print(f"harness: {message}", file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m harness",
+        description="Does a stateful container's data survive what happens to the container?",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_doctor_command(commands)
+    add_images_commands(commands)
+    add_clean_command(commands)
+    add_run_command(commands)
+    add_grade_command(commands)
+    add_engine_commands(commands)
+    add_layers_commands(commands)
+    add_upgrade_command(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    cleanup_on_terminate()
+    try:
+        if hasattr(args, "images"):
+            # A bad image source is a usage error, reported before any engine is needed.
+            ImageRequest.read(lambda dest: getattr(args, dest), os.environ)
+        return handler(args)
+    except HarnessError as error:
+        _err(str(error))
+        return error.exit_code
+    except KeyboardInterrupt:
+        _err("interrupted; run `python -m harness clean` if anything was left behind.")
+        return 130

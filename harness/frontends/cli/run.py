@@ -1,0 +1,201 @@
+"""`python -m harness run`: the persistence matrix (or the crash campaigns) outside pytest."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from harness.containers.engine import Engine
+from harness.containers.run_state import end_run, start_run
+from harness.engines.catalogue import HOST, connect_engine, engine_environment, require_loaded
+from harness.errors import UsageError
+from harness.frontends.cli.common import add_image_options, image_choices
+from harness.frontends.cli.durability import (
+    check_durability_usage,
+    durability_plans,
+    run_durability,
+)
+from harness.frontends.cli.progress import ProgressBar
+from harness.frontends.options import REUSE_INIT_OPTION, reuse_init
+from harness.frontends.reports.comparison import (
+    EngineRun,
+    engines_html,
+    engines_report,
+    engines_summary,
+)
+from harness.frontends.reports.json_report import write_json
+from harness.frontends.reports.terminal import render
+from harness.images.availability import require_present
+from harness.images.sources import (
+    UpgradeImages,
+    describe_choices,
+    no_next_version,
+    with_upgrade_images,
+)
+from harness.model.actions import ACTION_NAMES, ACTIONS
+from harness.model.cells import Cell, ScenarioResult, matrix
+from harness.model.credentials import Credentials
+from harness.model.databases import DATABASES
+from harness.model.durability import DEFAULT_ROUNDS, DEFAULT_SEED
+from harness.model.storage import STORAGE_NAMES
+from harness.persistence.initialised import InitialisedImages, databases_to_reuse
+from harness.persistence.scenario import run_scenario
+
+
+def _outcome_label(result: ScenarioResult) -> str:
+    if result.error:
+        return "no verdict"
+    observed = result.observed.value if result.observed else "?"
+    return f"{observed} ({'as promised' if result.passed else 'NOT as promised'})"
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """The persistence matrix outside pytest: progress, tables, optional JSON and HTML; on
+    several engines (`--engine`), each engine's and where they differ."""
+    if args.durability:
+        check_durability_usage(args)
+    names = list(dict.fromkeys(args.engine or [HOST]))
+    if args.durability and names != [HOST]:
+        raise UsageError("--durability runs on the host engine only; drop --engine.")
+    engine = connect_engine(names[0])
+    source, choices = image_choices(args, engine, ask_registry=False)
+    chosen = [c for c in choices if c.database in (args.database or DATABASES)]
+    wanted = {c.database: c.ref for c in chosen}
+    print(describe_choices(source, chosen), flush=True)
+    databases = tuple(d for d in DATABASES if d in wanted)
+    if args.durability:
+        require_present(engine, chosen)
+        return run_durability(args, engine, wanted, durability_plans(args, databases))
+    # The table's order, whatever order the options came in; no option means all.
+    cells = matrix(
+        databases,
+        tuple(s for s in STORAGE_NAMES if s in (args.storage or STORAGE_NAMES)),
+        tuple(a for a in ACTION_NAMES if a in (args.action or ACTION_NAMES)),
+    )
+    upgrades = {c.database: upgrade for c in chosen if (upgrade := c.upgrade())}
+    cells = _runnable(cells, upgrades, wanted)
+    if any(ACTIONS[cell.action].upgrades for cell in cells):
+        chosen = with_upgrade_images(chosen)
+    reuse = databases_to_reuse(reuse_init(args.reuse_init, os.environ), cells)
+    runs: list[EngineRun] = []
+    for name in names:
+        if runs:
+            engine = connect_engine(name)
+        if name == HOST:
+            require_present(engine, chosen)
+        else:
+            require_loaded(engine, name, [c.ref for c in chosen])
+        with engine_environment(name):
+            results = _run_matrix(engine, cells, wanted, upgrades, name, reuse=reuse)
+        runs.append(EngineRun(name, engine.info, wanted, results))
+    _show(runs)
+    if args.json:
+        write_json(args.json, engines_report(runs))
+        print(f"JSON report: {args.json}")
+    if args.html:
+        args.html.parent.mkdir(parents=True, exist_ok=True)
+        args.html.write_text(engines_html(runs))
+        print(f"HTML report: {args.html}")
+    return 0 if all(r.passed for run in runs for r in run.results) else 1
+
+
+def _runnable(
+    cells: list[Cell], upgrades: dict[str, UpgradeImages], images: dict[str, str]
+) -> list[Cell]:
+    """The cells that can run: an upgrade cell needs its database's next version."""
+    for database in sorted({c.database for c in cells if ACTIONS[c.action].upgrades}):
+        if database not in upgrades:
+            print(f"skipping {database}'s upgrade cells: {no_next_version(images[database])}")
+    return [c for c in cells if not ACTIONS[c.action].upgrades or c.database in upgrades]
+
+
+def _run_matrix(
+    engine: Engine,
+    cells: list[Cell],
+    images: dict[str, str],
+    upgrades: dict[str, UpgradeImages],
+    name: str,
+    *,
+    reuse: frozenset[str],
+) -> list[ScenarioResult]:
+    session = start_run(engine)
+    creds = Credentials.random()
+    initialised = InitialisedImages(creds, reuse)
+    bar = ProgressBar(len(cells))
+    label = "" if name == HOST else f"{name} "
+    results: list[ScenarioResult] = []
+    try:
+        for cell in cells:
+            bar.starting(label + cell.id)
+            upgrade = upgrades.get(cell.database)
+            result = run_scenario(
+                engine, session, cell, images[cell.database], creds, upgrade, initialised
+            )
+            results.append(result)
+            bar.finished(label + cell.id, _outcome_label(result))
+    finally:
+        end_run(engine, session)
+    return results
+
+
+def _show(runs: list[EngineRun]) -> None:
+    for line in engines_summary(runs):
+        print(render(line, colour=sys.stdout.isatty()))
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
+def add_run_command(commands: Any) -> None:
+    run = commands.add_parser("run", help="run the persistence matrix (or part of it)")
+    run.add_argument(
+        "--database", action="append", choices=list(DATABASES), help="repeatable; default all"
+    )
+    run.add_argument(
+        "--storage", action="append", choices=list(STORAGE_NAMES), help="repeatable; default all"
+    )
+    run.add_argument(
+        "--action", action="append", choices=list(ACTION_NAMES), help="repeatable; default all"
+    )
+    run.add_argument("--json", type=Path, metavar="PATH", help="write the JSON report here")
+    run.add_argument("--html", type=Path, metavar="PATH", help="write the HTML grid here")
+    run.add_argument(
+        "--engine",
+        action="append",
+        metavar="NAME",
+        help=f"repeatable: {HOST} (DOCKER_HOST or the default socket) or an engine brought up "
+        "with `engines up` (docker-26); several write a comparison too. Default: host",
+    )
+    crash = run.add_argument_group("crash durability")
+    crash.add_argument(
+        "--durability",
+        action="store_true",
+        help="instead of the matrix: SIGKILL the server while writers commit, and count lost "
+        "acknowledged writes (--storage narrows to named or bind; --action does not apply)",
+    )
+    crash.add_argument(
+        "--rounds",
+        type=_positive,
+        default=DEFAULT_ROUNDS,
+        metavar="N",
+        help=f"kill rounds per campaign (default {DEFAULT_ROUNDS})",
+    )
+    crash.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help="seed of the kill moments (the same seed plans the same rounds)",
+    )
+    add_image_options(run)
+    REUSE_INIT_OPTION.add_to(run.add_argument)
+    run.set_defaults(handler=cmd_run, database=None, storage=None, action=None)

@@ -1,0 +1,1 @@
+"""The pytest plugin (plugin.py, loaded through `pytest11`) and its parts, each a plugin."""
