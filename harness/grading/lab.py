@@ -1,8 +1,8 @@
 """The lab spec (`LAB/lab.yaml`): checks with points, validated by a schema.
 
-The format is a contract (DESIGN.md section 5): `title`, `checks: [{id, points, kind,
-description, hint, ...kind's keys}]`. pydantic validates it; every error names the file, the key
-path, what was found and what is allowed.
+The format is a contract (docs/contracts.md; its schema: docs/schemas/lab.schema.json):
+`title`, `checks: [{id, points, kind, description, hint, ...kind's keys}]`. pydantic validates
+it; every error names the file, the key path, what was found and what is allowed.
 """
 
 from __future__ import annotations
@@ -36,7 +36,10 @@ class SurvivalCheck(_Check):
     """`persists` / `loses`: every listed action must give the required outcome."""
 
     kind: Literal["persists", "loses"]
-    actions: list[str] = Field(min_length=1)
+    # A plain list validated below (its message names the allowed actions); the schema lists them.
+    actions: list[str] = Field(
+        min_length=1, json_schema_extra={"items": {"enum": list(SINGLE_IMAGE_ACTIONS)}}
+    )
 
     @field_validator("actions")
     @classmethod

@@ -6,7 +6,9 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from testcontainers.community.mysql import MySqlContainer
@@ -139,7 +141,10 @@ def test_our_image_keeps_data(persistence_check):
 
 
 def test_persistence_check_fixture_in_a_users_suite(
-    local_images: dict[str, str], harness_engine: Engine, tmp_path: Path
+    local_images: dict[str, str],
+    harness_engine: Engine,
+    tmp_path: Path,
+    contract: Callable[[str, Any], None],
 ) -> None:
     """A user's test with the fixture passes; its cell shows in the summary and the JSON report;
     nothing of that run stays on the engine."""
@@ -153,6 +158,7 @@ def test_persistence_check_fixture_in_a_users_suite(
     assert result.returncode == 0, result.stdout[-3000:]
     assert "persistence matrix: mysql" in result.stdout
     data = json.loads(report.read_text())
+    contract("report", data)
     assert [(r["id"], r["observed"], r["passed"]) for r in data["results"]] == [
         ("mysql-named-kill-start", "survives", True)
     ]

@@ -7,7 +7,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,17 +44,19 @@ def _comes_up_once(engine: str, kind_and_version: str) -> None:
     assert again.stderr == ""
 
 
-def _differ_only_in(
+def _differ_only_in(  # noqa: PLR0917 - a run, its report, what differs, the schema check
     run: subprocess.CompletedProcess[str],
     report: Path,
     engine: str,
     cell: str,
     outcomes: list[str],
+    contract: Callable[[str, Any], None],
 ) -> None:
     """A run over the host and `engine` passed its four cells on each, and the engines differ in
     `cell` for both databases alone, with these outcomes (host's first)."""
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     data = json.loads(report.read_text())
+    contract("report", data)
     assert [e["engine"]["as"] for e in data["engines"]] == ["host", engine]
     assert [len(e["results"]) for e in data["engines"]] == [4, 4]
     assert all(r["passed"] for e in data["engines"] for r in e["results"])
@@ -63,7 +67,7 @@ def _differ_only_in(
 
 @pytest.mark.usefixtures("local_images")
 def test_docker_26_comes_up_runs_beside_the_host_and_goes_down_leaving_nothing(
-    harness_engine: Engine, tmp_path: Path
+    harness_engine: Engine, tmp_path: Path, contract: Callable[[str, Any], None]
 ) -> None:
     try:
         _comes_up_once("docker-26", "docker 26.")
@@ -78,7 +82,9 @@ def test_docker_26_comes_up_runs_beside_the_host_and_goes_down_leaving_nothing(
             "run", "--engine", "host", "--engine", "docker-26", "--storage", "named",
             "--action", "prune-recreate", "--action", "restart", "--json", str(report),
         )  # fmt: skip
-        _differ_only_in(run, report, "docker-26", "named-prune-recreate", ["lost", "survives"])
+        _differ_only_in(
+            run, report, "docker-26", "named-prune-recreate", ["lost", "survives"], contract
+        )
     finally:
         down = _harness("engines", "down", "docker-26")
     assert down.returncode == 0, down.stderr
@@ -90,7 +96,7 @@ def test_docker_26_comes_up_runs_beside_the_host_and_goes_down_leaving_nothing(
 @pytest.mark.skipif(os.geteuid() != 0, reason="the Podman engine under test runs rootful")
 @pytest.mark.usefixtures("local_images")
 def test_podman_comes_up_runs_the_matrix_beside_the_host_and_goes_down_leaving_nothing(
-    tmp_path: Path,
+    tmp_path: Path, contract: Callable[[str, Any], None]
 ) -> None:
     home = engines_root() / "podman"
     try:
@@ -106,7 +112,9 @@ def test_podman_comes_up_runs_the_matrix_beside_the_host_and_goes_down_leaving_n
             cwd=REPO, env=os.environ | {"HARNESS_IMAGES": "local"}, capture_output=True,
             text=True, check=False, timeout=1200,
         )  # fmt: skip
-        _differ_only_in(run, report, "podman", "bind-volumes-from", ["survives", "rejected"])
+        _differ_only_in(
+            run, report, "podman", "bind-volumes-from", ["survives", "rejected"], contract
+        )
     finally:
         down = _harness("engines", "down", "podman")
     assert down.returncode == 0, down.stderr

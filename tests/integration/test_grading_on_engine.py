@@ -113,9 +113,10 @@ class Graded:
 def graded_samples(
     run_once: Callable[[str, Callable[[Path], dict[str, Any]]], tuple[Path, dict[str, Any]]],
     local_images: dict[str, str],
+    contract: Callable[[str, Any], None],
 ) -> Graded:
-    """`python -m harness grade` over the example lab's samples, writing every format; once per
-    run, whichever worker asks first."""
+    """`python -m harness grade` over the example lab's samples, writing every format (the
+    grading JSON valid against its schema); once per run, whichever worker asks first."""
 
     def grade(folder: Path) -> dict[str, Any]:
         out = folder / "out"
@@ -136,7 +137,9 @@ def graded_samples(
     out = folder / "out"
     process = subprocess.CompletedProcess(["grade"], ran["code"], ran["stdout"], ran["stderr"])
     assert (out / "grades.json").exists(), process.stderr
-    return Graded(process, ran["pid"], out, json.loads((out / "grades.json").read_text()))
+    grades = json.loads((out / "grades.json").read_text())
+    contract("grades", grades)
+    return Graded(process, ran["pid"], out, grades)
 
 
 def test_each_sample_gets_its_exact_score(graded_samples: Graded) -> None:

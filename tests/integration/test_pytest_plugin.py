@@ -6,7 +6,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from harness.containers.engine import Engine
 
@@ -16,7 +18,10 @@ CELLS = ("mysql-bind-restart", "postgres-anonymous-recreate")
 
 
 def test_pytest_run_prints_matrix_and_writes_contract_report(
-    tmp_path: Path, harness_engine: Engine, local_images: dict[str, str]
+    tmp_path: Path,
+    harness_engine: Engine,
+    local_images: dict[str, str],
+    contract: Callable[[str, Any], None],
 ) -> None:
     """Two cells pass, the summary shows their tables, the JSON has the contract's shape."""
     report = tmp_path / "report.json"
@@ -45,6 +50,7 @@ def test_pytest_run_prints_matrix_and_writes_contract_report(
     assert "holds the rows" in result.stdout
 
     data = json.loads(report.read_text())
+    contract("report", data)
     assert set(data) == {"engine", "images", "results"}
     assert data["engine"] == {
         "name": harness_engine.info.name,

@@ -6,8 +6,9 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,7 +36,10 @@ def remote_engine(
 
 
 def test_a_tcp_engine_runs_named_and_anonymous_cells_and_publishes_on_its_address(
-    remote_engine: Engine, local_images: dict[str, str], tmp_path: Path
+    remote_engine: Engine,
+    local_images: dict[str, str],
+    tmp_path: Path,
+    contract: Callable[[str, Any], None],
 ) -> None:
     """`harness run` with DOCKER_HOST=tcp://127.0.0.2:2375: a restart and a recreate on named
     and anonymous volumes of both databases (one survives, one loses, on anonymous) come out as
@@ -60,6 +64,7 @@ def test_a_tcp_engine_runs_named_and_anonymous_cells_and_publishes_on_its_addres
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     data = json.loads(report.read_text())
+    contract("report", data)
     assert data["engine"]["version"] == remote_engine.info.version
     assert data["images"] == local_images
     assert len(data["results"]) == 8

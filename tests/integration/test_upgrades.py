@@ -8,7 +8,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,7 +49,7 @@ def _harness(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_run_upgrade_refuses_postgres_on_persistent_storage_and_keeps_mysql(
-    tmp_path: Path, versions: dict[str, str]
+    tmp_path: Path, versions: dict[str, str], contract: Callable[[str, Any], None]
 ) -> None:
     """`run --action upgrade`: PostgreSQL 17 refuses what 15 wrote on a named volume and a bind
     directory, with its FATAL line as evidence, and 15 put back reads all six rows; MariaDB
@@ -58,7 +60,9 @@ def test_run_upgrade_refuses_postgres_on_persistent_storage_and_keeps_mysql(
         "--json", str(report),
     )  # fmt: skip
     assert process.returncode == 0, process.stdout + process.stderr
-    results = {r["id"]: r for r in json.loads(report.read_text())["results"]}
+    data = json.loads(report.read_text())
+    contract("report", data)
+    results = {r["id"]: r for r in data["results"]}
     assert set(results) == {
         "mysql-named-upgrade", "mysql-bind-upgrade", "postgres-named-upgrade",
         "postgres-bind-upgrade",

@@ -15,6 +15,7 @@ from harness.frontends.cli.grade import add_grade_command
 from harness.frontends.cli.images import add_images_commands
 from harness.frontends.cli.layers import add_layers_commands
 from harness.frontends.cli.run import add_run_command
+from harness.frontends.cli.schema import add_schema_command
 from harness.frontends.cli.upgrade import add_upgrade_command
 from harness.frontends.options import ImageRequest
 from harness.frontends.signals import cleanup_on_terminate
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_engine_commands(commands)
     add_layers_commands(commands)
     add_upgrade_command(commands)
+    add_schema_command(commands)
     return parser
 
 

@@ -1,0 +1,190 @@
+"""The published contracts as models: the JSON report, lab.yaml and the grading JSON.
+
+`python -m harness schema report|lab|grades` prints the JSON Schema generated from these models
+(committed under docs/schemas/, which a test keeps equal to the command's output). The models
+list every key the harness writes, with `extra="forbid"`: a key added to a report without being
+added here fails the tests that validate the suite's reports.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel
+
+from harness.grading.lab import Lab
+from harness.grading.results import Status
+from harness.model.actions import ACTION_NAMES
+from harness.model.databases import DATABASES
+from harness.model.outcomes import Outcome
+from harness.model.storage import STORAGE_NAMES
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+Database = StrEnum("Database", {name: name for name in DATABASES})  # type: ignore[misc]
+Storage = StrEnum("Storage", {name: name for name in STORAGE_NAMES})  # type: ignore[misc]
+Action = StrEnum("Action", {name: name for name in ACTION_NAMES})  # type: ignore[misc]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class EngineEntry(_Strict):
+    """The engine that ran the cells, as its `/version` answer names it."""
+
+    name: str = Field(description="docker or podman")
+    version: str
+    api_version: str
+    as_: str | None = Field(
+        None, alias="as", description="in a run over several engines: the --engine name"
+    )
+
+
+class Upgrade(_Strict):
+    from_: str = Field(alias="from", description="the image that wrote the rows")
+    to: str = Field(description="the next major version's image that read them")
+
+
+class Result(_Strict):
+    """One matrix cell: what the promise table expects and what happened to the rows."""
+
+    id: str = Field(description="<database>-<storage>-<action>")
+    database: Database
+    storage: Storage
+    action: Action
+    expected: Outcome
+    observed: Outcome | None = Field(description="null: no verdict (see error)")
+    rows_written: int = Field(ge=0)
+    rows_read: int = Field(ge=0)
+    passed: bool
+    seconds: float = Field(ge=0)
+    detail: str | None = Field(None, description="how a loss or a refusal showed itself")
+    error: str | None = Field(None, description="why there is no verdict")
+    verified: bool | None = Field(None, description="false: the engine is in no known range")
+    upgrade: Upgrade | None = None
+
+
+class RoundEntry(_Strict):
+    """One crash round of a durability campaign."""
+
+    round: int = Field(ge=1)
+    restart: Literal["start", "recreate"]
+    attempted: int = Field(ge=0)
+    acknowledged: int = Field(ge=0)
+    failed: int = Field(ge=0)
+    indeterminate: int = Field(ge=0)
+    resolved: int = Field(ge=0)
+    resolved_committed: int = Field(ge=0)
+    indeterminate_present: int = Field(ge=0)
+    lost: int = Field(ge=0)
+    unexpected: int = Field(ge=0)
+    lost_ids: list[int]
+    unexpected_ids: list[int]
+
+
+class Totals(_Strict):
+    attempted: int = Field(ge=0)
+    acknowledged: int = Field(ge=0)
+    failed: int = Field(ge=0)
+    indeterminate: int = Field(ge=0)
+    resolved: int = Field(ge=0)
+    resolved_committed: int = Field(ge=0)
+    lost: int = Field(ge=0)
+    unexpected: int = Field(ge=0)
+
+
+class CampaignEntry(_Strict):
+    """A crash campaign: writers, SIGKILLs, every acknowledged write judged after each."""
+
+    id: str
+    database: Database
+    storage: Storage
+    setting: str
+    safe: bool
+    must_show: str
+    seed: int
+    writers: int = Field(ge=1)
+    writes_per_round: int = Field(ge=1)
+    passed: bool
+    error: str
+    seconds: float = Field(ge=0)
+    totals: Totals
+    rounds: list[RoundEntry]
+    evidence: list[str]
+
+
+class EngineReport(_Strict):
+    """The report of a run on one engine."""
+
+    engine: EngineEntry
+    images: dict[str, str] = Field(description="the image each database ran")
+    results: list[Result]
+    durability: list[CampaignEntry] | None = Field(
+        None, description="crash campaigns, when any ran"
+    )
+
+
+class EngineOutcome(_Strict):
+    engine: str
+    outcome: str
+    reason: str
+
+
+class Difference(_Strict):
+    """A cell whose outcome differs between engines."""
+
+    id: str
+    engines: list[EngineOutcome]
+
+
+class EnginesReport(_Strict):
+    """The report of a run over several engines (`--engine` more than once)."""
+
+    engines: list[EngineReport]
+    differences: list[Difference]
+    durability: list[CampaignEntry] | None = None
+
+
+class Report(RootModel[EngineReport | EnginesReport]):
+    """`pytest --harness-report PATH` and `python -m harness run --json PATH`."""
+
+
+class CheckEntry(_Strict):
+    id: str
+    points: float = Field(ge=0)
+    max_points: float = Field(ge=0)
+    status: Status
+    message: str
+
+
+class SubmissionEntry(_Strict):
+    student: str
+    score: float = Field(ge=0)
+    max_score: float = Field(ge=0)
+    checks: list[CheckEntry]
+
+
+class Grades(_Strict):
+    """`python -m harness grade ... --json PATH`."""
+
+    lab: str = Field(description="the lab's title")
+    max_score: float = Field(ge=0)
+    submissions: list[SubmissionEntry]
+
+
+SCHEMAS: dict[str, type[BaseModel]] = {"report": Report, "lab": Lab, "grades": Grades}
+
+
+def json_schema(name: str) -> dict[str, Any]:
+    """The JSON Schema of a contract, generated from its model."""
+    model = SCHEMAS[name]
+    schema = model.model_json_schema(by_alias=True, mode="validation")
+    return {"$schema": DIALECT, "$id": f"{name}.schema.json", **schema}
+
+
+def schema_text(name: str) -> str:
+    """The schema as the command prints it and docs/schemas/ holds it."""
+    return json.dumps(json_schema(name), indent=2, ensure_ascii=False) + "\n"
