@@ -325,6 +325,16 @@ def ratios(measures: dict[str, Measure], default_workers: int) -> list[Ratio]:
     return found
 
 
+HISTORY_HEADING = "## Timing history"
+
+
+def with_history(results: str, previous: str) -> str:
+    """The new results, then the timing history the previous file kept (measured by hand over
+    the project's rounds: it is not regenerated, only carried)."""
+    _, heading, history = previous.partition(HISTORY_HEADING)
+    return results.rstrip("\n") + "\n\n" + heading + history if heading else results
+
+
 def markdown(measures: dict[str, Measure], found: list[Ratio], meta: dict[str, Any]) -> str:
     lines = [
         "# Benchmark results",
@@ -388,7 +398,8 @@ def main() -> int:
         "ratios": [{"what": r.what, "value": round(r.value, 3), "target": r.target,
                     "met": r.met, "detail": r.detail} for r in found],
     }, indent=2) + "\n")  # fmt: skip
-    REPORT.write_text(markdown(bench.measures, found, meta))
+    history = REPORT.read_text() if REPORT.exists() else ""
+    REPORT.write_text(with_history(markdown(bench.measures, found, meta), history))
     print(REPORT.read_text())
     return 0
 

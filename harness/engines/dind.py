@@ -3,7 +3,7 @@
 It listens on tcp://ADDRESS:2375 and publishes ports on ADDRESS (a loopback address such as
 127.0.0.2, so nothing leaves the machine), as a remote engine or a CI `docker:dind` service
 would. `--privileged` fails on these machines (CAP_SYS_RESOURCE is withheld); the flags below are
-what DESIGN.md section 2 measured to work. Images reach it by `docker save | docker load`.
+what was measured to work here (docs/engines.md). Images reach it by `docker save | docker load`.
 """
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ class LabResult:
     submissions: tuple[SubmissionResult, ...] = field(default_factory=tuple)
 
     def to_json(self) -> dict[str, Any]:
-        """DESIGN.md section 5: {"lab", "max_score", "submissions": [...]}."""
+        """The grading JSON of docs/contracts.md: {"lab", "max_score", "submissions": [...]}."""
         return {
             "lab": self.title,
             "max_score": self.max_score,

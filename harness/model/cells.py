@@ -67,7 +67,7 @@ class ScenarioResult:
         return not self.error and self.observed == self.expected
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON report's result entry (DESIGN.md section 5); extra keys only when they say
+        """The JSON report's result entry (docs/contracts.md); extra keys only when they say
         something."""
         entry: dict[str, Any] = {
             "id": self.cell.id,

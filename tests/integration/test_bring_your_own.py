@@ -27,7 +27,7 @@ from harness.model.credentials import Credentials
 from harness.model.databases import DATABASES
 from harness.model.storage import STORAGE_NAMES
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "s3cret-byo"
 
 # The survival table of docs/matrix.md, transcribed apart from the code (S survives, L lost),
@@ -177,15 +177,22 @@ def test_persistence_check_fixture_in_a_users_suite(
     assert [labels for labels in labelled if not owner_is_alive(labels.get(OWNER_LABEL, ""))] == []
 
 
-def test_readme_example_runs_on_the_local_image(local_images: dict[str, str]) -> None:
-    """The README's check_persistence example, with its image replaced by the local one."""
-    text = README.read_text()
-    match = re.search(r"```python\n(from testcontainers\S*postgres.*?)```", text, re.DOTALL)
-    assert match, "the README has no check_persistence example"
-    example = match.group(1).replace('"myorg/pg:1.4"', repr(local_images["postgres"]))
-    assert local_images["postgres"] in example
+@pytest.mark.parametrize(
+    ("document", "database", "placeholder"),
+    [("README.md", "mysql", "myorg/db:1.4"), ("docs/your-images.md", "postgres", "myorg/pg:1.4")],
+)
+def test_docs_example_runs_on_the_local_image(
+    local_images: dict[str, str], document: str, database: str, placeholder: str
+) -> None:
+    """The docs' check_persistence examples, with their image replaced by the local one."""
+    text = (REPO / document).read_text()
+    pattern = rf"```python\n(from testcontainers\S*{database}.*?)```"
+    match = re.search(pattern, text, re.DOTALL)
+    assert match, f"{document} has no check_persistence example for {database}"
+    example = match.group(1).replace(f'"{placeholder}"', repr(local_images[database]))
+    assert local_images[database] in example
     namespace: dict[str, object] = {}
-    exec(compile(example, str(README), "exec"), namespace)  # noqa: S102 - our own README
+    exec(compile(example, document, "exec"), namespace)  # noqa: S102 - our own docs
     result = namespace["result"]
     assert isinstance(result, ScenarioResult)
     assert (result.cell.storage, result.cell.action, result.observed) == (

@@ -150,7 +150,7 @@ def test_the_circle_finder_finds_a_circle() -> None:
 
 
 def test_every_package_is_on_a_floor() -> None:
-    """A new subpackage must be placed in LAYERS (and so in the README's table)."""
+    """A new subpackage must be placed in LAYERS (and so in docs/architecture.md's table)."""
     packages = {p.name for p in HARNESS.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
     assert packages <= set(LAYERS)
 

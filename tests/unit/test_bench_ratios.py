@@ -48,3 +48,13 @@ def test_the_markdown_table_says_which_targets_are_met() -> None:
                                                     "matrix_reps": 1})  # fmt: skip
     assert "| first query mysql / stock testcontainers | 0.50x | <= 0.6x | yes |" in text
     assert "| matrix -n 2 / 40 s | 2.00x | <= 1.0x | NO | 80 s |" in text
+
+
+def test_regenerated_results_keep_the_timing_history() -> None:
+    """`make bench` rewrites its tables and carries the hand-kept history below them."""
+    from benchmarks.bench import HISTORY_HEADING, with_history  # noqa: PLC0415 - this test only
+
+    previous = f"# Benchmark results\n\nold table\n\n{HISTORY_HEADING}\n\n- CI 1901 s\n"
+    written = with_history("# Benchmark results\n\nnew table\n", previous)
+    assert written == f"# Benchmark results\n\nnew table\n\n{HISTORY_HEADING}\n\n- CI 1901 s\n"
+    assert with_history("# Benchmark results\n", "") == "# Benchmark results\n"

@@ -41,7 +41,7 @@ def test_matrix_has_the_70_cells_and_the_10_upgrade_cells_with_contract_ids() ->
 
 
 def test_json_matches_contract() -> None:
-    """Top-level keys and per-result keys and values exactly as DESIGN.md section 5."""
+    """Top-level keys and per-result keys and values exactly as docs/contracts.md gives them."""
     cell = Cell("mysql", "named", "recreate")
     report = to_json(ENGINE, {"mysql": "m:1", "postgres": "p:1"}, [
         _result(cell, Outcome.SURVIVES, Outcome.SURVIVES)

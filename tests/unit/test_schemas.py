@@ -30,7 +30,7 @@ ENGINE = EngineInfo("docker", "20.10.24", "1.41")
 @pytest.mark.parametrize("name", ["report", "lab", "grades"])
 def test_the_committed_schema_is_what_the_command_prints(name: str) -> None:
     """docs/schemas/ holds exactly what `harness schema NAME` generates from the models (after a
-    model changes: `python -m harness schema NAME > docs/schemas/NAME.schema.json`)."""
+    model changes: `python -m harness schema NAME > docs/schemas/<name>.schema.json`)."""
     printed = subprocess.run(
         [sys.executable, "-m", "harness", "schema", name],
         capture_output=True, text=True, check=True, cwd=REPO,
