@@ -122,9 +122,15 @@ class Engine:
 
     def labelled_images(self, label: str) -> list[tuple[str, list[str], Mapping[str, str], int]]:
         """(id, tags, labels, size) of each image carrying `label` (`key` or `key=value`)."""
+        # Low-level: no inspect per image, so one removed meanwhile cannot raise ImageNotFound.
         return [
-            (str(i.id), list(i.tags), dict(i.labels or {}), int(i.attrs.get("Size", 0)))
-            for i in self.client.images.list(filters={"label": label})
+            (
+                str(i["Id"]),
+                [t for t in i.get("RepoTags") or [] if t != "<none>:<none>"],
+                dict(i.get("Labels") or {}),
+                int(i.get("Size", 0)),
+            )
+            for i in self.client.api.images(filters={"label": label})
         ]
 
     def remove_image(self, ref: str, *, force: bool) -> bool:
@@ -445,9 +451,11 @@ def sweep(
         if doomed(network.attrs.get("Labels")):
             remove_quietly(network.remove)
             report.networks += 1
-    for image in client.images.list(filters={"label": label}):
-        if doomed(image.labels):
-            remove_quietly(client.images.remove, image.id, force=True)
+    # Low-level here too: the SDK's `images.list` inspects each image, and one that another run
+    # removed in between raised ImageNotFound out of a grading run's start (seen in CI).
+    for image in client.api.images(filters={"label": label}):
+        if doomed(image.get("Labels")):
+            remove_quietly(client.api.remove_image, image["Id"], force=True)
             report.images += 1
     return report
 

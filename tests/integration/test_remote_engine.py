@@ -40,6 +40,7 @@ def test_a_tcp_engine_runs_named_and_anonymous_cells_and_publishes_on_its_addres
     local_images: dict[str, str],
     tmp_path: Path,
     contract: Callable[[str, Any], None],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """`harness run` with DOCKER_HOST=tcp://127.0.0.2:2375: a restart and a recreate on named
     and anonymous volumes of both databases (one survives, one loses, on anonymous) come out as
@@ -73,7 +74,7 @@ def test_a_tcp_engine_runs_named_and_anonymous_cells_and_publishes_on_its_addres
     client = remote_engine.client
     assert client.containers.list(all=True, filters={"label": "harness.session"}) == []
     assert client.volumes.list(filters={"label": "harness.session"}) == []
-    _ports_are_published_on_the_engines_address(remote_engine, local_images)
+    _ports_are_published_on_the_engines_address(remote_engine, local_images, monkeypatch)
 
 
 def _ports_are_published_on_the_engines_address(

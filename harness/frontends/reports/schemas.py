@@ -67,33 +67,28 @@ class Result(_Strict):
     upgrade: Upgrade | None = None
 
 
-class RoundEntry(_Strict):
-    """One crash round of a durability campaign."""
+class Totals(_Strict):
+    """What the writers attempted and how each write came out (a campaign's or a round's)."""
+
+    attempted: int = Field(ge=0)
+    acknowledged: int = Field(ge=0)
+    failed: int = Field(ge=0)
+    indeterminate: int = Field(ge=0)
+    resolved: int = Field(ge=0)
+    resolved_committed: int = Field(ge=0)
+    lost: int = Field(ge=0)
+    unexpected: int = Field(ge=0)
+
+
+class RoundEntry(Totals):
+    """One crash round of a durability campaign: its counts, and the ids behind lost and
+    unexpected."""
 
     round: int = Field(ge=1)
     restart: Literal["start", "recreate"]
-    attempted: int = Field(ge=0)
-    acknowledged: int = Field(ge=0)
-    failed: int = Field(ge=0)
-    indeterminate: int = Field(ge=0)
-    resolved: int = Field(ge=0)
-    resolved_committed: int = Field(ge=0)
     indeterminate_present: int = Field(ge=0)
-    lost: int = Field(ge=0)
-    unexpected: int = Field(ge=0)
     lost_ids: list[int]
     unexpected_ids: list[int]
-
-
-class Totals(_Strict):
-    attempted: int = Field(ge=0)
-    acknowledged: int = Field(ge=0)
-    failed: int = Field(ge=0)
-    indeterminate: int = Field(ge=0)
-    resolved: int = Field(ge=0)
-    resolved_committed: int = Field(ge=0)
-    lost: int = Field(ge=0)
-    unexpected: int = Field(ge=0)
 
 
 class CampaignEntry(_Strict):
