@@ -7,6 +7,7 @@ from typing import Any
 
 from harness.containers.engine import Engine
 from harness.errors import UsageError
+from harness.images.availability import cannot_tell_database
 from harness.images.inspect import check_image, detect_database
 from harness.images.layers import added_layers, chain_hints, short, steps
 from harness.model.databases import DATABASES
@@ -70,10 +71,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     facts = ImageFacts.from_config(args.image, engine.image_attrs(args.image)["Config"])
     database = args.database or detect_database(facts)
     if database is None:
-        raise UsageError(
-            f"Cannot tell which database {args.image} runs; pass --database "
-            f"({' or '.join(DATABASES)})."
-        )
+        raise cannot_tell_database(args.image, "--database")
     check = check_image(facts, database)
     print("\n".join(check.lines()))
     return 0 if check.covered else NOT_COVERED_EXIT
