@@ -17,6 +17,7 @@ from harness.frontends.reports.comparison import EngineRun, engines_report
 from harness.frontends.reports.json_report import to_json
 from harness.grading.results import CheckResult, LabResult, Status, SubmissionResult
 from harness.model.cells import Cell, ScenarioResult
+from harness.model.durability import SAFE, Campaign, RoundCounts
 from harness.model.engine_info import EngineInfo
 from harness.model.outcomes import Outcome
 
@@ -45,14 +46,18 @@ def _result(action: str = "recreate", observed: Outcome | None = Outcome.LOST) -
 
 
 def test_a_one_engine_report_with_every_optional_key_is_valid(contract: Contract) -> None:
-    """detail, error, verified and upgrade are in the schema, and a durability key too."""
+    """detail, error, verified and upgrade are in the schema, and crash campaigns too (one
+    without an error: CI's first validation found the schema wanted a string there)."""
     full = _result()
     full.detail, full.verified = "table missing", False
     upgrade = _result("upgrade", Outcome.REFUSED)
     upgrade.upgrade_from, upgrade.upgrade_to = "pg:15", "pg:17"
     no_verdict = _result("restart", None)
     no_verdict.error = "the engine stopped answering."
-    report = to_json(ENGINE, {"mysql": "m:1"}, [full, upgrade, no_verdict])
+    campaign = Campaign("mysql", "named", SAFE, 1, 4, 400, "no loss")  # error: None
+    campaign.rounds.append(RoundCounts(1, "recreate", attempted=3, acknowledged=2, lost=[7]))
+    records = [campaign.to_record()]
+    report = to_json(ENGINE, {"mysql": "m:1"}, [full, upgrade, no_verdict], records)
     contract("report", json.loads(json.dumps(report)))
 
 

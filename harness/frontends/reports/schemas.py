@@ -104,7 +104,7 @@ class CampaignEntry(_Strict):
     writers: int = Field(ge=1)
     writes_per_round: int = Field(ge=1)
     passed: bool
-    error: str
+    error: str | None = Field(description="why the campaign has no verdict")
     seconds: float = Field(ge=0)
     totals: Totals
     rounds: list[RoundEntry]
