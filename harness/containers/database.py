@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Iterator, Mapping
+from typing import TypedDict, Unpack
 
 from testcontainers.core.container import DockerContainer
 
@@ -62,23 +63,26 @@ def start_database(
     )
 
 
+class DatabaseOptions(TypedDict, total=False):
+    """What `database_container` takes beyond the image, the database and the credentials."""
+
+    extra_env: Mapping[str, str] | None
+    env: Mapping[str, str] | None
+    mounts: tuple[Mount, ...]
+
+
 @contextlib.contextmanager
-def running_database(  # noqa: PLR0917 - what `docker run` of a database takes
+def running_database(
     engine: Engine,
     session: Session,
     image: str,
     profile: DatabaseProfile,
     creds: Credentials,
-    extra_env: Mapping[str, str] | None = None,
-    *,
-    env: Mapping[str, str] | None = None,
-    mounts: tuple[Mount, ...] = (),
+    **options: Unpack[DatabaseOptions],
 ) -> Iterator[ManagedContainer]:
-    """`database_container`, started outside a deployment (tests, experiments); removed after
-    with its anonymous volumes (a named volume in `mounts` stays: it is the caller's)."""
-    with database_container(
-        engine, session, image, profile, creds, extra_env, env=env, mounts=mounts
-    ) as container:
+    """`database_container` (same options), started outside a deployment (tests, experiments);
+    removed after with its anonymous volumes (a named volume in `mounts` stays: the caller's)."""
+    with database_container(engine, session, image, profile, creds, **options) as container:
         server = start_database(engine, session, container, profile)
         try:
             yield server

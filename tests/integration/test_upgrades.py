@@ -147,7 +147,7 @@ def test_mariadb_images_honour_auto_upgrade_like_the_official_one(
     ):
         with running_database(
             harness_engine, harness_test_session, versions["mysql-11.8"], profile, creds,
-            {"MARIADB_AUTO_UPGRADE": auto_upgrade}, mounts=(volume,),
+            extra_env={"MARIADB_AUTO_UPGRADE": auto_upgrade}, mounts=(volume,),
         ) as new:  # fmt: skip
             connection = wait_until_ready(new, profile, creds)
             assert read_persons(connection) == list(PERSONS_ROWS)

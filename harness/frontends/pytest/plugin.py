@@ -386,6 +386,11 @@ class ResultCollector:
         if report.when != "call":
             return
         run = dict(getattr(report, "harness_run", None) or {})
+        if run:
+            # Under pytest-xdist this is the controller, which collects no items: the first
+            # harness result says the run uses the engine, and a SIGTERM must then still run
+            # its teardown (it removes the initialised images the workers share).
+            cleanup_on_terminate()
         from harness.frontends.pytest.engines import HOST  # noqa: PLC0415 - a registered part
 
         name = run.pop("as", HOST)
