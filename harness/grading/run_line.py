@@ -10,7 +10,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from harness.errors import UsageError
 from harness.model.spec import ContainerSpec, Mount, MountKind
@@ -242,9 +242,3 @@ def parse_run_line(text: str, base: Path) -> RunLine:
     image, command = words[position], tuple(words[position + 1 :])
     spec = replace(reading.spec, image=image, env=reading.env, command=command or None)
     return RunLine(spec=spec, restart=reading.restart, detached=reading.detached)
-
-
-def image_name(ref: str) -> str:
-    """`mysql:8.4` -> `mysql`; `docker.io/library/postgres` -> `postgres`."""
-    last = PurePosixPath(ref.split("@", 1)[0]).name
-    return last.split(":", 1)[0]

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from harness.grading.run_line import image_name
+from harness.model.spec import image_name
 
 # The name a student types -> the database profile whose image stands in for it.
 DATABASE_OF_NAME: Mapping[str, str] = {"mysql": "mysql", "mariadb": "mysql", "postgres": "postgres"}

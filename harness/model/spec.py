@@ -98,3 +98,9 @@ class ContainerSpec:
     def inheriting_from(self, container_id: str) -> ContainerSpec:
         """`docker run --volumes-from old`: the old container's mounts, none of its own."""
         return replace(self, mounts=(), tmpfs=(), volumes_from=(*self.volumes_from, container_id))
+
+
+def image_name(ref: str) -> str:
+    """`mysql:8.4` -> `mysql`; `docker.io/library/postgres` -> `postgres`."""
+    last = PurePosixPath(ref.split("@", 1)[0]).name
+    return last.split(":", 1)[0]

@@ -28,6 +28,8 @@ from harness.model.actions import ACTIONS
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.credentials import Credentials
 from harness.model.databases import DATABASES, DatabaseProfile
+from harness.model.image_credentials import Unusable, read_credentials
+from harness.model.image_variables import contract_for
 from harness.model.storage import STORAGE_MODES
 from harness.persistence.scenario import run_cell
 
@@ -118,11 +120,7 @@ def _credentials_of(container: DockerContainer, profile: DatabaseProfile) -> Cre
     """
     copy = pristine_copy(container)
     copy._configure()
-    creds = profile.credentials_from_env(copy.env)
-    if creds is None:
-        raise UsageError(
-            f"The {profile.name} container sets no usable credentials; give it a password and a "
-            "database (the official image's variables, or the testcontainers module's "
-            "username/password/dbname)."
-        )
+    creds = read_credentials(contract_for(container.image, profile.name), copy.env)
+    if isinstance(creds, Unusable):
+        raise UsageError(creds.sentence(f"The {profile.name} container"))
     return creds

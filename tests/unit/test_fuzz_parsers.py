@@ -18,8 +18,9 @@ from harness.errors import HarnessError, UsageError
 from harness.frontends.cli.main import build_parser
 from harness.grading.answers import grade_answer, read_answers
 from harness.grading.lab import AnswerCheck, load_lab
-from harness.grading.run_line import image_name, parse_run_line
+from harness.grading.run_line import parse_run_line
 from harness.grading.stand_ins import StandIns
+from harness.model.spec import image_name
 
 # Derandomized: CI runs the same 1,000 cases each time, so a red run is reproducible and never
 # depends on luck; widen the search locally with `--hypothesis-seed=N` and no derandomize.

@@ -162,9 +162,28 @@ def test_the_employees_database_is_added_when_the_student_names_none(tmp_path: P
         "docker run -d --name db -p 3306:3306 -e MYSQL_ROOT_PASSWORD=pw mysql", tmp_path
     )
     assert graded.spec.image == "local/mysql:1"
-    assert dict(graded.spec.env) == {"MYSQL_ROOT_PASSWORD": "pw", "MYSQL_DATABASE": "employees"}
+    assert dict(graded.spec.env) == {
+        "MYSQL_ROOT_PASSWORD": "pw",
+        "MYSQL_DATABASE": "employees",
+        "HARNESS_IMAGE_CONTRACT": "mysql",  # the stand-in plays the image the student typed
+    }
     assert (graded.spec.ports, graded.spec.name) == ((), None)
     assert (graded.creds.user, graded.creds.database) == ("root", "employees")
+
+
+def test_a_mariadb_line_is_read_with_the_mariadb_images_own_variables(tmp_path: Path) -> None:
+    graded = _prepared(
+        "docker run -d --name db -e MARIADB_ROOT_PASSWORD=zed-pw -e MARIADB_DATABASE=employees "
+        "-v zdata:/var/lib/mysql mariadb:11",
+        tmp_path,
+    )
+    assert (graded.creds.user, graded.creds.password) == ("root", "zed-pw")
+    assert graded.creds.database == "employees"
+    assert dict(graded.spec.env) == {
+        "MARIADB_ROOT_PASSWORD": "zed-pw",
+        "MARIADB_DATABASE": "employees",
+        "HARNESS_IMAGE_CONTRACT": "mariadb",
+    }
 
 
 def test_the_students_own_database_and_user_are_kept(tmp_path: Path) -> None:
@@ -179,7 +198,10 @@ def test_the_students_own_database_and_user_are_kept(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("line", "error", "names"),
     [
-        ("docker run -d mysql", Ungradable, "MYSQL_ROOT_PASSWORD"),
+        ("docker run -d mysql", Ungradable, "sets no MYSQL_ROOT_PASSWORD,"),
+        ("docker run -d mariadb", Ungradable, "MARIADB_ROOT_PASSWORD (or MYSQL_ROOT_PASSWORD)"),
+        # The mysql image knows no MARIADB_* variable: its server could not initialise.
+        ("docker run -d -e MARIADB_ROOT_PASSWORD=pw mysql:8", Ungradable, "MYSQL_ROOT_PASSWORD"),
         ("docker run -d postgres", Ungradable, "POSTGRES_PASSWORD"),
         ("docker run -d -e A=1 nginx", Ungradable, "nginx"),
         (

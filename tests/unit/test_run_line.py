@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.grading.run_line import Refused, image_name, parse_run_line
-from harness.model.spec import Mount, MountKind
+from harness.grading.run_line import Refused, parse_run_line
+from harness.model.spec import Mount, MountKind, image_name
 
 
 def test_the_notes_command_with_a_named_volume(tmp_path: Path) -> None:

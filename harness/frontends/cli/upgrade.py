@@ -20,7 +20,9 @@ from harness.images.availability import cannot_tell_database, database_of_image,
 from harness.images.sources import UpgradeImages
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.credentials import Credentials
-from harness.model.databases import DATABASES
+from harness.model.databases import DATABASES, DatabaseProfile
+from harness.model.image_credentials import Unusable, read_credentials
+from harness.model.image_variables import contract_for
 from harness.model.outcomes import Outcome
 from harness.model.storage import STORAGE_NAMES
 from harness.persistence.scenario import run_cell
@@ -58,6 +60,16 @@ def _database(engine: Engine, old: str, new: str, asked: str | None) -> str:
     return database
 
 
+def _credentials(image: str, profile: DatabaseProfile, extra_env: dict[str, str]) -> Credentials:
+    """The harness's own random credentials, as `--env` leaves them: its variables win, read
+    through the image's variables table like any configuration."""
+    env = {**profile.init_env(Credentials.random()), **extra_env}
+    creds = read_credentials(contract_for(image, profile.name), env)
+    if isinstance(creds, Unusable):
+        raise UsageError(creds.sentence("--env"))
+    return creds
+
+
 def verdict(result: ScenarioResult, database: str) -> tuple[int, list[str]]:
     """The exit code and what to print, from the cell's result."""
     old, new = result.upgrade_from, result.upgrade_to
@@ -84,11 +96,11 @@ def cmd_upgrade_check(args: argparse.Namespace) -> int:
     require_refs(engine, images, "pull or build them first (upgrade-check never pulls)")
     database = _database(engine, *images, args.database)
     print(f"upgrade-check: {database} {images[0]} -> {images[1]} on {args.storage} storage")
-    creds = Credentials.random()
+    profile = DATABASES[database]
+    creds = _credentials(images[0], profile, extra_env)
     session = start_run(engine)
     try:
         cell = Cell(database, args.storage, "upgrade")
-        profile = DATABASES[database]
         with database_container(engine, session, images[0], profile, creds, extra_env) as container:
             result = run_cell(engine, session, cell, container, creds, UpgradeImages(*images))
     finally:

@@ -42,9 +42,17 @@ initialise() {
     fi
 
     # The password reaches initdb through a pipe, never the command line.
-    # shellcheck disable=SC2086
-    initdb --username="$POSTGRES_USER" --pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD") \
-        $POSTGRES_INITDB_ARGS
+    # (With `trust` and no password, the superuser gets none: initdb refuses an empty file.)
+    local options=()
+    [ -z "${POSTGRES_INITDB_WALDIR:-}" ] || options+=(--waldir "$POSTGRES_INITDB_WALDIR")
+    if [ -n "$POSTGRES_PASSWORD" ]; then
+        # shellcheck disable=SC2086
+        initdb --username="$POSTGRES_USER" --pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD") \
+            "${options[@]}" $POSTGRES_INITDB_ARGS
+    else
+        # shellcheck disable=SC2086
+        initdb --username="$POSTGRES_USER" "${options[@]}" $POSTGRES_INITDB_ARGS
+    fi
     printf '\nhost all all all %s\n' "$auth" >> "$PGDATA/pg_hba.conf"
 
     # The temporary server listens on no TCP address: nobody can connect before init is done.
@@ -70,6 +78,12 @@ if [ "$1" = postgres ]; then
     if [ "$(id -u)" = 0 ]; then
         mkdir -p "$PGDATA" /var/run/postgresql
         chmod 700 "$PGDATA"
+        # As the official image: initdb puts the WAL here and links it from the data directory.
+        if [ -n "${POSTGRES_INITDB_WALDIR:-}" ]; then
+            mkdir -p "$POSTGRES_INITDB_WALDIR"
+            find "$POSTGRES_INITDB_WALDIR" \! -user postgres -exec chown postgres:postgres '{}' +
+            chmod 700 "$POSTGRES_INITDB_WALDIR"
+        fi
         # As the official image: only files not yet the server's are changed.
         find "$PGDATA" /var/run/postgresql \! -user postgres -exec chown postgres:postgres '{}' +
         exec gosu postgres "$BASH_SOURCE" "$@"
