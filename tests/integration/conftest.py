@@ -15,7 +15,8 @@ from harness.containers.engine import Engine
 from harness.errors import HarnessError
 from harness.frontends.pytest.plugin import exit_on
 from harness.images.availability import require_present, select_images
-from harness.images.sources import ImageRequest, ImageSource
+from harness.images.recipes import VERSION_IMAGES
+from harness.images.sources import ImageChoice, ImageRequest, ImageSource
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -34,6 +35,20 @@ def local_images(harness_engine: Engine) -> dict[str, str]:
     except HarnessError as error:
         exit_on(error)
     return {c.database: c.ref for c in choices}
+
+
+@pytest.fixture(scope="session")
+def local_versions(harness_engine: Engine) -> dict[str, str]:
+    """`<database>-<version>` -> the local image's ref, every version built (`mysql-11.8`); the
+    run stops if one is not built."""
+    refs = {f"{db}-{version}": image.ref for (db, version), image in VERSION_IMAGES.items()}
+    try:
+        require_present(
+            harness_engine, [ImageChoice("image", ref, "local") for ref in refs.values()]
+        )
+    except HarnessError as error:
+        exit_on(error)
+    return refs
 
 
 RunOnce = Callable[[str, Callable[[Path], dict[str, Any]]], tuple[Path, dict[str, Any]]]

@@ -243,7 +243,8 @@ initialise() {
     fi
     # As the official images: a random password replaces one that is also given.
     if [ -n "$random_root" ]; then
-        root_password="$(tr -dc 'A-Za-z0-9' < /dev/urandom | head -c 32)"
+        # (A bounded read: `tr < /dev/urandom | head` dies of SIGPIPE, fatal under pipefail.)
+        root_password="$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
         log "GENERATED ROOT PASSWORD: $root_password"
     fi
     setup_sql | mariadb --protocol=socket --socket="$socket" -uroot
