@@ -7,7 +7,7 @@ imported when a connection is made, not with this module: the front ends load it
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from harness.model.credentials import Credentials
 from harness.model.persons import DbConnection
@@ -31,6 +31,10 @@ class DatabaseProfile:
     image_env_hints: tuple[str, ...]
     # testcontainers module classes for this database (matched by name, so no import is needed).
     testcontainers_classes: tuple[str, ...]
+    # Paths below the data directory that a variable may link elsewhere, by what they hold
+    # (postgres: the write-ahead log, moved by POSTGRES_INITDB_WALDIR): data that must stay on
+    # the data directory's mount.
+    linked_parts: Mapping[str, str] = field(default_factory=dict)
     # The init variables holding passwords; the official images (and the local ones) also read
     # each from a file named by `<variable>_FILE`, which keeps it out of `docker inspect`.
     password_variables: tuple[str, ...] = ()
@@ -148,6 +152,7 @@ POSTGRES = DatabaseProfile(
     image_env_hints=("PGDATA", "PG_MAJOR", "PG_VERSION"),
     testcontainers_classes=("PostgresContainer",),
     password_variables=("POSTGRES_PASSWORD",),
+    linked_parts={"write-ahead log": "pg_wal"},
 )
 
 DATABASES: dict[str, DatabaseProfile] = {p.name: p for p in (MYSQL, POSTGRES)}

@@ -160,6 +160,7 @@ def exercise(d: Deployment, action: Action, *, check_placement: bool) -> Trial:
         data_dir, data_mount = locate_data(d, connection)
         if check_placement:
             verify_placement(d, data_dir, data_mount)
+        verify_linked_parts(d, data_dir, data_mount)
         rows_written = write_persons(connection)
     d.perform(action)
     if action.upgrades:
@@ -212,6 +213,32 @@ def locate_data(d: Deployment, connection: DbConnection) -> tuple[str, ObservedM
     if mount and mount.name in d.anonymous_volumes:
         d.data_volumes.add(mount.name)
     return actual, mount
+
+
+def verify_linked_parts(d: Deployment, data_dir: str, mount: ObservedMount | None) -> None:
+    """Every part of the data a variable moved out of the data directory (postgres's WAL) must
+    be on the data directory's own mount: else one survives without the other, and neither
+    "survives" nor "lost" would be true."""
+    for what, relative in d.profile.linked_parts.items():
+        path = d.container.real_path(f"{data_dir}/{relative}")
+        if path is None:
+            continue  # the image cannot say; the data directory's check still holds
+        part_mount = d.data_mount(path)
+        if _destination(part_mount) == _destination(mount):
+            continue
+        raise PlacementError(
+            f"{d.profile.name} keeps its data in {data_dir} but its {what} in {path}, "
+            f"{_on(part_mount)}, not on the mount that holds the data ({_on(mount)}), so the "
+            f"scenario cannot give a verdict; keep the {what} inside the data's mount."
+        )
+
+
+def _destination(mount: ObservedMount | None) -> str | None:
+    return mount.destination if mount else None
+
+
+def _on(mount: ObservedMount | None) -> str:
+    return f"on the {mount.kind} at {mount.destination}" if mount else "in the writable layer"
 
 
 def verify_placement(d: Deployment, data_dir: str, mount: ObservedMount | None) -> None:

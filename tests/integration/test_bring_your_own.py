@@ -222,6 +222,43 @@ def test_core_container_database_comes_from_its_image(
     assert (result.cell.database, result.observed, result.passed) == ("mysql", "lost", True)
 
 
+def test_a_container_configured_with_the_mariadb_images_own_variables_is_read_with_them(
+    local_images: dict[str, str], harness_engine: Engine, harness_test_session: Session
+) -> None:
+    """MARIADB_* names, with a MYSQL_* alias that loses: the harness logs in as the MARIADB
+    user with the MARIADB password, as the official mariadb image would have created it."""
+    container = DockerContainer(local_images["mysql"]).with_envs(
+        MARIADB_ROOT_PASSWORD="r00t-byo",
+        MARIADB_DATABASE="employees",
+        MARIADB_USER="app",
+        MYSQL_PASSWORD="the-alias-loses",
+        MARIADB_PASSWORD=PASSWORD,
+    )
+    result = check_persistence(
+        container, storage="named", action="recreate",
+        engine=harness_engine, session=harness_test_session,
+    )  # fmt: skip
+    assert (result.observed, result.passed) == ("survives", True), result.failure_message()
+
+
+def test_a_write_ahead_log_off_the_volume_gets_no_verdict_saying_where_it_is(
+    local_images: dict[str, str], harness_engine: Engine, harness_test_session: Session
+) -> None:
+    """POSTGRES_INITDB_WALDIR outside the data's volume: the data would come back without its
+    log, so the placement check stops the cell before any verdict, and says why."""
+    container = stock("postgres", local_images["postgres"]).with_env(
+        "POSTGRES_INITDB_WALDIR", "/var/lib/postgresql/wal"
+    )
+    result = check_persistence(
+        container, storage="named", action="recreate",
+        engine=harness_engine, session=harness_test_session,
+    )  # fmt: skip
+    assert result.observed is None
+    assert result.error
+    assert "its write-ahead log in /var/lib/postgresql/wal, in the writable layer" in result.error
+    assert "keep the write-ahead log inside the data's mount" in result.error
+
+
 def test_nothing_is_left_behind_and_the_users_object_is_unchanged(
     local_images: dict[str, str], harness_engine: Engine, harness_session: Session
 ) -> None:
@@ -265,7 +302,7 @@ def test_unusable_containers_get_one_sentence(
         check_persistence(
             stock("postgres", image), storage="named", action="recreate", upgrade_to=image
         )
-    with pytest.raises(UsageError, match="sets no usable credentials"):
+    with pytest.raises(UsageError, match="container sets no POSTGRES_PASSWORD, so the server"):
         check_persistence(
             DockerContainer(image), storage="named", action="recreate", engine=harness_engine
         )
