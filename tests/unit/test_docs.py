@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.frontends.cli.images import variables_markdown
+
 REPO = Path(__file__).parents[2]
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md")), REPO / "benchmarks/RESULTS.md"]
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
@@ -103,3 +105,12 @@ def test_the_path_check_sees_a_missing_path() -> None:
     text = "see `harness/model/cells.py`, `harness/model/nowhere.py` and `docs/<name>.md`."
     assert _cited_paths(text) == {"harness/model/cells.py", "harness/model/nowhere.py"}
     assert not (REPO / "harness/model/nowhere.py").exists()
+
+
+def test_the_variables_list_is_the_table_the_code_reads() -> None:
+    """docs/images.md carries `python -m harness images variables` verbatim: a variable added to
+    the table without the docs (or the reverse) is red here."""
+    text = (REPO / "docs" / "images.md").read_text()
+    begin = text.index("-->\n", text.index("<!-- variables:begin")) + len("-->\n")
+    end = text.index("<!-- variables:end -->")
+    assert text[begin:end] == variables_markdown(), "run `python -m harness images variables`"

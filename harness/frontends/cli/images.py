@@ -11,6 +11,7 @@ from harness.frontends.cli.common import add_image_options, image_choices, progr
 from harness.images.build import ensure_images
 from harness.images.recipes import VERSION_IMAGES, LocalImage
 from harness.images.sources import ImageChoice, describe_choices, with_upgrade_images
+from harness.model.image_variables import CONTRACTS, Variable
 from harness.model.versions import VERSIONS
 
 
@@ -61,6 +62,39 @@ def cmd_images_list(args: argparse.Namespace) -> int:
     return 0
 
 
+# Which local image plays each official image's variables.
+PLAYED_BY = {
+    "mariadb": "`harness-local/mariadb-*` (the default)",
+    "mysql": "`harness-local/mariadb-*` with `HARNESS_IMAGE_CONTRACT=mysql` (the grader sets it "
+    "for a typed `mysql:*`)",
+    "postgres": "`harness-local/postgres-*`",
+}
+_HEADER = "| variable | `_FILE` | alias | what the image does | stand-in |\n|---|---|---|---|---|"
+
+
+def _row(v: Variable) -> str:
+    verdict = f"refused: {v.refused}" if v.refused else "honoured"
+    alias = f"`{v.alias}` (loses when both are set)" if v.alias else ""
+    file_form = "yes" if v.file_form else ""
+    return f"| `{v.name}` | {file_form} | {alias} | {v.meaning} | {verdict} |"
+
+
+def variables_markdown() -> str:
+    """Per official image, every documented variable, honoured or refused (docs/images.md)."""
+    blocks = [
+        f"`{c.name}`, played by {PLAYED_BY[c.name]}:\n\n{_HEADER}\n"
+        + "\n".join(_row(v) for v in c.variables)
+        for c in CONTRACTS.values()
+    ]
+    return "\n\n".join(blocks) + "\n"
+
+
+def cmd_images_variables(args: argparse.Namespace) -> int:
+    """The official images' variables and what the stand-ins do with each (docs/images.md)."""
+    print(variables_markdown(), end="")
+    return 0
+
+
 def add_images_commands(commands: Any) -> None:
     images = commands.add_parser("images", help="build or list the images the scenarios use")
     actions = images.add_subparsers(dest="images_command", required=True, metavar="ACTION")
@@ -70,3 +104,7 @@ def add_images_commands(commands: Any) -> None:
     listing = actions.add_parser("list", help="the chosen images and the local builds")
     add_image_options(listing)
     listing.set_defaults(handler=cmd_images_list)
+    variables = actions.add_parser(
+        "variables", help="the official images' variables the stand-ins honour or refuse"
+    )
+    variables.set_defaults(handler=cmd_images_variables)
