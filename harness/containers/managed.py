@@ -257,15 +257,20 @@ class ManagedContainer:
     def mounts(self) -> list[ObservedMount]:
         """Volumes and binds, plus `--tmpfs` mounts, which the engine lists elsewhere."""
         self.wrapped.reload()
-        attrs = self.wrapped.attrs
-        observed = [
-            ObservedMount(
-                kind=str(m.get("Type")),
-                destination=str(m.get("Destination")),
-                name=str(m.get("Name") or ""),
-                source=str(m.get("Source") or ""),
-            )
-            for m in attrs.get("Mounts") or []
-        ]
-        tmpfs = (attrs.get("HostConfig") or {}).get("Tmpfs") or {}
-        return observed + [ObservedMount("tmpfs", path) for path in tmpfs]
+        return observed_mounts(self.wrapped.attrs)
+
+
+def observed_mounts(attrs: Mapping[str, Any]) -> list[ObservedMount]:
+    """A container's volumes and binds from its inspect data, plus `--tmpfs` mounts, which the
+    engine lists elsewhere."""
+    observed = [
+        ObservedMount(
+            kind=str(m.get("Type")),
+            destination=str(m.get("Destination")),
+            name=str(m.get("Name") or ""),
+            source=str(m.get("Source") or ""),
+        )
+        for m in attrs.get("Mounts") or []
+    ]
+    tmpfs = (attrs.get("HostConfig") or {}).get("Tmpfs") or {}
+    return observed + [ObservedMount("tmpfs", path) for path in tmpfs]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from harness.containers.managed import ManagedContainer
+from collections.abc import Mapping
+from typing import Any, Protocol
+
 from harness.containers.retry import Backoff, GiveUp, RetryExhausted, retry
 from harness.errors import NotReady
 from harness.model.credentials import Credentials, redact
@@ -15,7 +17,18 @@ READY_BACKOFF = Backoff(attempts=1000, deadline_seconds=90.0, first_wait=0.05, m
 LOG_TAIL_LINES = 30
 
 
-def describe_exit(container: ManagedContainer, hidden: tuple[str, ...]) -> str:
+class RunningServer(Protocol):
+    """A database container as readiness sees it: a container the harness started, or a
+    compose service's."""
+
+    @property
+    def name(self) -> str: ...
+    def endpoint(self, port: int) -> tuple[str, int]: ...
+    def state(self) -> Mapping[str, Any]: ...
+    def logs(self, tail: int) -> str: ...
+
+
+def describe_exit(container: RunningServer, hidden: tuple[str, ...]) -> str:
     """Status, exit code and the log tail, passwords redacted: for error messages."""
     state = container.state()
     logs = container.logs(LOG_TAIL_LINES)
@@ -28,7 +41,7 @@ def describe_exit(container: ManagedContainer, hidden: tuple[str, ...]) -> str:
 
 
 def wait_until_ready(
-    container: ManagedContainer,
+    container: RunningServer,
     profile: DatabaseProfile,
     creds: Credentials,
     backoff: Backoff = READY_BACKOFF,

@@ -58,6 +58,7 @@ MARKERS = {
     "layers": "image layer experiments (exp1-exp4 of the classroom notes)",
     "volumes": "docker volume subcommands and shared volumes",
     "durability": "acknowledged commits survive a crash (kill) of the server",
+    "compose": "the compose matrix: a compose project's storage through compose's actions",
     "grading": "lab specs and student submissions become points",
     "engine": "needs a running container engine (Docker or Podman)",
 }

@@ -1,0 +1,172 @@
+"""The compose matrix's vocabulary: storage as a compose file declares it, actions as compose
+commands, and what Compose promises for each pair.
+
+A compose project adds rules of its own to the engine's: `up --force-recreate` hands the old
+container's anonymous volumes to the new one, `-V` does not, `down` forgets them, `down -v`
+removes the project's named volumes but not `external` ones, and a named volume's real name is
+prefixed with the project's. As in the `docker run` matrix, each action has a fate and each
+storage mode promises an outcome per fate; the table follows from the two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from harness.model.outcomes import Outcome
+
+S, L = Outcome.SURVIVES, Outcome.LOST
+
+
+class ComposeFate(Enum):
+    """What a compose action does to the service's container and the project's storage."""
+
+    SAME_CONTAINER = "the same container runs again"
+    RECREATED = "compose recreates the container, handing it the old one's anonymous volumes"
+    RENEWED = "compose recreates the container with new, empty anonymous volumes"
+    DOWN_UP = "`down` removes the project's containers and networks; `up` makes new ones"
+    DOWN_V_UP = "`down -v` also removes the project's named and anonymous volumes"
+    NEW_PROJECT = "another project name: new containers, new volume names"
+
+
+@dataclass(frozen=True)
+class ComposeAction:
+    name: str
+    # The compose commands, in order; `{other}` is a second project name.
+    commands: tuple[tuple[str, ...], ...]
+    fate: ComposeFate
+    summary: str  # "a restart", for reasons
+    upgrades: bool = False  # the service's image becomes the next major version first
+
+    @property
+    def command(self) -> str:
+        return "; ".join("docker compose " + " ".join(c) for c in self.commands)
+
+    @property
+    def renames_project(self) -> bool:
+        return any("{other}" in part for c in self.commands for part in c)
+
+
+UP = ("up", "-d")
+COMPOSE_ACTIONS: dict[str, ComposeAction] = {
+    a.name: a
+    for a in (
+        ComposeAction("restart", (("restart",),), ComposeFate.SAME_CONTAINER, "a restart"),
+        ComposeAction("stop-start", (("stop",), ("start",)), ComposeFate.SAME_CONTAINER,
+                      "a stop and start"),
+        ComposeAction("kill-start", (("kill",), ("start",)), ComposeFate.SAME_CONTAINER,
+                      "a kill and start"),
+        ComposeAction("force-recreate", ((*UP, "--force-recreate"),), ComposeFate.RECREATED,
+                      "`up --force-recreate`"),
+        ComposeAction("renew-anon-volumes", ((*UP, "--force-recreate", "-V"),),
+                      ComposeFate.RENEWED, "`up --force-recreate -V`"),
+        ComposeAction("down-up", (("down",), UP), ComposeFate.DOWN_UP, "`down` then `up`"),
+        ComposeAction("down-v-up", (("down", "-v"), UP), ComposeFate.DOWN_V_UP,
+                      "`down -v` then `up`"),
+        ComposeAction("rename-project", (("down",), ("-p", "{other}", *UP)),
+                      ComposeFate.NEW_PROJECT, "`down`, then `up` under another project name"),
+        ComposeAction("upgrade", (UP,), ComposeFate.RECREATED,
+                      "`up` with the next major version's image", upgrades=True),
+    )
+}  # fmt: skip
+COMPOSE_ACTION_NAMES = tuple(COMPOSE_ACTIONS)
+
+
+class ComposeMount(Enum):
+    """How the service's data directory is held, as the compose file says it."""
+
+    NONE = "none"  # the writable layer
+    IMAGE_VOLUME = "image-volume"  # the image's VOLUME, no `volumes:` entry
+    DECLARED_ANONYMOUS = "declared-anonymous"  # `volumes: [/path]`
+    NAMED = "named"  # `volumes: [data:/path]` with a top-level `data:`
+    EXTERNAL = "external"  # the same, `external: true`
+    BIND = "bind"  # `volumes: [./data:/path]`
+    TMPFS = "tmpfs"  # `tmpfs: [/path]`
+
+
+@dataclass(frozen=True)
+class ComposeStorage:
+    name: str
+    description: str
+    mount: ComposeMount
+    # Per fate: the outcome, and why (in the words of the lesson).
+    promises: dict[ComposeFate, tuple[Outcome, str]]
+
+    @property
+    def in_layer(self) -> bool:
+        return self.mount is ComposeMount.NONE
+
+
+F = ComposeFate
+_ANONYMOUS = {
+    F.SAME_CONTAINER: (S, "the container keeps its anonymous volume through {action}"),
+    F.RECREATED: (S, "compose hands the old container's anonymous volumes to the new one"),
+    F.RENEWED: (L, "-V gives the new container new, empty anonymous volumes"),
+    F.DOWN_UP: (L, "`down` forgets the anonymous volume; `up` gives the new container a new, "
+                "empty one (the old one dangles)"),
+    F.DOWN_V_UP: (L, "`down -v` removes the anonymous volume with the container"),
+    F.NEW_PROJECT: (L, "the new project's container gets a new, empty anonymous volume"),
+}  # fmt: skip
+_KEPT = "the volume outlives the container"
+_EVERY_FATE_KEEPS = dict.fromkeys(
+    ComposeFate, (S, "the files are in a host directory, which compose never removes")
+)
+_EVERY_FATE_EMPTIES = dict.fromkeys(
+    ComposeFate, (L, "a tmpfs lives in memory and is emptied whenever its container stops")
+)
+
+COMPOSE_STORAGE: dict[str, ComposeStorage] = {
+    s.name: s
+    for s in (
+        ComposeStorage("layer", "data directory off every volume", ComposeMount.NONE, {
+            F.SAME_CONTAINER: (S, "the container's writable layer survives {action}"),
+            F.RECREATED: (L, "a new container starts from the image, without the old layer"),
+            F.RENEWED: (L, "a new container starts from the image, without the old layer"),
+            F.DOWN_UP: (L, "`down` removes the container and its writable layer"),
+            F.DOWN_V_UP: (L, "`down -v` removes the container and its writable layer"),
+            F.NEW_PROJECT: (L, "the new project's container starts from the image"),
+        }),
+        ComposeStorage("anonymous", "the image's VOLUME, no `volumes:` entry",
+                       ComposeMount.IMAGE_VOLUME, _ANONYMOUS),
+        ComposeStorage("anonymous-declared", "`volumes: [/path]` without a source",
+                       ComposeMount.DECLARED_ANONYMOUS, _ANONYMOUS),
+        ComposeStorage("named", "a top-level named volume", ComposeMount.NAMED, {
+            F.SAME_CONTAINER: (S, _KEPT),
+            F.RECREATED: (S, _KEPT),
+            F.RENEWED: (S, "-V renews anonymous volumes only; the named volume is kept"),
+            F.DOWN_UP: (S, "`down` keeps named volumes"),
+            F.DOWN_V_UP: (L, "`down -v` removes the project's named volumes"),
+            F.NEW_PROJECT: (L, "a named volume's real name starts with the project's, so "
+                            "another project name gets a new, empty volume"),
+        }),
+        ComposeStorage("external", "a volume declared `external: true`", ComposeMount.EXTERNAL, {
+            F.SAME_CONTAINER: (S, _KEPT),
+            F.RECREATED: (S, _KEPT),
+            F.RENEWED: (S, "-V renews anonymous volumes only"),
+            F.DOWN_UP: (S, "compose never removes an external volume"),
+            F.DOWN_V_UP: (S, "`down -v` leaves external volumes alone"),
+            F.NEW_PROJECT: (S, "an external volume keeps its own name in any project"),
+        }),
+        ComposeStorage("bind", "`./data:/path`", ComposeMount.BIND, _EVERY_FATE_KEEPS),
+        ComposeStorage("tmpfs", "`tmpfs: [/path]`", ComposeMount.TMPFS, _EVERY_FATE_EMPTIES),
+    )
+}  # fmt: skip
+COMPOSE_STORAGE_NAMES = tuple(COMPOSE_STORAGE)
+
+
+@dataclass(frozen=True)
+class ComposeCell:
+    database: str
+    storage: str
+    action: str
+
+    @property
+    def id(self) -> str:
+        return f"compose-{self.database}-{self.storage}-{self.action}"
+
+
+def compose_promise(storage: str, action: str) -> tuple[Outcome, str]:
+    """What Compose promises for the rows (before any upgrade's own verdict), and why."""
+    compose_action = COMPOSE_ACTIONS[action]
+    outcome, reason = COMPOSE_STORAGE[storage].promises[compose_action.fate]
+    return outcome, reason.format(action=compose_action.summary)

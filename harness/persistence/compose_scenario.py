@@ -1,0 +1,266 @@
+"""One compose-matrix cell: a one-service project, the Persons rows, a compose action, the rows.
+
+The project lives in a scratch directory of its own, under a project name of the run's, with
+the run's labels on everything compose makes; afterwards every container, network and volume of
+it (and of the renamed project, and the anonymous volumes compose forgot) is removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import yaml
+
+from harness.containers.compose import Compose
+from harness.containers.engine import Engine, Session
+from harness.containers.managed import LOCAL_PUBLISH_IP, observed_mounts
+from harness.containers.readiness import wait_until_ready
+from harness.errors import HarnessError, NotRunning
+from harness.model.cells import Cell, ScenarioResult
+from harness.model.compose import COMPOSE_ACTIONS, COMPOSE_STORAGE, ComposeCell, ComposeMount
+from harness.model.compose import compose_promise as promise_of
+from harness.model.compose_file import BIND_SOURCE, DATA_VOLUME, SERVICE, compose_project
+from harness.model.credentials import Credentials, redact
+from harness.model.databases import DATABASES, DatabaseProfile
+from harness.model.persons import PERSONS_ROWS, observe, write_persons
+from harness.model.placement import ImageFacts, covering, place
+from harness.model.spec import ContainerSpec, Mount, MountKind
+from harness.model.storage import ObservedMount
+
+PROJECT_FILE = "compose.yaml"
+_MOUNT_KIND = {
+    ComposeMount.NONE: None,
+    ComposeMount.IMAGE_VOLUME: "volume",
+    ComposeMount.DECLARED_ANONYMOUS: "volume",
+    ComposeMount.NAMED: "volume",
+    ComposeMount.EXTERNAL: "volume",
+    ComposeMount.BIND: "bind",
+    ComposeMount.TMPFS: "tmpfs",
+}
+
+
+class ComposeFailed(HarnessError):
+    """A compose command exited non-zero (its own last words are in the message)."""
+
+
+@dataclass
+class ComposeService:
+    """The running container of a project's service, found by compose's own labels."""
+
+    engine: Engine
+    project: str
+    service: str = SERVICE
+
+    def _container(self) -> Any:
+        found = self.engine.client.containers.list(
+            all=True,
+            filters={
+                "label": [
+                    f"com.docker.compose.project={self.project}",
+                    f"com.docker.compose.service={self.service}",
+                ]
+            },
+        )
+        if not found:
+            raise NotRunning(f"compose project {self.project} has no {self.service} container")
+        return found[0]
+
+    @property
+    def name(self) -> str:
+        return str(self._container().name)
+
+    def endpoint(self, port: int) -> tuple[str, int]:
+        attrs = self._container().attrs
+        bindings = (attrs["NetworkSettings"]["Ports"] or {}).get(f"{port}/tcp") or []
+        if not bindings:
+            raise HarnessError(f"Service {self.service} of {self.project} publishes no {port}.")
+        host = LOCAL_PUBLISH_IP if self.engine.is_local else urlparse(self.engine.base_url).hostname
+        return host or LOCAL_PUBLISH_IP, int(bindings[0]["HostPort"])
+
+    def state(self) -> Mapping[str, Any]:
+        state: Mapping[str, Any] = self._container().attrs["State"]
+        return state
+
+    def logs(self, tail: int) -> str:
+        return bytes(self._container().logs(tail=tail)).decode(errors="replace")
+
+    def mounts(self) -> list[ObservedMount]:
+        return observed_mounts(self._container().attrs)
+
+
+@dataclass
+class ComposeRun:
+    """One cell's project on disk and on the engine."""
+
+    engine: Engine
+    compose: Compose
+    directory: Path
+    project: str
+    seen_volumes: set[str] = field(default_factory=set)
+    projects: set[str] = field(default_factory=set)
+
+    def run(self, args: tuple[str, ...], project: str | None = None) -> None:
+        name = project or self.project
+        self.projects.add(name)
+        command = ["-p", name, "-f", str(self.directory / PROJECT_FILE), *args]
+        result = self.compose.run(command, cwd=self.directory)
+        if result.returncode != 0:
+            last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
+            raise ComposeFailed(f"`docker compose {' '.join(args)}` failed: {last}")
+
+    def service(self, project: str | None = None) -> ComposeService:
+        service = ComposeService(self.engine, project or self.project)
+        with contextlib.suppress(NotRunning):
+            self.seen_volumes |= {m.name for m in service.mounts() if m.kind == "volume"}
+        return service
+
+    def tear_down(self) -> None:
+        for project in sorted(self.projects):
+            self.compose.run(
+                ["-p", project, "-f", str(self.directory / PROJECT_FILE), "down", "-v",
+                 "--remove-orphans", "-t", "1"],
+                cwd=self.directory,
+            )  # fmt: skip
+        for volume in sorted(self.seen_volumes):  # the anonymous ones `down` forgot
+            self.engine.remove_volume(volume)
+
+
+def run_compose_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
+    engine: Engine,
+    session: Session,
+    cell: ComposeCell,
+    image: str,
+    compose: Compose,
+    creds: Credentials | None = None,
+) -> ScenarioResult:
+    """Run one compose cell; every failure becomes a result without a verdict, with its cause."""
+    expected, reason = promise_of(cell.storage, cell.action)
+    result = ScenarioResult(Cell(cell.database, cell.storage, cell.action), expected, reason)
+    creds = creds or Credentials.random()
+    started = time.monotonic()
+    try:
+        with _project(engine, session, cell, image, compose=compose, creds=creds) as run:
+            _exercise(run, cell, DATABASES[cell.database], creds, result)
+    except Exception as error:  # no verdict, with the cause; never a crash
+        text = str(error) if isinstance(error, HarnessError) else repr(error)
+        result.error = redact(text, creds.secrets)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+@contextlib.contextmanager
+def _project(
+    engine: Engine,
+    session: Session,
+    cell: ComposeCell,
+    image: str,
+    *,
+    compose: Compose,
+    creds: Credentials,
+) -> Iterator[ComposeRun]:
+    profile = DATABASES[cell.database]
+    storage = COMPOSE_STORAGE[cell.storage]
+    facts = ImageFacts.from_config(image, engine.image_attrs(image)["Config"])
+    placement = place(profile, facts, in_layer=storage.in_layer)
+    project_name = f"harness-{session.id}-{cell.database}-{cell.storage}-{cell.action}".lower()
+    directory = Path(tempfile.mkdtemp(prefix="harness-compose-"))
+    external = None
+    if storage.mount is ComposeMount.EXTERNAL:
+        external = engine.create_volume(f"{project_name}-external", session.labels)
+    run = ComposeRun(engine, compose, directory, project_name)
+    try:
+        publish = f"{LOCAL_PUBLISH_IP}::{profile.port}" if engine.is_local else str(profile.port)
+        project = compose_project(
+            profile, image, cell.storage, placement, creds, session.labels,
+            publish=publish, external_volume=external,
+        )  # fmt: skip
+        (directory / PROJECT_FILE).write_text(yaml.safe_dump(project.file, sort_keys=False))
+        for relative, content in project.secret_files.items():
+            path = directory / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content)
+            path.chmod(0o644)  # the server's own user reads it through the bind mount
+        yield run
+    finally:
+        run.tear_down()
+        if external:
+            engine.remove_volume(external)
+        bind = directory / BIND_SOURCE
+        if bind.exists():
+            _empty_as_root(engine, session, image, bind)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _exercise(
+    run: ComposeRun,
+    cell: ComposeCell,
+    profile: DatabaseProfile,
+    creds: Credentials,
+    result: ScenarioResult,
+) -> None:
+    action = COMPOSE_ACTIONS[cell.action]
+    run.run(("up", "-d"))
+    service = run.service()
+    with closing(wait_until_ready(service, profile, creds)) as connection:
+        cursor = connection.cursor()
+        cursor.execute(profile.data_dir_query)
+        data_dir = str(cursor.fetchall()[0][0]).rstrip("/") or "/"
+        cursor.close()
+        _verify_placement(run, cell, data_dir, service.mounts())
+        result.rows_written = write_persons(connection)
+    other = f"{run.project}-renamed"
+    for command in action.commands:
+        if command[:2] == ("-p", "{other}"):
+            run.run(command[2:], project=other)
+        else:
+            run.run(command)
+    current = run.service(other if action.renames_project else None)
+    observation = observe(
+        profile.classify_missing, lambda: wait_until_ready(current, profile, creds), PERSONS_ROWS
+    )
+    result.observed = observation.outcome
+    result.rows_read = observation.rows_read
+    result.detail = observation.detail
+    result.mounts = "; ".join(m.describe() for m in current.mounts())
+
+
+def _verify_placement(
+    run: ComposeRun, cell: ComposeCell, data_dir: str, mounts: list[ObservedMount]
+) -> None:
+    """The data directory must be on the mount the storage mode declares, else no verdict."""
+    storage = COMPOSE_STORAGE[cell.storage]
+    by_destination = {m.destination: m for m in mounts}
+    destination = covering(list(by_destination), data_dir)
+    holder = by_destination[destination] if destination else None
+    kind = _MOUNT_KIND[storage.mount]
+    expected_name = {
+        ComposeMount.NAMED: f"{run.project}_{DATA_VOLUME}",
+    }.get(storage.mount)
+    actual = holder.kind if holder else None
+    if actual != kind or (expected_name and holder and holder.name != expected_name):
+        where = holder.describe() if holder else "the writable layer"
+        raise HarnessError(
+            f"{cell.database} keeps its data in {data_dir}, on {where}, not where the "
+            f"{cell.storage} mode puts it, so the cell cannot give a verdict."
+        )
+
+
+def _empty_as_root(engine: Engine, session: Session, image: str, directory: Path) -> None:
+    """The server wrote the bind's files as its own uid; a root helper removes them."""
+    helper = ContainerSpec(
+        image=image,
+        labels=session.labels,
+        mounts=(Mount(MountKind.BIND, str(directory), "/cleanup"),),
+    )
+    engine.run_helper(
+        helper, entrypoint=["find", "/cleanup", "-mindepth", "1", "-delete"], user="0"
+    )
