@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import closing
@@ -24,6 +23,7 @@ from harness.containers.compose import Compose
 from harness.containers.engine import Engine, Session
 from harness.containers.managed import LOCAL_PUBLISH_IP, observed_mounts
 from harness.containers.readiness import wait_until_ready
+from harness.containers.run_state import RunState
 from harness.errors import HarnessError, NotRunning
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.compose import COMPOSE_ACTIONS, COMPOSE_STORAGE, ComposeCell, ComposeMount
@@ -105,6 +105,7 @@ class ComposeRun:
     compose: Compose
     directory: Path
     project: str
+    state: RunState
     seen_volumes: set[str] = field(default_factory=set)
     projects: set[str] = field(default_factory=set)
 
@@ -118,9 +119,13 @@ class ComposeRun:
             raise ComposeFailed(f"`docker compose {' '.join(args)}` failed: {last}")
 
     def service(self, project: str | None = None) -> ComposeService:
+        """The project's service; its anonymous volumes are recorded in the run's state first,
+        so `clean` finds them after a SIGKILL (the engine cannot label them)."""
         service = ComposeService(self.engine, project or self.project)
         with contextlib.suppress(NotRunning):
-            self.seen_volumes |= {m.name for m in service.mounts() if m.kind == "volume"}
+            volumes = {m.name for m in service.mounts() if m.kind == "volume" and m.name}
+            self.state.record_volumes(sorted(volumes - self.seen_volumes))
+            self.seen_volumes |= volumes
         return service
 
     def tear_down(self) -> None:
@@ -172,11 +177,13 @@ def _project(
     facts = ImageFacts.from_config(image, engine.image_attrs(image)["Config"])
     placement = place(profile, facts, in_layer=storage.in_layer)
     project_name = f"harness-{session.id}-{cell.database}-{cell.storage}-{cell.action}".lower()
-    directory = Path(tempfile.mkdtemp(prefix="harness-compose-"))
+    state = RunState.of(session)
+    # Under the run's state: `clean` removes it (and the bind's files) after a SIGKILL too.
+    directory = state.new_directory("scratch", "compose-")
     external = None
     if storage.mount is ComposeMount.EXTERNAL:
         external = engine.create_volume(f"{project_name}-external", session.labels)
-    run = ComposeRun(engine, compose, directory, project_name)
+    run = ComposeRun(engine, compose, directory, project_name, state)
     try:
         publish = f"{LOCAL_PUBLISH_IP}::{profile.port}" if engine.is_local else str(profile.port)
         project = compose_project(
