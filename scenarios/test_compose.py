@@ -14,16 +14,17 @@ from harness.containers.compose import Compose, compose_binary
 from harness.containers.engine import Engine, Session
 from harness.errors import HarnessError
 from harness.frontends.pytest.plugin import exit_on
-from harness.model.compose import COMPOSE_ACTION_NAMES, COMPOSE_STORAGE_NAMES, ComposeCell
+from harness.images.sources import UpgradeImages, no_next_version
+from harness.model.compose import (
+    COMPOSE_ACTION_NAMES,
+    COMPOSE_ACTIONS,
+    COMPOSE_STORAGE_NAMES,
+    ComposeCell,
+)
 from harness.model.databases import DATABASES
 from harness.persistence.compose_scenario import run_compose_cell
 
-# `upgrade` needs a second image per database and its own verdicts (refused); not yet here.
-CELLS = [
-    ComposeCell(*combo)
-    for combo in product(DATABASES, COMPOSE_STORAGE_NAMES, COMPOSE_ACTION_NAMES)
-    if combo[2] != "upgrade"
-]
+CELLS = [ComposeCell(*c) for c in product(DATABASES, COMPOSE_STORAGE_NAMES, COMPOSE_ACTION_NAMES)]
 
 
 @pytest.fixture(scope="session")
@@ -38,16 +39,22 @@ def harness_compose(harness_engine: Engine) -> Compose:
 
 @pytest.mark.compose
 @pytest.mark.parametrize("cell", [pytest.param(c, id=c.id) for c in CELLS])
-def test_compose(
+def test_compose(  # noqa: PLR0917 - parameters and fixtures
     cell: ComposeCell,
     harness_engine: Engine,
     harness_session: Session,
     harness_images: dict[str, str],
+    harness_upgrades: dict[str, UpgradeImages],
     harness_compose: Compose,
 ) -> None:
-    """The rows read back after the compose action match Compose's promise for this cell."""
+    """The rows read back after the compose action match Compose's promise for this cell (an
+    upgrade: the next major version's answer, on storage that keeps the rows)."""
+    upgrade = harness_upgrades.get(cell.database)
+    if COMPOSE_ACTIONS[cell.action].upgrades and upgrade is None:
+        pytest.skip(no_next_version(harness_images[cell.database]))
     session = harness_session.scoped(cell.id)
     result = run_compose_cell(
-        harness_engine, session, cell, harness_images[cell.database], harness_compose
-    )
+        harness_engine, session, cell, harness_images[cell.database], harness_compose,
+        upgrade=upgrade,
+    )  # fmt: skip
     assert result.passed, f"{cell.id}: " + result.failure_message()

@@ -24,17 +24,21 @@ from harness.containers.engine import Engine, Session
 from harness.containers.managed import LOCAL_PUBLISH_IP, observed_mounts
 from harness.containers.readiness import wait_until_ready
 from harness.containers.run_state import RunState
-from harness.errors import HarnessError, NotRunning
+from harness.errors import HarnessError, NotReady, NotRunning
+from harness.images.sources import UpgradeImages
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.compose import COMPOSE_ACTIONS, COMPOSE_STORAGE, ComposeCell, ComposeMount
 from harness.model.compose import compose_promise as promise_of
 from harness.model.compose_file import BIND_SOURCE, DATA_VOLUME, SERVICE, compose_project
 from harness.model.credentials import Credentials, redact
 from harness.model.databases import DATABASES, DatabaseProfile
-from harness.model.persons import PERSONS_ROWS, observe, write_persons
+from harness.model.outcomes import Outcome
+from harness.model.persons import PERSONS_ROWS, DbConnection, Observation, observe, write_persons
 from harness.model.placement import ImageFacts, covering, place
 from harness.model.spec import ContainerSpec, Mount, MountKind
 from harness.model.storage import ObservedMount
+from harness.model.versions import refusal_reason, upgrade_promise
+from harness.persistence.scenario import REFUSAL_LOG_LINES
 
 PROJECT_FILE = "compose.yaml"
 _MOUNT_KIND = {
@@ -118,6 +122,13 @@ class ComposeRun:
             last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
             raise ComposeFailed(f"`docker compose {' '.join(args)}` failed: {last}")
 
+    def set_image(self, image: str) -> None:
+        """The service's image in the project's file (what a user edits for an upgrade)."""
+        path = self.directory / PROJECT_FILE
+        file = yaml.safe_load(path.read_text())
+        file["services"][SERVICE]["image"] = image
+        path.write_text(yaml.safe_dump(file, sort_keys=False))
+
     def service(self, project: str | None = None) -> ComposeService:
         """The project's service; its anonymous volumes are recorded in the run's state first,
         so `clean` finds them after a SIGKILL (the engine cannot label them)."""
@@ -146,15 +157,28 @@ def run_compose_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
     image: str,
     compose: Compose,
     creds: Credentials | None = None,
+    upgrade: UpgradeImages | None = None,
 ) -> ScenarioResult:
-    """Run one compose cell; every failure becomes a result without a verdict, with its cause."""
+    """Run one compose cell; every failure becomes a result without a verdict, with its cause.
+    The `upgrade` action needs `upgrade`, whose old image writes the rows (not `image`)."""
+    upgrades = COMPOSE_ACTIONS[cell.action].upgrades
+    if upgrades and upgrade is None:
+        raise ValueError("the upgrade action needs the next version's image")
+    if upgrades and upgrade:
+        image = upgrade.old_ref  # the rows are written by the old version
     expected, reason = promise_of(cell.storage, cell.action)
+    if COMPOSE_ACTIONS[cell.action].upgrades and expected is Outcome.SURVIVES:
+        # Storage that keeps the rows hands them to the next version, whose answer decides.
+        promise = upgrade_promise(upgrade.line if upgrade else None)
+        expected, reason = promise.outcome, promise.reason
     result = ScenarioResult(Cell(cell.database, cell.storage, cell.action), expected, reason)
+    if upgrade:
+        result.upgrade_from, result.upgrade_to = upgrade.old_ref, upgrade.new_ref
     creds = creds or Credentials.random()
     started = time.monotonic()
     try:
         with _project(engine, session, cell, image, compose=compose, creds=creds) as run:
-            _exercise(run, cell, DATABASES[cell.database], creds, result)
+            _exercise(run, cell, DATABASES[cell.database], creds, result, upgrade=upgrade)
     except Exception as error:  # no verdict, with the cause; never a crash
         text = str(error) if isinstance(error, HarnessError) else repr(error)
         result.error = redact(text, creds.secrets)
@@ -213,6 +237,8 @@ def _exercise(
     profile: DatabaseProfile,
     creds: Credentials,
     result: ScenarioResult,
+    *,
+    upgrade: UpgradeImages | None,
 ) -> None:
     action = COMPOSE_ACTIONS[cell.action]
     run.run(("up", "-d"))
@@ -225,19 +251,48 @@ def _exercise(
         _verify_placement(run, cell, data_dir, service.mounts())
         result.rows_written = write_persons(connection)
     other = f"{run.project}-renamed"
+    if action.upgrades and upgrade:
+        run.set_image(upgrade.new_ref)
     for command in action.commands:
         if command[:2] == ("-p", "{other}"):
             run.run(command[2:], project=other)
         else:
             run.run(command)
     current = run.service(other if action.renames_project else None)
-    observation = observe(
-        profile.classify_missing, lambda: wait_until_ready(current, profile, creds), PERSONS_ROWS
-    )
+    observation = _observe(run, current, profile, creds, upgrade if action.upgrades else None)
     result.observed = observation.outcome
     result.rows_read = observation.rows_read
     result.detail = observation.detail
     result.mounts = "; ".join(m.describe() for m in current.mounts())
+
+
+def _observe(
+    run: ComposeRun,
+    service: ComposeService,
+    profile: DatabaseProfile,
+    creds: Credentials,
+    upgrade: UpgradeImages | None,
+) -> Observation:
+    """The rows as the service finds them. After an upgrade, a server that will not start on
+    them has `refused` them only if the old version, put back on the same storage, still reads
+    every row (else they are lost), as in the matrix."""
+
+    def connect() -> DbConnection:
+        return wait_until_ready(service, profile, creds)
+
+    try:
+        return observe(profile.classify_missing, connect, PERSONS_ROWS)
+    except NotReady:
+        if upgrade is None or service.state().get("Status") not in ("exited", "dead"):
+            raise
+    reason = refusal_reason(redact(service.logs(REFUSAL_LOG_LINES), creds.secrets)).rstrip(".")
+    run.set_image(upgrade.old_ref)
+    run.run(("up", "-d"))
+    back = observe(profile.classify_missing, connect, PERSONS_ROWS)
+    if back.outcome is Outcome.SURVIVES:
+        detail = f"{reason}; put back, the old version read all {back.rows_read} rows"
+        return Observation(Outcome.REFUSED, back.rows_read, detail)
+    return Observation(Outcome.LOST, back.rows_read, f"{reason}; put back, {back.detail}")
 
 
 def _verify_placement(

@@ -19,8 +19,8 @@ from harness.model.outcomes import Outcome
 from harness.model.placement import Placement
 
 # The promises, transcribed apart from the code (S survives, L lost) in the order of
-# COMPOSE_ACTION_NAMES; every cell but `upgrade` observed on Docker 20.10.24 with Compose 2.40.3
-# (`pytest -m compose`); `upgrade` is the recreate's promise, before the servers' own verdict.
+# COMPOSE_ACTION_NAMES, as observed on Docker 20.10.24 with Compose 2.40.3 (`pytest -m compose`);
+# `upgrade` is the recreate's promise, before the next version's own verdict (S or refused).
 TRANSCRIBED = {
     "layer": "SSSLLLLLL",
     "anonymous": "SSSSLLLLS",
