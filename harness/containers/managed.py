@@ -238,13 +238,11 @@ class ManagedContainer:
             return LOCAL_PUBLISH_IP, host_port
         return self.tc.get_container_host_ip(), host_port
 
-    def real_path(self, path: str) -> str | None:
-        """`path` inside the container with every symlink resolved; None when the container
-        cannot tell (an image without `readlink`)."""
-        result = self.wrapped.exec_run(["readlink", "-f", path])
-        if result.exit_code != 0 or not isinstance(result.output, bytes):
-            return None
-        return result.output.decode(errors="replace").strip() or None
+    def environment(self) -> dict[str, str]:
+        """The container's environment as configured (the image's and its own)."""
+        self.wrapped.reload()
+        items = self.wrapped.attrs["Config"].get("Env") or []
+        return dict(item.split("=", 1) for item in items if "=" in item)
 
     def state(self) -> Mapping[str, Any]:
         self.wrapped.reload()

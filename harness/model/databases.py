@@ -31,8 +31,8 @@ class DatabaseProfile:
     image_env_hints: tuple[str, ...]
     # testcontainers module classes for this database (matched by name, so no import is needed).
     testcontainers_classes: tuple[str, ...]
-    # Paths below the data directory that a variable may link elsewhere, by what they hold
-    # (postgres: the write-ahead log, moved by POSTGRES_INITDB_WALDIR): data that must stay on
+    # Parts of the data that a variable puts outside the data directory, by what they hold ->
+    # that variable (postgres: the write-ahead log, POSTGRES_INITDB_WALDIR): data that must be on
     # the data directory's mount.
     linked_parts: Mapping[str, str] = field(default_factory=dict)
     # The init variables holding passwords; the official images (and the local ones) also read
@@ -152,7 +152,7 @@ POSTGRES = DatabaseProfile(
     image_env_hints=("PGDATA", "PG_MAJOR", "PG_VERSION"),
     testcontainers_classes=("PostgresContainer",),
     password_variables=("POSTGRES_PASSWORD",),
-    linked_parts={"write-ahead log": "pg_wal"},
+    linked_parts={"write-ahead log": "POSTGRES_INITDB_WALDIR"},
 )
 
 DATABASES: dict[str, DatabaseProfile] = {p.name: p for p in (MYSQL, POSTGRES)}

@@ -216,20 +216,23 @@ def locate_data(d: Deployment, connection: DbConnection) -> tuple[str, ObservedM
 
 
 def verify_linked_parts(d: Deployment, data_dir: str, mount: ObservedMount | None) -> None:
-    """Every part of the data a variable moved out of the data directory (postgres's WAL) must
+    """Every part of the data a variable puts outside the data directory (postgres's WAL) must
     be on the data directory's own mount: else one survives without the other, and neither
-    "survives" nor "lost" would be true."""
-    for what, relative in d.profile.linked_parts.items():
-        path = d.container.real_path(f"{data_dir}/{relative}")
-        if path is None:
-            continue  # the image cannot say; the data directory's check still holds
+    "survives" nor "lost" would be true. Read from the container's configuration (no exec: on
+    Podman an exec session's monitor outlives it by minutes)."""
+    env = d.container.environment()
+    for what, variable in d.profile.linked_parts.items():
+        path = env.get(variable)
+        if not path:
+            continue
         part_mount = d.data_mount(path)
         if _destination(part_mount) == _destination(mount):
             continue
         raise PlacementError(
-            f"{d.profile.name} keeps its data in {data_dir} but its {what} in {path}, "
-            f"{_on(part_mount)}, not on the mount that holds the data ({_on(mount)}), so the "
-            f"scenario cannot give a verdict; keep the {what} inside the data's mount."
+            f"{d.profile.name} keeps its data in {data_dir} but its {what} in {path} "
+            f"({variable}), {_on(part_mount)}, not on the mount that holds the data "
+            f"({_on(mount)}), so the scenario cannot give a verdict; keep the {what} inside the "
+            "data's mount."
         )
 
 

@@ -255,7 +255,10 @@ def test_a_write_ahead_log_off_the_volume_gets_no_verdict_saying_where_it_is(
     )  # fmt: skip
     assert result.observed is None
     assert result.error
-    assert "its write-ahead log in /var/lib/postgresql/wal, in the writable layer" in result.error
+    assert (
+        "its write-ahead log in /var/lib/postgresql/wal (POSTGRES_INITDB_WALDIR), in the "
+        "writable layer, not on the mount that holds the data" in result.error
+    )
     assert "keep the write-ahead log inside the data's mount" in result.error
 
 
