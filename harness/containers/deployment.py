@@ -24,7 +24,7 @@ from harness.model.credentials import Credentials
 from harness.model.databases import DatabaseProfile
 from harness.model.persons import DbConnection
 from harness.model.placement import ImageFacts, Placement, covering, place
-from harness.model.spec import ContainerSpec, Mount, MountKind
+from harness.model.spec import ContainerSpec, MountKind
 from harness.model.storage import ObservedMount, Resource, StorageMode
 
 
@@ -218,16 +218,7 @@ class Deployment:
             shutil.rmtree(self.resource, ignore_errors=True)
 
     def empty_as_root(self, directory: str) -> None:
-        """The server wrote the files as its own uid; a root container removes them, so the
-        host needs neither that user nor root for this."""
-        helper = ContainerSpec(
-            image=self.base_spec.image,
-            labels=self.session.labels,
-            mounts=(Mount(MountKind.BIND, directory, "/cleanup"),),
-        )
-        self.engine.run_helper(
-            helper, entrypoint=["find", "/cleanup", "-mindepth", "1", "-delete"], user="0"
-        )
+        self.engine.empty_as_root(directory, self.base_spec.image, self.session.labels)
 
     def _record_anonymous_volumes(self, container: ManagedContainer) -> None:
         # A named volume of the container's own configuration (a student's `-v db:/data`) is

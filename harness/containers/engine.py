@@ -24,7 +24,7 @@ from docker.types import Mount as SdkMount
 from harness.containers.retry import Backoff, RetryExhausted, retry
 from harness.errors import EngineUnavailable, ImageMissing
 from harness.model.engine_info import EngineInfo, identify
-from harness.model.spec import ContainerSpec
+from harness.model.spec import ContainerSpec, Mount, MountKind
 
 SESSION_LABEL = "harness.session"
 # Extends the contract: which process owns a session, so `clean` can spare live runs.
@@ -287,6 +287,16 @@ class Engine:
         remove_quietly(self.client.api.remove_container, ref, force=True, v=True)
 
     # Containers the harness runs outside testcontainers: short helpers, never databases.
+
+    def empty_as_root(self, directory: str, image: str, labels: Mapping[str, str]) -> None:
+        """Empty a host directory a server filled as its own uid: a root helper container of
+        `image` removes the files, so the host needs neither that user nor root for this."""
+        helper = ContainerSpec(
+            image=image, labels=labels, mounts=(Mount(MountKind.BIND, directory, "/cleanup"),)
+        )
+        self.run_helper(
+            helper, entrypoint=["find", "/cleanup", "-mindepth", "1", "-delete"], user="0"
+        )
 
     def run_helper(
         self, spec: ContainerSpec, *, entrypoint: list[str], user: str = ""

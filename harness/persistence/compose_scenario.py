@@ -35,10 +35,9 @@ from harness.model.databases import DATABASES, DatabaseProfile
 from harness.model.outcomes import Outcome
 from harness.model.persons import PERSONS_ROWS, DbConnection, Observation, observe, write_persons
 from harness.model.placement import ImageFacts, covering, place
-from harness.model.spec import ContainerSpec, Mount, MountKind
 from harness.model.storage import ObservedMount
-from harness.model.versions import refusal_reason, upgrade_promise
-from harness.persistence.scenario import REFUSAL_LOG_LINES
+from harness.model.versions import upgrade_promise
+from harness.persistence.scenario import REFUSAL_LOG_LINES, refused_or_lost
 
 PROJECT_FILE = "compose.yaml"
 _MOUNT_KIND = {
@@ -227,7 +226,7 @@ def _project(
             engine.remove_volume(external)
         bind = directory / BIND_SOURCE
         if bind.exists():
-            _empty_as_root(engine, session, image, bind)
+            engine.empty_as_root(str(bind), image, session.labels)
         shutil.rmtree(directory, ignore_errors=True)
 
 
@@ -285,14 +284,14 @@ def _observe(
     except NotReady:
         if upgrade is None or service.state().get("Status") not in ("exited", "dead"):
             raise
-    reason = refusal_reason(redact(service.logs(REFUSAL_LOG_LINES), creds.secrets)).rstrip(".")
-    run.set_image(upgrade.old_ref)
-    run.run(("up", "-d"))
-    back = observe(profile.classify_missing, connect, PERSONS_ROWS)
-    if back.outcome is Outcome.SURVIVES:
-        detail = f"{reason}; put back, the old version read all {back.rows_read} rows"
-        return Observation(Outcome.REFUSED, back.rows_read, detail)
-    return Observation(Outcome.LOST, back.rows_read, f"{reason}; put back, {back.detail}")
+    log = redact(service.logs(REFUSAL_LOG_LINES), creds.secrets)
+
+    def put_back() -> Observation:
+        run.set_image(upgrade.old_ref)
+        run.run(("up", "-d"))
+        return observe(profile.classify_missing, connect, PERSONS_ROWS)
+
+    return refused_or_lost(log, put_back)
 
 
 def _verify_placement(
@@ -314,15 +313,3 @@ def _verify_placement(
             f"{cell.database} keeps its data in {data_dir}, on {where}, not where the "
             f"{cell.storage} mode puts it, so the cell cannot give a verdict."
         )
-
-
-def _empty_as_root(engine: Engine, session: Session, image: str, directory: Path) -> None:
-    """The server wrote the bind's files as its own uid; a root helper removes them."""
-    helper = ContainerSpec(
-        image=image,
-        labels=session.labels,
-        mounts=(Mount(MountKind.BIND, str(directory), "/cleanup"),),
-    )
-    engine.run_helper(
-        helper, entrypoint=["find", "/cleanup", "-mindepth", "1", "-delete"], user="0"
-    )

@@ -7,6 +7,7 @@ comes from (a core testcontainers container of the chosen image, or the user's o
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 
@@ -193,9 +194,20 @@ def observe_upgrade(d: Deployment) -> Observation:
             raise  # not a refusal: a server that never answered
     # A server's log is the user's to read; the run's passwords are still masked in it.
     log = redact(d.container.logs(REFUSAL_LOG_LINES), d.creds.secrets)
+
+    def put_back() -> Observation:
+        d.start_new()  # the old version's image, on the same storage
+        return observe(d.profile.classify_missing, d.connect, PERSONS_ROWS)
+
+    return refused_or_lost(log, put_back)
+
+
+def refused_or_lost(log: str, put_back: Callable[[], Observation]) -> Observation:
+    """A new version would not start on the rows (its `log` says why): `refused` only if the
+    old version, put back on the same storage, still reads every row; else they are lost, and
+    the detail says how. Every upgrade path (the matrix, compose) judges it here."""
     reason = refusal_reason(log).rstrip(".")
-    d.start_new()  # the old version's image, on the same storage
-    back = observe(d.profile.classify_missing, d.connect, PERSONS_ROWS)
+    back = put_back()
     if back.outcome is Outcome.SURVIVES:
         detail = f"{reason}; put back, the old version read all {back.rows_read} rows"
         return Observation(Outcome.REFUSED, back.rows_read, detail)
