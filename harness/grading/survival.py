@@ -33,8 +33,8 @@ from harness.grading.workspace import (
 from harness.model.actions import ACTIONS
 from harness.model.credentials import Credentials, redact
 from harness.model.databases import DATABASES, DatabaseProfile
-from harness.model.image_credentials import Unusable, read_credentials
-from harness.model.image_variables import CONTRACT_VARIABLE, Role, contract_for, resolve
+from harness.model.image_credentials import Unusable, harness_additions, read_credentials
+from harness.model.image_variables import contract_for
 from harness.model.outcomes import Outcome
 from harness.model.placement import covers
 from harness.model.spec import ContainerSpec, Mount, MountKind
@@ -45,9 +45,6 @@ from harness.persistence.scenario import Trial, exercise
 AS_GIVEN = StorageMode(
     "as-given", "the submission's own mounts", Resource.NONE, promises={}, mount_kind=None
 )
-
-# The application database the grader names when the run line names none.
-APPLICATION_DATABASE = "employees"
 
 
 class Ungradable(HarnessError):
@@ -80,26 +77,13 @@ def prepare(line: RunLine, stand_ins: StandIns, submission_root: Path) -> Graded
             "containers."
         )
     profile = DATABASES[stand_in.database]
-    env = _with_database(stand_in, dict(spec.env))
+    env = {**spec.env, **harness_additions(stand_in.typed, stand_in.database, spec.env)}
     creds = read_credentials(contract_for(stand_in.typed, profile.name), env)
     if isinstance(creds, Unusable):
         raise Ungradable(creds.sentence("run.txt"))
     # The grader reaches the server on its own published port and names its own containers.
     graded = replace(spec, image=stand_in.ref, env=env, ports=(), name=None)
     return GradedContainer(profile, graded, creds, stand_in, submission_root.resolve())
-
-
-def _with_database(stand_in: StandIn, env: dict[str, str]) -> dict[str, str]:
-    """The student's environment, naming the application database when it names none, and
-    telling a MariaDB stand-in which official image's variables it plays (`mysql` or
-    `mariadb`: the one the student typed)."""
-    contract = contract_for(stand_in.typed, stand_in.database)
-    database = contract.variable(Role.DATABASE)
-    if database and not resolve(contract, env)[database.name]:
-        env[database.name] = APPLICATION_DATABASE
-    if contract.database == "mysql":
-        env[CONTRACT_VARIABLE] = contract.name
-    return env
 
 
 def grade_survival(

@@ -12,10 +12,12 @@ from dataclasses import dataclass
 
 from harness.model.credentials import Credentials
 from harness.model.image_variables import (
+    CONTRACT_VARIABLE,
     FromFile,
     ImageContract,
     Role,
     ambiguous,
+    contract_for,
     refused,
     resolve,
 )
@@ -30,6 +32,24 @@ class Unusable:
 
     def sentence(self, subject: str, how: str = "") -> str:
         return f"{subject} {self.problem}; {self.fix}{how}."
+
+
+# The application database the harness names when a configuration names none.
+APPLICATION_DATABASE = "employees"
+
+
+def harness_additions(typed_image: str, database: str, env: Mapping[str, str]) -> dict[str, str]:
+    """What the harness adds to a user's environment: a database to write the Persons rows into
+    when it names none, and which official image's variables (`mysql` or `mariadb`: the one the
+    user typed) a MariaDB stand-in plays."""
+    contract = contract_for(typed_image, database)
+    added = {}
+    variable = contract.variable(Role.DATABASE)
+    if variable and not resolve(contract, env)[variable.name]:
+        added[variable.name] = APPLICATION_DATABASE
+    if contract.database == "mysql":
+        added[CONTRACT_VARIABLE] = contract.name
+    return added
 
 
 def read_credentials(contract: ImageContract, env: Mapping[str, str]) -> Credentials | Unusable:

@@ -109,8 +109,12 @@ class ComposeRun:
     directory: Path
     project: str
     state: RunState
+    service_name: str = SERVICE
     seen_volumes: set[str] = field(default_factory=set)
     projects: set[str] = field(default_factory=set)
+    # What the harness made for the project beforehand, removed with it.
+    external_volumes: list[str] = field(default_factory=list)
+    data_binds: list[Path] = field(default_factory=list)  # filled by the server as its uid
 
     def run(self, args: tuple[str, ...], project: str | None = None) -> None:
         name = project or self.project
@@ -125,13 +129,13 @@ class ComposeRun:
         """The service's image in the project's file (what a user edits for an upgrade)."""
         path = self.directory / PROJECT_FILE
         file = yaml.safe_load(path.read_text())
-        file["services"][SERVICE]["image"] = image
+        file["services"][self.service_name]["image"] = image
         path.write_text(yaml.safe_dump(file, sort_keys=False))
 
     def service(self, project: str | None = None) -> ComposeService:
         """The project's service; its anonymous volumes are recorded in the run's state first,
         so `clean` finds them after a SIGKILL (the engine cannot label them)."""
-        service = ComposeService(self.engine, project or self.project)
+        service = ComposeService(self.engine, project or self.project, self.service_name)
         with contextlib.suppress(NotRunning):
             volumes = {m.name for m in service.mounts() if m.kind == "volume" and m.name}
             self.state.record_volumes(sorted(volumes - self.seen_volumes))
@@ -147,6 +151,18 @@ class ComposeRun:
             )  # fmt: skip
         for volume in sorted(self.seen_volumes):  # the anonymous ones `down` forgot
             self.engine.remove_volume(volume)
+
+    def close(self, image: str, labels: Mapping[str, str]) -> None:
+        """Everything of the project gone: its projects, volumes, bind files and directory."""
+        try:
+            self.tear_down()
+            for volume in self.external_volumes:
+                self.engine.remove_volume(volume)
+            for bind in self.data_binds:
+                if bind.exists():
+                    self.engine.empty_as_root(str(bind), image, labels)
+        finally:
+            shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def run_compose_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
@@ -177,7 +193,11 @@ def run_compose_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
     started = time.monotonic()
     try:
         with _project(engine, session, cell, image, compose=compose, creds=creds) as run:
-            _exercise(run, cell, DATABASES[cell.database], creds, result, upgrade=upgrade)
+            named = COMPOSE_STORAGE[cell.storage].mount is ComposeMount.NAMED
+            volume = f"{run.project}_{DATA_VOLUME}" if named else None
+            expected_mount = ExpectedMount(cell.id, cell.storage, volume)
+            exercise(run, cell.action, DATABASES[cell.database], creds, result,
+                     expected_mount, upgrade=upgrade)  # fmt: skip
     except Exception as error:  # no verdict, with the cause; never a crash
         text = str(error) if isinstance(error, HarnessError) else repr(error)
         result.error = redact(text, creds.secrets)
@@ -203,11 +223,13 @@ def _project(
     state = RunState.of(session)
     # Under the run's state: `clean` removes it (and the bind's files) after a SIGKILL too.
     directory = state.new_directory("scratch", "compose-")
-    external = None
-    if storage.mount is ComposeMount.EXTERNAL:
-        external = engine.create_volume(f"{project_name}-external", session.labels)
     run = ComposeRun(engine, compose, directory, project_name, state)
+    run.data_binds.append(directory / BIND_SOURCE)
+    external = None
     try:
+        if storage.mount is ComposeMount.EXTERNAL:
+            external = engine.create_volume(f"{project_name}-external", session.labels)
+            run.external_volumes.append(external)
         publish = f"{LOCAL_PUBLISH_IP}::{profile.port}" if engine.is_local else str(profile.port)
         project = compose_project(
             profile, image, cell.storage, placement, creds, session.labels,
@@ -221,25 +243,22 @@ def _project(
             path.chmod(0o644)  # the server's own user reads it through the bind mount
         yield run
     finally:
-        run.tear_down()
-        if external:
-            engine.remove_volume(external)
-        bind = directory / BIND_SOURCE
-        if bind.exists():
-            engine.empty_as_root(str(bind), image, session.labels)
-        shutil.rmtree(directory, ignore_errors=True)
+        run.close(image, session.labels)
 
 
-def _exercise(
+def exercise(  # noqa: PLR0917 - a project, an action, whose rows, where they must be
     run: ComposeRun,
-    cell: ComposeCell,
+    action_name: str,
     profile: DatabaseProfile,
     creds: Credentials,
     result: ScenarioResult,
+    expected_mount: ExpectedMount,
     *,
-    upgrade: UpgradeImages | None,
+    upgrade: UpgradeImages | None = None,
 ) -> None:
-    action = COMPOSE_ACTIONS[cell.action]
+    """`up`, the Persons rows written through the service (on the mount the storage declares,
+    else no verdict), the action's compose commands, and the rows read back into `result`."""
+    action = COMPOSE_ACTIONS[action_name]
     run.run(("up", "-d"))
     service = run.service()
     with closing(wait_until_ready(service, profile, creds)) as connection:
@@ -247,7 +266,7 @@ def _exercise(
         cursor.execute(profile.data_dir_query)
         data_dir = str(cursor.fetchall()[0][0]).rstrip("/") or "/"
         cursor.close()
-        _verify_placement(run, cell, data_dir, service.mounts())
+        _verify_placement(expected_mount, profile.name, data_dir, service.mounts())
         result.rows_written = write_persons(connection)
     other = f"{run.project}-renamed"
     if action.upgrades and upgrade:
@@ -294,22 +313,29 @@ def _observe(
     return refused_or_lost(log, put_back)
 
 
+@dataclass(frozen=True)
+class ExpectedMount:
+    """Where the data directory must be for a verdict: on the storage mode's kind of mount
+    (and, for a volume with a known real name, on that volume)."""
+
+    label: str  # the cell or service, for the message
+    storage: str  # a COMPOSE_STORAGE name
+    volume_name: str | None = None
+
+
 def _verify_placement(
-    run: ComposeRun, cell: ComposeCell, data_dir: str, mounts: list[ObservedMount]
+    expected: ExpectedMount, database: str, data_dir: str, mounts: list[ObservedMount]
 ) -> None:
     """The data directory must be on the mount the storage mode declares, else no verdict."""
-    storage = COMPOSE_STORAGE[cell.storage]
     by_destination = {m.destination: m for m in mounts}
     destination = covering(list(by_destination), data_dir)
     holder = by_destination[destination] if destination else None
-    kind = _MOUNT_KIND[storage.mount]
-    expected_name = {
-        ComposeMount.NAMED: f"{run.project}_{DATA_VOLUME}",
-    }.get(storage.mount)
+    kind = _MOUNT_KIND[COMPOSE_STORAGE[expected.storage].mount]
     actual = holder.kind if holder else None
-    if actual != kind or (expected_name and holder and holder.name != expected_name):
+    wrong_volume = expected.volume_name and holder and holder.name != expected.volume_name
+    if actual != kind or wrong_volume:
         where = holder.describe() if holder else "the writable layer"
         raise HarnessError(
-            f"{cell.database} keeps its data in {data_dir}, on {where}, not where the "
-            f"{cell.storage} mode puts it, so the cell cannot give a verdict."
+            f"{expected.label}: {database} keeps its data in {data_dir}, on {where}, not where "
+            f"the {expected.storage} storage puts it, so there is no verdict."
         )

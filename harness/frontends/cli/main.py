@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 from harness.errors import HarnessError
 from harness.frontends.cli.clean import add_clean_command
+from harness.frontends.cli.compose_check import add_compose_check_command
 from harness.frontends.cli.doctor import add_doctor_command
 from harness.frontends.cli.engines import add_engine_commands
 from harness.frontends.cli.grade import add_grade_command
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_engine_commands(commands)
     add_layers_commands(commands)
     add_upgrade_command(commands)
+    add_compose_check_command(commands)
     add_schema_command(commands)
     return parser
 

@@ -1,0 +1,176 @@
+"""One `compose-check` cell: a private copy of a user's database service, the Persons rows, one
+compose action, the rows read back.
+
+The copy runs under a project name of the run's, in a scratch directory, with the run's labels:
+the user's own project (its containers, volumes, networks and files) is never touched. An
+`external` volume is played by a volume the harness makes; a bind source by a scratch directory
+(empty where it holds the data, a copy of the user's file or directory otherwise).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.containers.compose import Compose
+from harness.containers.engine import Engine, Session
+from harness.containers.managed import LOCAL_PUBLISH_IP
+from harness.containers.run_state import RunState
+from harness.errors import HarnessError
+from harness.model.cells import Cell, ScenarioResult
+from harness.model.compose_check import (
+    DatabaseService,
+    PrivateCopy,
+    Replacements,
+    expectation,
+    private_copy,
+)
+from harness.model.credentials import Credentials, redact
+from harness.model.databases import DATABASES
+from harness.model.placement import covers
+from harness.persistence.compose_scenario import PROJECT_FILE, ComposeRun, ExpectedMount, exercise
+
+
+@dataclass(frozen=True)
+class CheckedService:
+    """A database service of the user's file, ready to run: its reading, whom the harness logs
+    in as, and what the harness adds to its environment (which contract a stand-in plays, a
+    database to write into when the file names none)."""
+
+    service: DatabaseService
+    creds: Credentials
+    environment: Mapping[str, str]
+
+
+def run_check_cell(  # noqa: PLR0917 - the engine, the run, the file, the service, the action
+    engine: Engine,
+    session: Session,
+    compose: Compose,
+    model: Mapping[str, Any],
+    checked: CheckedService,
+    action: str,
+) -> tuple[ScenarioResult, list[str]]:
+    """Run `action` on a private copy of the service; every failure becomes a result without a
+    verdict, with its cause. Also: what the copy did differently from the file, in sentences."""
+    service = checked.service
+    expected = expectation(service, action)
+    result = ScenarioResult(
+        Cell(service.database, service.holder.storage, action), expected.outcome, expected.reason
+    )
+    started = time.monotonic()
+    run = _new_run(engine, session, compose, service.name, action)
+    notes: list[str] = []
+    try:
+        notes = _write_copy(run, session, model, checked).notes
+        exercise(
+            run, action, DATABASES[service.database], checked.creds, result,
+            _expected_mount(run, service),
+        )  # fmt: skip
+    except Exception as error:  # no verdict, with the cause; never a crash
+        text = str(error) if isinstance(error, HarnessError) else repr(error)
+        result.error = redact(text, checked.creds.secrets)
+    finally:
+        run.close(service.runs, session.labels)
+    result.seconds = time.monotonic() - started
+    return result, notes
+
+
+def _new_run(
+    engine: Engine, session: Session, compose: Compose, service: str, action: str
+) -> ComposeRun:
+    state = RunState.of(session)
+    # Under the run's state: `clean` removes it (and the bind's files) after a SIGKILL too.
+    directory = state.new_directory("scratch", "compose-check-")
+    # A project name of the run's: lower-case letters, digits, `-` and `_` only.
+    name = f"harness-{session.id}-check-{service}-{action}".lower()
+    project = re.sub(r"[^a-z0-9_-]", "-", name)
+    return ComposeRun(engine, compose, directory, project, state, service)
+
+
+def _expected_mount(run: ComposeRun, service: DatabaseService) -> ExpectedMount:
+    holder = service.holder
+    volume = None
+    if holder.storage == "external" and run.external_volumes:
+        volume = run.external_volumes[0]
+    elif holder.storage == "named" and holder.volume_key:
+        volume = (
+            _fixed_name(run, holder.volume_key)
+            if holder.fixed_name
+            else f"{run.project}_{holder.volume_key}"
+        )
+    return ExpectedMount(service.name, holder.storage, volume)
+
+
+def _fixed_name(run: ComposeRun, key: str) -> str:
+    return f"{run.project}-{key}"
+
+
+def _write_copy(
+    run: ComposeRun, session: Session, model: Mapping[str, Any], checked: CheckedService
+) -> PrivateCopy:
+    """The copy's file and everything it names, made on disk and on the engine."""
+    service = checked.service
+    declared = model["services"][service.name]
+    volumes: Mapping[str, Any] = model.get("volumes") or {}
+    used = {m.get("source") for m in declared.get("volumes") or [] if m.get("type") == "volume"}
+    external = {}
+    for key in sorted(k for k in used if k and (volumes.get(k) or {}).get("external")):
+        name = run.engine.create_volume(f"{run.project}-{key}", session.labels)
+        run.external_volumes.append(name)
+        external[key] = name
+    fixed = {
+        key: _fixed_name(run, key)
+        for key in sorted(k for k in used if k and k not in external)
+        if service.holder.fixed_name and key == service.holder.volume_key
+    }
+    engine = run.engine
+    publish = f"{LOCAL_PUBLISH_IP}::{DATABASES[service.database].port}"
+    copy = private_copy(
+        model,
+        service.name,
+        Replacements(
+            image=service.runs,
+            publish=publish if engine.is_local else str(DATABASES[service.database].port),
+            labels=session.labels,
+            external_volumes=external,
+            fixed_volume_names=fixed,
+            bind_sources=_scratch_binds(run, declared, service.data_dir),
+            environment=checked.environment,
+        ),
+    )
+    (run.directory / PROJECT_FILE).write_text(yaml.safe_dump(copy.file, sort_keys=False))
+    return copy
+
+
+def _scratch_binds(
+    run: ComposeRun, declared: Mapping[str, Any], data_dir: str
+) -> dict[str, str | None]:
+    """Each bind source of the service -> what stands in for it: an empty directory where it
+    holds the data, a copy of the user's file or directory otherwise (never the original, which
+    the server could write), None for what cannot be copied (a socket, a device)."""
+    binds: dict[str, str | None] = {}
+    for number, mount in enumerate(declared.get("volumes") or []):
+        if mount.get("type") != "bind":
+            continue
+        source = Path(str(mount["source"]))
+        scratch = run.directory / "binds" / str(number)
+        if covers(str(mount["target"]), data_dir) or not source.exists():
+            scratch.mkdir(parents=True)
+            run.data_binds.append(scratch)
+        elif source.is_dir():
+            shutil.copytree(source, scratch, symlinks=True)
+        elif source.is_file():
+            scratch.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, scratch)
+        else:
+            binds[str(source)] = None
+            continue
+        binds[str(source)] = str(scratch)
+    return binds

@@ -1,0 +1,155 @@
+"""`compose-check` on real compose files: the docs' two examples exit as the docs say, and a user's
+running project of the same file keeps its containers, volume and rows."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness.containers.compose import Compose, compose_binary
+from harness.containers.engine import Engine
+from harness.containers.readiness import wait_until_ready
+from harness.model.credentials import Credentials
+from harness.model.databases import DATABASES
+from harness.model.persons import PERSONS_ROWS, observe, write_persons
+from harness.model.outcomes import Outcome
+from harness.persistence.compose_scenario import ComposeService
+
+pytestmark = pytest.mark.compose
+EXAMPLES = Path(__file__).parents[2] / "docs" / "examples"
+
+
+def _harness(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args], capture_output=True, text=True, check=False,
+        env={**os.environ, "HARNESS_IMAGES": "local"}, timeout=900, cwd=cwd,
+    )  # fmt: skip
+
+
+def _labelled(engine: Engine, session_hint: str) -> list[str]:
+    containers = engine.client.containers.list(all=True, filters={"label": "harness.session"})
+    volumes = engine.client.volumes.list(filters={"label": "harness.session"})
+    return [c.name for c in containers if session_hint in c.name] + [
+        v.name for v in volumes if session_hint in v.name
+    ]
+
+
+def test_the_named_volume_example_keeps_the_rows_and_exits_0(
+    tmp_path: Path, harness_engine: Engine
+) -> None:
+    report = tmp_path / "named.json"
+    done = _harness("compose-check", str(EXAMPLES / "compose-named-volume.yaml"),
+                    "--json", str(report))  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Every must-survive action (restart, stop-start, kill-start, force-recreate, " in (
+        done.stdout
+    )
+    results = json.loads(report.read_text())["results"]
+    assert [r["id"] for r in results] == [
+        "db-restart", "db-stop-start", "db-kill-start", "db-force-recreate",
+        "db-renew-anon-volumes", "db-down-up", "db-down-v-up", "db-rename-project",
+    ]  # fmt: skip
+    assert all(r["passed"] for r in results), results
+    assert {r["storage"] for r in results} == {"named"}
+    assert {r["stand_in"] for r in results} != {None}  # mariadb:11 is not on this engine
+    assert "change-me-in-production" not in done.stdout + done.stderr + report.read_text()
+    assert _labelled(harness_engine, "-check-db-") == []
+
+
+def test_the_no_volume_example_loses_the_rows_on_down_up_and_exits_1(tmp_path: Path) -> None:
+    report = tmp_path / "anonymous.json"
+    done = _harness("compose-check", str(EXAMPLES / "compose-no-volume.yaml"),
+                    "--json", str(report))  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert (
+        "db loses its rows on down-up: keep /var/lib/postgresql/data in a named volume: add "
+        "`- db-data:/var/lib/postgresql/data` under db's `volumes:`"
+    ) in done.stdout
+    by_action = {r["action"]: r for r in json.loads(report.read_text())["results"]}
+    assert by_action["down-up"]["observed"] == "lost"
+    assert by_action["force-recreate"]["observed"] == "survives"  # compose's carry-over
+    assert all(r["passed"] for r in by_action.values()), by_action
+
+
+@pytest.fixture
+def users_project(tmp_path: Path, local_images: dict[str, str]) -> Iterator[tuple[Path, str]]:
+    """A user's own MariaDB project, running under its own name, torn down afterwards."""
+    name = f"user-shop-{uuid.uuid4().hex[:8]}"
+    file = tmp_path / "compose.yaml"
+    file.write_text(yaml.safe_dump({
+        "name": name,
+        "services": {"db": {
+            "image": local_images["mysql"],
+            "container_name": f"{name}-db",
+            "environment": {"MARIADB_ROOT_PASSWORD": "userpw", "MARIADB_DATABASE": "shop"},
+            "ports": ["127.0.0.1::3306"],
+            "volumes": ["data:/var/lib/mysql"],
+        }},
+        "volumes": {"data": {}},
+    }))  # fmt: skip
+    compose = Compose(compose_binary())
+    try:
+        up = compose.run(["-f", str(file), "up", "-d"], cwd=tmp_path)
+        assert up.returncode == 0, up.stderr
+        yield file, name
+    finally:
+        compose.run(["-f", str(file), "down", "-v", "-t", "1"], cwd=tmp_path)
+
+
+def test_a_users_running_project_of_the_same_file_keeps_its_rows(
+    users_project: tuple[Path, str], harness_engine: Engine
+) -> None:
+    file, name = users_project
+    profile = DATABASES["mysql"]
+    creds = Credentials("root", "userpw", "userpw", "shop")
+    service = ComposeService(harness_engine, name)
+    container_id = harness_engine.client.containers.get(f"{name}-db").id
+    with closing(wait_until_ready(service, profile, creds)) as connection:
+        write_persons(connection)
+
+    # down-v-up would remove the project's volume, were it the user's project.
+    done = _harness("compose-check", str(file), "--action", "down-v-up",
+                    "--must-survive", "restart")  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "db's `container_name` is left out" in done.stdout
+
+    container = harness_engine.client.containers.get(f"{name}-db")
+    assert container.id == container_id
+    assert container.status == "running"
+    assert harness_engine.volume_exists(f"{name}_data")
+    seen = observe(profile.classify_missing, lambda: wait_until_ready(service, profile, creds),
+                   PERSONS_ROWS)  # fmt: skip
+    assert seen.outcome is Outcome.SURVIVES, seen.detail
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--service", "nope"], "has no service 'nope'; it has db."),
+        (["--must-survive", "reboot"], "--must-survive names an unknown action 'reboot'"),
+        (["--database", "mysql"], "--database says which database a --service runs"),
+    ],
+)
+def test_usage_problems_exit_2_in_one_sentence(args: list[str], says: str) -> None:
+    done = _harness("compose-check", str(EXAMPLES / "compose-no-volume.yaml"), *args)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert says in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_file_compose_refuses_is_a_usage_error(tmp_path: Path) -> None:
+    bad = tmp_path / "compose.yaml"
+    bad.write_text("services:\n  db:\n    image: postgres\n    volumez: [/x]\n")
+    done = _harness("compose-check", str(bad))
+    assert done.returncode == 2
+    assert "is not a compose file Compose accepts" in done.stderr
+    assert "volumez" in done.stderr
