@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import closing
@@ -16,12 +19,13 @@ import pytest
 import yaml
 
 from harness.containers.compose import Compose, compose_binary
-from harness.containers.engine import Engine
+from harness.containers.engine import OWNER_LABEL, SESSION_LABEL, Engine
 from harness.containers.readiness import wait_until_ready
+from harness.containers.run_state import STATE_DIR_ENV
 from harness.model.credentials import Credentials
 from harness.model.databases import DATABASES
-from harness.model.persons import PERSONS_ROWS, observe, write_persons
 from harness.model.outcomes import Outcome
+from harness.model.persons import PERSONS_ROWS, observe, write_persons
 from harness.persistence.compose_scenario import ComposeService
 
 pytestmark = pytest.mark.compose
@@ -153,3 +157,48 @@ def test_a_file_compose_refuses_is_a_usage_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "is not a compose file Compose accepts" in done.stderr
     assert "volumez" in done.stderr
+
+
+def test_a_check_killed_mid_action_leaves_nothing_after_clean(
+    tmp_path: Path, harness_engine: Engine
+) -> None:
+    """SIGKILL right after `down` then `up` made a second container (the first one's anonymous
+    volume dangles, unlabelled): `clean` finds the project's containers, network and volumes."""
+    state = tmp_path / "state"
+    env = {**os.environ, "HARNESS_IMAGES": "local", STATE_DIR_ENV: str(state)}
+    dangling_before = _dangling(harness_engine)
+    victim = subprocess.Popen(
+        [sys.executable, "-m", "harness", "compose-check", str(EXAMPLES / "compose-no-volume.yaml"),
+         "--action", "down-up", "--must-survive", "down-up"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    owner = f"{socket.gethostname()}:{victim.pid}"
+    seen: set[str] = set()
+    deadline = time.monotonic() + 180
+    while len(seen) < 2 and victim.poll() is None and time.monotonic() < deadline:
+        found = harness_engine.client.api.containers(
+            all=True, filters={"label": f"{OWNER_LABEL}={owner}"}
+        )
+        seen |= {c["Id"] for c in found}
+        time.sleep(0.2)
+    os.killpg(victim.pid, signal.SIGKILL)
+    victim.wait()
+    assert len(seen) == 2, "the check never made its second container: nothing to prove"
+    assert _dangling(harness_engine) - dangling_before, "no anonymous volume dangled"
+
+    done = subprocess.run([sys.executable, "-m", "harness", "clean"], env=env,
+                          capture_output=True, text=True, check=False, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    left = harness_engine.client.api.containers(
+        all=True, filters={"label": f"{OWNER_LABEL}={owner}"}
+    )
+    networks = harness_engine.client.networks.list(filters={"label": f"{OWNER_LABEL}={owner}"})
+    assert left == []
+    assert networks == []
+    assert _dangling(harness_engine) - dangling_before == set()
+    assert list(state.iterdir()) == []
+
+
+def _dangling(engine: Engine) -> set[str]:
+    unused = engine.client.volumes.list(filters={"dangling": True})
+    return {str(v.name) for v in unused if SESSION_LABEL not in (v.attrs.get("Labels") or {})}
