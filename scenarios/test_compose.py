@@ -14,6 +14,7 @@ from harness.containers.compose import Compose, compose_binary
 from harness.containers.engine import Engine, Session
 from harness.errors import HarnessError
 from harness.frontends.pytest.plugin import exit_on
+from harness.frontends.pytest.stash import record_result
 from harness.images.sources import UpgradeImages, no_next_version
 from harness.model.compose import (
     COMPOSE_ACTION_NAMES,
@@ -40,6 +41,7 @@ def harness_compose(harness_engine: Engine) -> Compose:
 @pytest.mark.compose
 @pytest.mark.parametrize("cell", [pytest.param(c, id=c.id) for c in CELLS])
 def test_compose(  # noqa: PLR0917 - parameters and fixtures
+    request: pytest.FixtureRequest,
     cell: ComposeCell,
     harness_engine: Engine,
     harness_session: Session,
@@ -57,4 +59,6 @@ def test_compose(  # noqa: PLR0917 - parameters and fixtures
         harness_engine, session, cell, harness_images[cell.database], harness_compose,
         upgrade=upgrade,
     )  # fmt: skip
-    assert result.passed, f"{cell.id}: " + result.failure_message()
+    record_result(request.node, harness_engine, {cell.database: harness_images[cell.database]},
+                  result)  # fmt: skip
+    assert result.passed, result.failure_message()

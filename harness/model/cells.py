@@ -7,10 +7,37 @@ from dataclasses import dataclass, field, fields
 from itertools import product
 from typing import Any
 
-from harness.model.actions import ACTION_NAMES
+from harness.model.actions import ACTION_NAMES, ACTIONS
+from harness.model.compose import COMPOSE_ACTION_NAMES, COMPOSE_ACTIONS, COMPOSE_STORAGE_NAMES
 from harness.model.databases import DATABASES
 from harness.model.outcomes import Outcome
 from harness.model.storage import STORAGE_NAMES
+
+
+@dataclass(frozen=True)
+class MatrixAxes:
+    """One matrix's vocabulary: the `docker run` matrix's storage modes and actions, or the
+    compose matrix's, and the prefix that tells their cell ids apart."""
+
+    name: str
+    id_prefix: str
+    title: str
+    storages: tuple[str, ...]
+    actions: tuple[str, ...]
+    upgrade_actions: frozenset[str]  # the actions that also bring the next major version
+
+
+MATRICES: Mapping[str, MatrixAxes] = {
+    m.name: m
+    for m in (
+        MatrixAxes("run", "", "persistence matrix", STORAGE_NAMES, ACTION_NAMES,
+                   frozenset(n for n, a in ACTIONS.items() if a.upgrades)),
+        MatrixAxes("compose", "compose-", "compose matrix", COMPOSE_STORAGE_NAMES,
+                   COMPOSE_ACTION_NAMES,
+                   frozenset(n for n, a in COMPOSE_ACTIONS.items() if a.upgrades)),
+    )
+}  # fmt: skip
+RUN_MATRIX = "run"
 
 
 @dataclass(frozen=True)
@@ -18,17 +45,33 @@ class Cell:
     database: str
     storage: str
     action: str
+    matrix: str = RUN_MATRIX  # a MATRICES name
+
+    @property
+    def axes(self) -> MatrixAxes:
+        return MATRICES[self.matrix]
+
+    @property
+    def upgrades(self) -> bool:
+        """Whether the action brings the next major version (the cell needs its image)."""
+        return self.action in self.axes.upgrade_actions
 
     @property
     def id(self) -> str:
-        return f"{self.database}-{self.storage}-{self.action}"
+        return f"{self.axes.id_prefix}{self.database}-{self.storage}-{self.action}"
 
-    def sort_key(self) -> tuple[int, int, int]:
-        """The table's order (databases, then storage modes, then actions)."""
+    @property
+    def table(self) -> str:
+        """The table the cell is shown in: its database's, per matrix."""
+        return self.database if self.matrix == RUN_MATRIX else f"{self.matrix} {self.database}"
+
+    def sort_key(self) -> tuple[int, int, int, int]:
+        """The table's order (matrices, databases, then storage modes, then actions)."""
         return (
+            list(MATRICES).index(self.matrix),
             list(DATABASES).index(self.database),
-            STORAGE_NAMES.index(self.storage),
-            ACTION_NAMES.index(self.action),
+            self.axes.storages.index(self.storage),
+            self.axes.actions.index(self.action),
         )
 
 
@@ -36,9 +79,10 @@ def matrix(
     databases: tuple[str, ...] = tuple(DATABASES),
     storages: tuple[str, ...] = STORAGE_NAMES,
     actions: tuple[str, ...] = ACTION_NAMES,
+    kind: str = RUN_MATRIX,
 ) -> list[Cell]:
-    """Every cell, databases outermost, in the table's order."""
-    return [Cell(*combo) for combo in product(databases, storages, actions)]
+    """Every cell of the `kind` matrix, databases outermost, in the table's order."""
+    return [Cell(*combo, kind) for combo in product(databases, storages, actions)]
 
 
 @dataclass
@@ -74,6 +118,7 @@ class ScenarioResult:
             "database": self.cell.database,
             "storage": self.cell.storage,
             "action": self.cell.action,
+            **({} if self.cell.matrix == RUN_MATRIX else {"matrix": self.cell.matrix}),
             "expected": self.expected.value,
             "observed": self.observed.value if self.observed else None,
             "rows_written": self.rows_written,
@@ -94,7 +139,8 @@ class ScenarioResult:
     def to_record(self) -> dict[str, Any]:
         """Plain data, for carrying a result between processes (pytest-xdist workers)."""
         record = {f.name: getattr(self, f.name) for f in fields(self)}
-        record["cell"] = [self.cell.database, self.cell.storage, self.cell.action]
+        cell = self.cell
+        record["cell"] = [cell.database, cell.storage, cell.action, cell.matrix]
         record["expected"] = self.expected.value
         record["observed"] = self.observed.value if self.observed else None
         return record

@@ -62,7 +62,9 @@ def run_check_cell(  # noqa: PLR0917 - the engine, the run, the file, the servic
     service = checked.service
     expected = expectation(service, action)
     result = ScenarioResult(
-        Cell(service.database, service.holder.storage, action), expected.outcome, expected.reason
+        Cell(service.database, service.holder.storage, action, "compose"),
+        expected.outcome,
+        expected.reason,
     )
     started = time.monotonic()
     run = _new_run(engine, session, compose, service.name, action)

@@ -186,8 +186,10 @@ def run_compose_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
         # Storage that keeps the rows hands them to the next version, whose answer decides.
         promise = upgrade_promise(upgrade.line if upgrade else None)
         expected, reason = promise.outcome, promise.reason
-    result = ScenarioResult(Cell(cell.database, cell.storage, cell.action), expected, reason)
-    if upgrade:
+    result = ScenarioResult(
+        Cell(cell.database, cell.storage, cell.action, "compose"), expected, reason
+    )
+    if upgrades and upgrade:
         result.upgrade_from, result.upgrade_to = upgrade.old_ref, upgrade.new_ref
     creds = creds or Credentials.random()
     started = time.monotonic()

@@ -84,12 +84,30 @@ def test_every_subcommand_parses(argv: list[str], expected: dict[str, object]) -
         assert getattr(args, name) == value, name
 
 
-def test_unknown_choices_are_refused_by_the_parser(capsys: pytest.CaptureFixture[str]) -> None:
-    """A storage mode that does not exist is an argparse error (exit 2) naming the choices."""
-    with pytest.raises(SystemExit) as exit_info:
-        build_parser().parse_args(["run", "--storage", "nfs"])
-    assert exit_info.value.code == 2
-    assert "invalid choice: 'nfs'" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--storage", "nfs"], "--storage nfs is not in the persistence matrix; choose from "
+                               "layer, anonymous, named, bind, tmpfs."),
+        (["--storage", "external"], "--storage external is not in the persistence matrix (it "
+                                    "is with --compose)"),
+        (["--compose", "--action", "recreate"], "--action recreate is not in the compose matrix "
+                                                "(it is without --compose)"),
+        (["--compose", "--storage", "volume"], "--storage volume is not in the compose matrix; "
+                                               "choose from layer, anonymous, anonymous-declared"),
+        (["--compose", "--durability"], "--compose does not apply to --durability"),
+    ],
+)  # fmt: skip
+def test_a_storage_mode_or_action_the_matrix_lacks_is_refused_before_any_engine(
+    argv: list[str], says: str
+) -> None:
+    """One sentence naming the matrix's own choices (and the other matrix, where it has it)."""
+    env = {"DOCKER_HOST": "unix:///nonexistent/docker.sock", "PATH": ""}
+    result = _harness("run", *argv, env=env)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert says in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(

@@ -159,3 +159,29 @@ def test_a_refused_upgrade_has_its_own_letter_colour_and_evidence() -> None:
     assert "class='refused'" in page
     assert "td.refused { background:" in page
     assert "FATAL: database files are incompatible with server" in page
+
+
+def test_compose_cells_have_their_own_ids_table_and_json_key() -> None:
+    """A compose cell's id starts with `compose-`, it sorts after the `docker run` matrix, it is
+    shown in a table of its own (its storage modes and actions), and its JSON entry says
+    `"matrix": "compose"` (a `docker run` cell's has no such key)."""
+    run_cell = Cell("mysql", "named", "recreate")
+    compose_cell = Cell("mysql", "anonymous-declared", "down-up", "compose")
+    assert compose_cell.id == "compose-mysql-anonymous-declared-down-up"
+    assert sorted([compose_cell, run_cell], key=Cell.sort_key) == [run_cell, compose_cell]
+    results = [
+        _result(compose_cell, Outcome.LOST, Outcome.LOST),
+        _result(run_cell, Outcome.SURVIVES, Outcome.SURVIVES),
+    ]
+    tables = matrix_tables(results)
+    assert tables["compose mysql"][0].split() == ["down-up"]
+    assert tables["compose mysql"][1].split() == ["anonymous-declared", "L/L", "ok"]
+    assert tables["mysql"][1].split() == ["named", "S/S", "ok"]
+    headings = [line.text for line in summary(results) if line.kind.value == "heading"]
+    assert headings == ["compose matrix: mysql", "persistence matrix: mysql"]
+    compose_entry, run_entry = to_json(ENGINE, {"mysql": "m:1"}, results)["results"]
+    assert compose_entry["matrix"] == "compose"
+    assert "matrix" not in run_entry
+    again = ScenarioResult.from_record(results[0].to_record())
+    assert again.cell == compose_cell
+    assert "compose matrix: mysql" in to_html(ENGINE, {"mysql": "m:1"}, results)

@@ -29,7 +29,8 @@ def check_durability_usage(args: argparse.Namespace) -> None:
             f"--durability runs on {' and '.join(DURABLE_STORAGES)} storage (tmpfs is its "
             f"control); drop --storage {' '.join(other)}."
         )
-    for option, given in (("--action", args.action), ("--html", args.html)):
+    for option, given in (("--action", args.action), ("--html", args.html),
+                          ("--compose", args.compose)):  # fmt: skip
         if given:
             raise UsageError(f"{option} does not apply to --durability; drop it.")
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from harness.containers.compose import Compose, compose_binary
 from harness.containers.engine import Engine
 from harness.containers.run_state import end_run, start_run
 from harness.engines.catalogue import HOST, connect_engine, engine_environment, require_loaded
@@ -35,12 +36,14 @@ from harness.images.sources import (
     no_next_version,
     with_upgrade_images,
 )
-from harness.model.actions import ACTION_NAMES, ACTIONS
-from harness.model.cells import Cell, ScenarioResult, matrix
+from harness.model.actions import ACTION_NAMES
+from harness.model.cells import MATRICES, RUN_MATRIX, Cell, MatrixAxes, ScenarioResult, matrix
+from harness.model.compose import COMPOSE_ACTION_NAMES, COMPOSE_STORAGE_NAMES, ComposeCell
 from harness.model.credentials import Credentials
 from harness.model.databases import DATABASES
 from harness.model.durability import DEFAULT_ROUNDS, DEFAULT_SEED
 from harness.model.storage import STORAGE_NAMES
+from harness.persistence.compose_scenario import run_compose_cell
 from harness.persistence.initialised import InitialisedImages, databases_to_reuse
 from harness.persistence.scenario import run_scenario
 
@@ -57,6 +60,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     several engines (`--engine`), each engine's and where they differ."""
     if args.durability:
         check_durability_usage(args)
+    axes = _matrix_axes(args)
     names = list(dict.fromkeys(args.engine or [HOST]))
     if args.durability and names != [HOST]:
         raise UsageError("--durability runs on the host engine only; drop --engine.")
@@ -69,17 +73,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.durability:
         require_present(engine, chosen)
         return run_durability(args, engine, wanted, durability_plans(args, databases))
-    # The table's order, whatever order the options came in; no option means all.
-    cells = matrix(
-        databases,
-        tuple(s for s in STORAGE_NAMES if s in (args.storage or STORAGE_NAMES)),
-        tuple(a for a in ACTION_NAMES if a in (args.action or ACTION_NAMES)),
-    )
+    cells = _selected_cells(axes, args, databases)
     upgrades = {c.database: upgrade for c in chosen if (upgrade := c.upgrade())}
     cells = _runnable(cells, upgrades, wanted)
-    if any(ACTIONS[cell.action].upgrades for cell in cells):
+    if any(cell.upgrades for cell in cells):
         chosen = with_upgrade_images(chosen)
-    reuse = databases_to_reuse(reuse_init(args.reuse_init, os.environ), cells)
+    run_cells = [c for c in cells if c.matrix == RUN_MATRIX]
+    reuse = databases_to_reuse(reuse_init(args.reuse_init, os.environ), run_cells)
     runs: list[EngineRun] = []
     for name in names:
         if runs:
@@ -102,14 +102,48 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if all(r.passed for run in runs for r in run.results) else 1
 
 
+def _matrix_axes(args: argparse.Namespace) -> MatrixAxes:
+    """The chosen matrix; a storage mode or action it does not have is a usage error."""
+    axes = MATRICES["compose" if args.compose else RUN_MATRIX]
+    for option, asked, known in (
+        ("--storage", args.storage, axes.storages),
+        ("--action", args.action, axes.actions),
+    ):
+        unknown = [name for name in asked or [] if name not in known]
+        if unknown:
+            elsewhere = any(
+                unknown[0] in (other.storages if option == "--storage" else other.actions)
+                for other in MATRICES.values()
+            )
+            switch = " without --compose" if args.compose else " with --compose"
+            raise UsageError(
+                f"{option} {unknown[0]} is not in the {axes.title}"
+                f"{f' (it is{switch})' if elsewhere else ''}; choose from {', '.join(known)}."
+            )
+    return axes
+
+
+def _selected_cells(
+    axes: MatrixAxes, args: argparse.Namespace, databases: tuple[str, ...]
+) -> list[Cell]:
+    """The matrix's cells in the table's order, whatever order the options came in (no option
+    means all)."""
+    return matrix(
+        databases,
+        tuple(s for s in axes.storages if s in (args.storage or axes.storages)),
+        tuple(a for a in axes.actions if a in (args.action or axes.actions)),
+        axes.name,
+    )
+
+
 def _runnable(
     cells: list[Cell], upgrades: dict[str, UpgradeImages], images: dict[str, str]
 ) -> list[Cell]:
     """The cells that can run: an upgrade cell needs its database's next version."""
-    for database in sorted({c.database for c in cells if ACTIONS[c.action].upgrades}):
+    for database in sorted({c.database for c in cells if c.upgrades}):
         if database not in upgrades:
             print(f"skipping {database}'s upgrade cells: {no_next_version(images[database])}")
-    return [c for c in cells if not ACTIONS[c.action].upgrades or c.database in upgrades]
+    return [c for c in cells if not c.upgrades or c.database in upgrades]
 
 
 def _run_matrix(
@@ -127,18 +161,36 @@ def _run_matrix(
     bar = ProgressBar(len(cells))
     label = "" if name == HOST else f"{name} "
     results: list[ScenarioResult] = []
+    compose = _compose_for(engine, cells)
     try:
         for cell in cells:
             bar.starting(label + cell.id)
             upgrade = upgrades.get(cell.database)
-            result = run_scenario(
-                engine, session, cell, images[cell.database], creds, upgrade, initialised
-            )
+            image = images[cell.database]
+            if cell.matrix == RUN_MATRIX:
+                result = run_scenario(engine, session, cell, image, creds, upgrade, initialised)
+            else:
+                compose_cell = ComposeCell(cell.database, cell.storage, cell.action)
+                assert compose is not None  # made whenever a compose cell is chosen
+                result = run_compose_cell(
+                    engine, session.scoped(cell.id), compose_cell, image, compose, creds,
+                    upgrade if cell.upgrades else None,
+                )  # fmt: skip
             results.append(result)
             bar.finished(label + cell.id, _outcome_label(result))
     finally:
         end_run(engine, session)
     return results
+
+
+def _compose_for(engine: Engine, cells: list[Cell]) -> Compose | None:
+    """The Compose CLI bound to `engine` when a compose cell is chosen (its version read, so a
+    missing or broken binary stops the run before the first cell)."""
+    if all(c.matrix == RUN_MATRIX for c in cells):
+        return None
+    compose = Compose(compose_binary(), engine.docker_host)
+    compose.version()
+    return compose
 
 
 def _show(runs: list[EngineRun]) -> None:
@@ -162,10 +214,24 @@ def add_run_command(commands: Any) -> None:
         "--database", action="append", choices=list(DATABASES), help="repeatable; default all"
     )
     run.add_argument(
-        "--storage", action="append", choices=list(STORAGE_NAMES), help="repeatable; default all"
+        "--compose",
+        action="store_true",
+        help="the compose matrix instead: compose's own storage declarations and actions "
+        "(docs/compose.md)",
     )
     run.add_argument(
-        "--action", action="append", choices=list(ACTION_NAMES), help="repeatable; default all"
+        "--storage",
+        action="append",
+        metavar="MODE",
+        help=f"repeatable; default all: {', '.join(STORAGE_NAMES)} (with --compose: "
+        f"{', '.join(COMPOSE_STORAGE_NAMES)})",
+    )
+    run.add_argument(
+        "--action",
+        action="append",
+        metavar="NAME",
+        help=f"repeatable; default all: {', '.join(ACTION_NAMES)} (with --compose: "
+        f"{', '.join(COMPOSE_ACTION_NAMES)})",
     )
     run.add_argument("--json", type=Path, metavar="PATH", help="write the JSON report here")
     run.add_argument("--html", type=Path, metavar="PATH", help="write the HTML grid here")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 
-from harness.frontends.reports.terminal import axes, by_database, summary_line
+from harness.frontends.reports.terminal import axes, by_table, summary_line, table_heading
 from harness.model.cells import ScenarioResult
 from harness.model.engine_info import EngineInfo
 
@@ -52,9 +52,10 @@ def html_grids(
         f"<p>Engine: {html.escape(engine.name)} {html.escape(engine.version)} "
         f"(API {html.escape(engine.api_version)}). {html.escape(summary_line(results))}.</p>",
     ]
-    for database, cells in by_database(results).items():
+    for cells in by_table(results).values():
         storages, actions = axes(cells)
-        parts.append(f"<h2>{html.escape(database)} ({html.escape(images.get(database, ''))})</h2>")
+        image = images.get(next(iter(cells.values())).cell.database, "")
+        parts.append(f"<h2>{html.escape(table_heading(cells))} ({html.escape(image)})</h2>")
         parts.append("<table><tr><th>storage \\ action</th>")
         parts.extend(f"<th>{html.escape(a)}</th>" for a in actions)
         parts.append("</tr>")

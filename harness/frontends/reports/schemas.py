@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 from harness.grading.lab import Lab
 from harness.grading.results import Status
 from harness.model.actions import ACTION_NAMES
+from harness.model.compose import COMPOSE_ACTION_NAMES, COMPOSE_STORAGE_NAMES
 from harness.model.databases import DATABASES
 from harness.model.outcomes import Outcome
 from harness.model.storage import STORAGE_NAMES
@@ -24,8 +25,11 @@ from harness.model.storage import STORAGE_NAMES
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 Database = StrEnum("Database", {name: name for name in DATABASES})  # type: ignore[misc]
-Storage = StrEnum("Storage", {name: name for name in STORAGE_NAMES})  # type: ignore[misc]
-Action = StrEnum("Action", {name: name for name in ACTION_NAMES})  # type: ignore[misc]
+# The `docker run` matrix's storage modes and actions, then the compose matrix's own.
+_STORAGES = dict.fromkeys([*STORAGE_NAMES, *COMPOSE_STORAGE_NAMES])
+_ACTIONS = dict.fromkeys([*ACTION_NAMES, *COMPOSE_ACTION_NAMES])
+Storage = StrEnum("Storage", {name: name for name in _STORAGES})  # type: ignore[misc]
+Action = StrEnum("Action", {name: name for name in _ACTIONS})  # type: ignore[misc]
 
 
 class _Strict(BaseModel):
@@ -51,10 +55,15 @@ class Upgrade(_Strict):
 class Result(_Strict):
     """One matrix cell: what the promise table expects and what happened to the rows."""
 
-    id: str = Field(description="<database>-<storage>-<action>")
+    id: str = Field(
+        description="<database>-<storage>-<action>; compose-<database>-<storage>-<action>"
+    )
     database: Database
     storage: Storage
     action: Action
+    matrix: Literal["compose"] | None = Field(
+        None, description="compose: a compose matrix cell (absent: the docker run matrix)"
+    )
     expected: Outcome
     observed: Outcome | None = Field(description="null: no verdict (see error)")
     rows_written: int = Field(ge=0)

@@ -6,9 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 
-from harness.model.actions import ACTION_NAMES
 from harness.model.cells import ScenarioResult
-from harness.model.storage import STORAGE_NAMES
 
 SYMBOL = {"survives": "S", "lost": "L", "rejected": "R", "refused": "X"}
 LEGEND = (
@@ -32,22 +30,29 @@ def cell_text(result: ScenarioResult | None) -> str:
     return f"{SYMBOL[result.expected.value]}/{observed} {verdict}{unverified}"
 
 
-def by_database(
+def by_table(
     results: Iterable[ScenarioResult],
 ) -> dict[str, dict[tuple[str, str], ScenarioResult]]:
+    """The results per table (a database's, per matrix), by storage mode and action."""
     grouped: dict[str, dict[tuple[str, str], ScenarioResult]] = {}
     for result in results:
-        grouped.setdefault(result.cell.database, {})[(result.cell.storage, result.cell.action)] = (
-            result
-        )
+        cell = result.cell
+        grouped.setdefault(cell.table, {})[(cell.storage, cell.action)] = result
     return grouped
 
 
 def axes(cells: Mapping[tuple[str, str], ScenarioResult]) -> tuple[list[str], list[str]]:
     """The storage modes and actions that were run, in the table's order."""
-    storages = [s for s in STORAGE_NAMES if any(k[0] == s for k in cells)]
-    actions = [a for a in ACTION_NAMES if any(k[1] == a for k in cells)]
+    matrix = next(iter(cells.values())).cell.axes
+    storages = [s for s in matrix.storages if any(k[0] == s for k in cells)]
+    actions = [a for a in matrix.actions if any(k[1] == a for k in cells)]
     return storages, actions
+
+
+def table_heading(cells: Mapping[tuple[str, str], ScenarioResult]) -> str:
+    """`persistence matrix: mysql`, `compose matrix: postgres`."""
+    cell = next(iter(cells.values())).cell
+    return f"{cell.axes.title}: {cell.database}"
 
 
 def cell_colour(result: ScenarioResult | None) -> str | None:
@@ -68,20 +73,23 @@ def matrix_rows(results: Iterable[ScenarioResult]) -> dict[str, list[tuple[Segme
     """One table per database, storage modes as rows and actions as columns, each row as
     coloured segments."""
     tables = {}
-    for database, cells in by_database(results).items():
+    for table, cells in by_table(results).items():
         storages, actions = axes(cells)
         widths = [max(len(a), 9) for a in actions]
-        header = f"{'':<10}" + "  ".join(a.ljust(w) for a, w in zip(actions, widths, strict=True))
+        first = max(10, *(len(s) + 1 for s in storages))
+        header = f"{'':<{first}}" + "  ".join(
+            a.ljust(w) for a, w in zip(actions, widths, strict=True)
+        )
         rows: list[tuple[Segment, ...]] = [((header.rstrip(), None),)]
         for storage in storages:
-            segments: list[Segment] = [(f"{storage:<10}", None)]
+            segments: list[Segment] = [(f"{storage:<{first}}", None)]
             for index, (action, width) in enumerate(zip(actions, widths, strict=True)):
                 result = cells.get((storage, action))
                 gap = "  " if index else ""
                 segments += [(gap, None), (cell_text(result), cell_colour(result))]
                 segments.append((" " * (width - len(cell_text(result))), None))
             rows.append(_trimmed(segments))
-        tables[database] = rows
+        tables[table] = rows
     return tables
 
 
@@ -158,8 +166,9 @@ def summary(results: list[ScenarioResult]) -> list[SummaryLine]:
     """What a run shows at its end, for the command line and the pytest plugin alike: a table
     per database, the legend and counts, the dangling volumes, and why each failure failed."""
     lines: list[SummaryLine] = []
-    for database, rows in matrix_rows(results).items():
-        lines.append(SummaryLine(f"persistence matrix: {database}", LineKind.HEADING))
+    headings = {table: table_heading(cells) for table, cells in by_table(results).items()}
+    for table, rows in matrix_rows(results).items():
+        lines.append(SummaryLine(headings[table], LineKind.HEADING))
         for row in rows:
             text = "".join(piece for piece, _ in row)
             alert = "FAIL" in text or "ERROR" in text
@@ -167,7 +176,7 @@ def summary(results: list[ScenarioResult]) -> list[SummaryLine]:
     if not lines:
         return lines
     lines += [SummaryLine(LEGEND), SummaryLine(summary_line(results))]
-    upgrades = {r.cell.database: (r.upgrade_from, r.upgrade_to) for r in results if r.upgrade_to}
+    upgrades = {r.cell.table: (r.upgrade_from, r.upgrade_to) for r in results if r.upgrade_to}
     lines += [
         SummaryLine(f"{database} upgrade: written by {old}, recreated with {new}")
         for database, (old, new) in upgrades.items()
