@@ -6,13 +6,15 @@ expected outcome is Compose's promise (`harness/model/compose.py`), with its rea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import product
 
 import pytest
 
 from harness.containers.compose import Compose, compose_binary
-from harness.containers.engine import Engine, Session
+from harness.containers.engine import Engine
 from harness.errors import HarnessError
+from harness.frontends.pytest.engines import EnginePool, engine_for, engine_names
 from harness.frontends.pytest.plugin import exit_on
 from harness.frontends.pytest.stash import record_result
 from harness.images.sources import UpgradeImages, no_next_version
@@ -29,13 +31,23 @@ CELLS = [ComposeCell(*c) for c in product(DATABASES, COMPOSE_STORAGE_NAMES, COMP
 
 
 @pytest.fixture(scope="session")
-def harness_compose(harness_engine: Engine) -> Compose:
-    try:
-        compose = Compose(compose_binary(), harness_engine.docker_host)
-        compose.version()
-    except HarnessError as error:
-        exit_on(error)
-    return compose
+def compose_for(harness_engine: Engine) -> Callable[[Engine], Compose]:
+    """The Compose CLI bound to an engine (the host's, or an `--engine` one), its version read
+    once per engine: a missing or broken binary stops the run with one sentence."""
+    made: dict[str | None, Compose] = {}
+
+    def bound(engine: Engine) -> Compose:
+        if engine.docker_host not in made:
+            try:
+                compose = Compose(compose_binary(), engine.docker_host)
+                compose.version()
+            except HarnessError as error:
+                exit_on(error)
+            made[engine.docker_host] = compose
+        return made[engine.docker_host]
+
+    bound(harness_engine)  # before any cell
+    return bound
 
 
 @pytest.mark.compose
@@ -43,22 +55,26 @@ def harness_compose(harness_engine: Engine) -> Compose:
 def test_compose(  # noqa: PLR0917 - parameters and fixtures
     request: pytest.FixtureRequest,
     cell: ComposeCell,
-    harness_engine: Engine,
-    harness_session: Session,
+    harness_engine_name: str,
+    harness_engine_pool: EnginePool,
     harness_images: dict[str, str],
     harness_upgrades: dict[str, UpgradeImages],
-    harness_compose: Compose,
+    compose_for: Callable[[Engine], Compose],
 ) -> None:
     """The rows read back after the compose action match Compose's promise for this cell (an
-    upgrade: the next major version's answer, on storage that keeps the rows)."""
+    upgrade: the next major version's answer, on storage that keeps the rows); on each
+    `--engine` named, as the `docker run` matrix."""
     upgrade = harness_upgrades.get(cell.database)
-    if COMPOSE_ACTIONS[cell.action].upgrades and upgrade is None:
+    upgrades = COMPOSE_ACTIONS[cell.action].upgrades
+    if upgrades and upgrade is None:
         pytest.skip(no_next_version(harness_images[cell.database]))
-    session = harness_session.scoped(cell.id)
-    result = run_compose_cell(
-        harness_engine, session, cell, harness_images[cell.database], harness_compose,
-        upgrade=upgrade,
-    )  # fmt: skip
-    record_result(request.node, harness_engine, {cell.database: harness_images[cell.database]},
-                  result)  # fmt: skip
+    engine, session = engine_for(harness_engine_pool, harness_engine_name)
+    with harness_engine_pool.environment(harness_engine_name):
+        result = run_compose_cell(
+            engine, session.scoped(cell.id), cell, harness_images[cell.database],
+            compose_for(engine), upgrade=upgrade if upgrades else None,
+        )  # fmt: skip
+    as_name = harness_engine_name if engine_names(request.config) else None
+    record_result(request.node, engine, {cell.database: harness_images[cell.database]}, result,
+                  as_name)  # fmt: skip
     assert result.passed, result.failure_message()

@@ -10,12 +10,21 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from harness.containers.engine import Engine, Session, sweep
 from harness.containers.run_state import end_run, start_run
 from harness.errors import HarnessError
 from harness.grading import dockerfile
 from harness.grading.answers import grade_answer, read_answers
+from harness.grading.compose_submission import (
+    COMPOSE_FILES,
+    ComposeUngradable,
+    GradedProject,
+    compose_file_of,
+    grade_project_survival,
+    prepare_project,
+)
 from harness.grading.lab import (
     AnswerCheck,
     BuildsCheck,
@@ -106,7 +115,7 @@ def grade_submission(  # noqa: PLR0917 - one submission's whole context
 
 def _grade_checks(lab: Lab, workspace: Workspace, on_check: OnCheck) -> list[CheckResult]:
     submission = workspace.submission
-    container: GradedContainer | CheckResult | None = None
+    container: GradedContainer | GradedProject | CheckResult | None = None
     build: dockerfile.Build | CheckResult | None = None
     answers = read_answers(submission.path)
     results: list[CheckResult] = []
@@ -128,7 +137,7 @@ def _grade_checks(lab: Lab, workspace: Workspace, on_check: OnCheck) -> list[Che
 def _grade_one(
     check: Check,
     workspace: Workspace,
-    container: GradedContainer | CheckResult | None,
+    container: GradedContainer | GradedProject | CheckResult | None,
     build: dockerfile.Build | CheckResult | None,
     answers: dict[str, object] | str,
 ) -> CheckResult:
@@ -140,6 +149,8 @@ def _grade_one(
         assert container is not None
         if isinstance(container, CheckResult):
             return _same_problem(container, check)
+        if isinstance(container, GradedProject):
+            return grade_project_survival(check, container, workspace)
         return grade_survival(check, container, workspace)
     assert build is not None
     if isinstance(build, CheckResult):
@@ -159,17 +170,32 @@ def _same_problem(problem: CheckResult, check: Check) -> CheckResult:
     return CheckResult(check.id, check.points, problem.status, problem.message, check.hint)
 
 
-def _container_of(workspace: Workspace) -> GradedContainer | CheckResult:
-    """The run line ready to run, or the result every container check then gets."""
+def _container_of(workspace: Workspace) -> GradedContainer | GradedProject | CheckResult:
+    """The run line (or else the compose file) ready to run, or the result every container
+    check then gets."""
     path = workspace.submission.path / RUN_FILE
+    compose_file = compose_file_of(workspace.submission.path)
+    if not path.is_file() and compose_file:
+        return _project_of(workspace, compose_file)
     if not path.is_file():
-        return _problem(Status.FAILED, f"There is no {RUN_FILE} in the submission.")
+        return _problem(
+            Status.FAILED, f"There is no {RUN_FILE} (or {COMPOSE_FILES[0]}) in the submission."
+        )
     try:
         line = parse_run_line(path.read_text(errors="replace"), path.parent)
         return prepare(line, workspace.stand_ins, path.parent)
     except Refused as refusal:
         return _problem(Status.REFUSED, f"{RUN_FILE} refused: {refusal}")
     except Ungradable as problem:
+        return _problem(Status.FAILED, str(problem))
+
+
+def _project_of(workspace: Workspace, file: Path) -> GradedProject | CheckResult:
+    try:
+        return prepare_project(workspace, file)
+    except Refused as refusal:
+        return _problem(Status.REFUSED, f"{file.name} refused: {refusal}")
+    except ComposeUngradable as problem:
         return _problem(Status.FAILED, str(problem))
 
 

@@ -15,8 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from harness.errors import UsageError
 from harness.model.actions import SINGLE_IMAGE_ACTIONS
+from harness.model.compose_check import CHECK_ACTIONS
 
 CHECK_ID = r"^[a-z0-9-]+$"
+# `docker run` actions (a run.txt submission's), then compose's own (a compose.yaml one's); the
+# names both have (restart, kill-start) apply to either.
+LAB_ACTIONS = tuple(dict.fromkeys([*SINGLE_IMAGE_ACTIONS, *CHECK_ACTIONS]))
 
 
 class BadLab(UsageError):
@@ -38,16 +42,16 @@ class SurvivalCheck(_Check):
     kind: Literal["persists", "loses"]
     # A plain list validated below (its message names the allowed actions); the schema lists them.
     actions: list[str] = Field(
-        min_length=1, json_schema_extra={"items": {"enum": list(SINGLE_IMAGE_ACTIONS)}}
+        min_length=1, json_schema_extra={"items": {"enum": list(LAB_ACTIONS)}}
     )
 
     @field_validator("actions")
     @classmethod
     def _known_actions(cls, actions: list[str]) -> list[str]:
         # A submission is one image: the upgrade action, which needs two, has no meaning here.
-        unknown = [a for a in actions if a not in SINGLE_IMAGE_ACTIONS]
+        unknown = [a for a in actions if a not in LAB_ACTIONS]
         if unknown:
-            allowed = ", ".join(SINGLE_IMAGE_ACTIONS)
+            allowed = ", ".join(LAB_ACTIONS)
             raise ValueError(f"unknown action(s) {unknown}; allowed: {allowed}")
         return actions
 

@@ -18,7 +18,9 @@ from harness.errors import UsageError
 
 RUN_FILE = "run.txt"
 DOCKERFILE = "Dockerfile"
-MARKERS = (RUN_FILE, DOCKERFILE, "answers.yaml")
+# compose.yaml and its other names (compose_submission.COMPOSE_FILES) stand for run.txt.
+MARKERS = (RUN_FILE, DOCKERFILE, "answers.yaml", "compose.yaml", "compose.yml",
+           "docker-compose.yml", "docker-compose.yaml")  # fmt: skip
 MAX_SUBMISSION_BYTES = 20 * 1024 * 1024
 
 

@@ -91,6 +91,13 @@ def grade_survival(
 ) -> CheckResult:
     required = Outcome.SURVIVES if check.kind == "persists" else Outcome.LOST
     stood_in = f" ({graded.stand_in.describe()})"
+    foreign = [a for a in check.actions if a not in ACTIONS]
+    if foreign:
+        return CheckResult(
+            check.id, check.points, Status.FAILED,
+            f"{foreign[0]} is a compose action: this check grades a compose.yaml, and the "
+            "submission holds run.txt.", check.hint,
+        )  # fmt: skip
     for action in check.actions:
         workspace.check_cancelled()
         try:

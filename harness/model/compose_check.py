@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from harness.model.compose import COMPOSE_ACTIONS, compose_promise
@@ -226,6 +226,7 @@ class Replacements:
     fixed_volume_names: Mapping[str, str]  # top-level key -> a name of the harness's
     bind_sources: Mapping[str, str | None]  # the user's source -> a scratch path (None: drop)
     environment: Mapping[str, str]  # added to the service's environment
+    limits: Mapping[str, Any] = field(default_factory=dict)  # service keys set over the file's
 
 
 def private_copy(model: Mapping[str, Any], service_name: str, put: Replacements) -> PrivateCopy:
@@ -243,6 +244,7 @@ def private_copy(model: Mapping[str, Any], service_name: str, put: Replacements)
     service["labels"] = {**(service.get("labels") or {}), **put.labels}
     service["environment"] = {**(service.get("environment") or {}), **put.environment}
     service["volumes"] = _mounts(service.get("volumes") or [], put, notes)
+    service.update(put.limits)
     file: dict[str, Any] = {"services": {service_name: service}}
     file["volumes"] = _volumes(model, service["volumes"], put, notes)
     # The copy's own networks (no fixed name, address or alias of the user's network).

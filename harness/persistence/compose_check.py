@@ -13,7 +13,7 @@ import re
 import shutil
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +29,58 @@ from harness.model.compose_check import (
     DatabaseService,
     PrivateCopy,
     Replacements,
+    data_dir,
+    data_holder,
     expectation,
     private_copy,
+    server_environment,
 )
 from harness.model.credentials import Credentials, redact
 from harness.model.databases import DATABASES
-from harness.model.placement import covers
+from harness.model.image_credentials import Unusable, harness_additions, read_credentials
+from harness.model.image_variables import contract_for
+from harness.model.placement import ImageFacts, covers
 from harness.persistence.compose_scenario import PROJECT_FILE, ComposeRun, ExpectedMount, exercise
+
+
+@dataclass(frozen=True)
+class ServiceChoice:
+    """Which service to check, which database it runs, and the image that runs for it."""
+
+    name: str
+    database: str
+    runs: str
+
+
+def read_service(
+    engine: Engine,
+    model: Mapping[str, Any],
+    raw: Mapping[str, Any],
+    choice: ServiceChoice,
+    limits: Mapping[str, Any] | None = None,
+) -> CheckedService | Unusable:
+    """The service as the harness runs it: where its data is (read with the image that runs),
+    whom the harness logs in as (the file's credentials, `*_FILE` secrets read), and what it
+    adds; Unusable when the file's credentials cannot be used."""
+    declared = model["services"][choice.name]
+    image = str(declared.get("image") or f"(built) {choice.name}")
+    facts = ImageFacts.from_config(choice.runs, engine.image_attrs(choice.runs)["Config"])
+    directory = data_dir(choice.database, declared, facts.env)
+    holder = data_holder(model, raw, choice.name, directory, facts.declared_volumes)
+    env = server_environment(model, choice.name, _read_text)
+    added = harness_additions(image, choice.database, env)
+    creds = read_credentials(contract_for(image, choice.database), {**env, **added})
+    if isinstance(creds, Unusable):
+        return creds
+    service = DatabaseService(choice.name, choice.database, image, choice.runs, directory, holder)
+    return CheckedService(service, creds, added, limits or {})
+
+
+def _read_text(path: str) -> str | None:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -47,6 +92,7 @@ class CheckedService:
     service: DatabaseService
     creds: Credentials
     environment: Mapping[str, str]
+    limits: Mapping[str, Any] = field(default_factory=dict)  # service keys the harness sets
 
 
 def run_check_cell(  # noqa: PLR0917 - the engine, the run, the file, the service, the action
@@ -91,7 +137,8 @@ def _new_run(
     # Under the run's state: `clean` removes it (and the bind's files) after a SIGKILL too.
     directory = state.new_directory("scratch", "compose-check-")
     # A project name of the run's: lower-case letters, digits, `-` and `_` only.
-    name = f"harness-{session.id}-check-{service}-{action}".lower()
+    # A scoped session (one student's, in grading) keeps parallel projects apart.
+    name = f"harness-{session.id}-{session.scope or 'check'}-{service}-{action}".lower()
     project = re.sub(r"[^a-z0-9_-]", "-", name)
     return ComposeRun(engine, compose, directory, project, state, service)
 
@@ -145,6 +192,7 @@ def _write_copy(
             fixed_volume_names=fixed,
             bind_sources=_scratch_binds(run, declared, service.data_dir),
             environment=checked.environment,
+            limits=checked.limits,
         ),
     )
     (run.directory / PROJECT_FILE).write_text(yaml.safe_dump(copy.file, sort_keys=False))

@@ -36,18 +36,17 @@ from harness.images.availability import database_of_image, require_present, sele
 from harness.model.compose_check import (
     CHECK_ACTIONS,
     DEFAULT_MUST_SURVIVE,
-    DatabaseService,
-    data_dir,
-    data_holder,
     database_services,
-    server_environment,
 )
 from harness.model.databases import DATABASES
-from harness.model.image_credentials import Unusable, harness_additions, read_credentials
-from harness.model.image_variables import contract_for
-from harness.model.placement import ImageFacts
+from harness.model.image_credentials import Unusable
 from harness.model.spec import image_name
-from harness.persistence.compose_check import CheckedService, run_check_cell
+from harness.persistence.compose_check import (
+    CheckedService,
+    ServiceChoice,
+    read_service,
+    run_check_cell,
+)
 
 
 def read_compose_file(path: Path) -> dict[str, Any]:
@@ -134,13 +133,6 @@ def _find_services(
     return found
 
 
-def _read_secret(path: str) -> str | None:
-    try:
-        return Path(path).read_text()
-    except OSError:
-        return None
-
-
 def _checked_service(  # noqa: PLR0917 - the file, its readings, the service, what stands in
     engine: Engine,
     path: Path,
@@ -153,18 +145,12 @@ def _checked_service(  # noqa: PLR0917 - the file, its readings, the service, wh
     """The service read: what runs (the file's image when the engine has it, else the stand-in
     of its database), where its data is, and whom the harness logs in as."""
     declared = model["services"][name]
-    image = str(declared.get("image") or f"(built) {name}")
-    runs = image if declared.get("image") and engine.has_image(image) else stand_ins[database]
-    facts = ImageFacts.from_config(runs, engine.image_attrs(runs)["Config"])
-    directory = data_dir(database, declared, facts.env)
-    holder = data_holder(model, raw, name, directory, facts.declared_volumes)
-    env = server_environment(model, name, _read_secret)
-    added = harness_additions(image, database, env)
-    creds = read_credentials(contract_for(image, database), {**env, **added})
-    if isinstance(creds, Unusable):
-        raise UsageError(creds.sentence(f"{path.name}'s service {name}"))
-    service = DatabaseService(name, database, image, runs, directory, holder)
-    return CheckedService(service, creds, added)
+    image = str(declared.get("image") or "")
+    runs = image if image and engine.has_image(image) else stand_ins[database]
+    checked = read_service(engine, model, raw, ServiceChoice(name, database, runs))
+    if isinstance(checked, Unusable):
+        raise UsageError(checked.sentence(f"{path.name}'s service {name}"))
+    return checked
 
 
 def cmd_compose_check(args: argparse.Namespace) -> int:
