@@ -11,6 +11,7 @@ directory to set up, and the engine it drives is the one the harness was given, 
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import re
@@ -84,6 +85,10 @@ class Compose:
         )  # fmt: skip
 
     def version(self) -> str:
+        """The binary's version (asked once per binary: it does not change during a run)."""
+        return _version_of(self)
+
+    def ask_version(self) -> str:
         result = self.run(["version", "--short"], timeout=30)
         if result.returncode != 0:
             raise EnvironmentProblem(
@@ -91,3 +96,8 @@ class Compose:
                 "with `make setup`."
             )
         return parse_version(result.stdout)
+
+
+@functools.cache
+def _version_of(compose: Compose) -> str:
+    return compose.ask_version()

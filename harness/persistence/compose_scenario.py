@@ -27,7 +27,13 @@ from harness.containers.run_state import RunState
 from harness.errors import HarnessError, NotReady, NotRunning
 from harness.images.sources import UpgradeImages
 from harness.model.cells import Cell, ScenarioResult
-from harness.model.compose import COMPOSE_ACTIONS, COMPOSE_STORAGE, ComposeCell, ComposeMount
+from harness.model.compose import (
+    COMPOSE_ACTIONS,
+    COMPOSE_STORAGE,
+    ComposeCell,
+    ComposeMount,
+    unverified_because,
+)
 from harness.model.compose import compose_promise as promise_of
 from harness.model.compose_file import BIND_SOURCE, DATA_VOLUME, SERVICE, compose_project
 from harness.model.credentials import Credentials, redact
@@ -191,6 +197,9 @@ def run_compose_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
     )
     if upgrades and upgrade:
         result.upgrade_from, result.upgrade_to = upgrade.old_ref, upgrade.new_ref
+    unverified = unverified_because(compose.version(), engine.info)
+    if unverified:
+        result.verified, result.reason = False, f"{result.reason} ({unverified})"
     creds = creds or Credentials.random()
     started = time.monotonic()
     try:

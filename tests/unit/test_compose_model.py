@@ -11,10 +11,12 @@ from harness.model.compose import (
     ComposeCell,
     ComposeFate,
     compose_promise,
+    unverified_because,
 )
 from harness.model.compose_file import compose_project
 from harness.model.credentials import Credentials
 from harness.model.databases import DATABASES
+from harness.model.engine_info import EngineInfo
 from harness.model.outcomes import Outcome
 from harness.model.placement import Placement
 
@@ -107,3 +109,21 @@ def test_each_storage_mode_is_declared_as_a_user_would(
 def test_the_external_mode_needs_a_volume_made_beforehand() -> None:
     with pytest.raises(ValueError, match="external mode needs"):
         _project("external")
+
+
+@pytest.mark.parametrize(
+    ("compose", "engine", "unverified"),
+    [
+        ("2.40.3", EngineInfo("docker", "20.10.24+dfsg1", "1.41"), None),
+        ("2.40.0", EngineInfo("docker", "26.1.5+dfsg1", "1.45"), None),
+        ("2.40.3", EngineInfo("podman", "4.3.1", "1.41"), None),
+        ("2.26.1", EngineInfo("docker", "20.10.24", "1.41"),
+         "unverified: the table was observed with Compose 2.40, not 2.26.1"),
+        ("2.40.3", EngineInfo("podman", "5.2.0", "1.41"),
+         "unverified: the table was not observed on podman 5.2.0"),
+    ],
+)  # fmt: skip
+def test_the_table_is_marked_unverified_outside_what_was_observed(
+    compose: str, engine: EngineInfo, unverified: str | None
+) -> None:
+    assert unverified_because(compose, engine) == unverified
