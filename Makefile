@@ -18,7 +18,7 @@ JOBS ?= 2
 # 6 minutes; with `load`, its last 7% of tests took 9 of 31 minutes under -n 4.
 XDIST := $(if $(filter 0,$(JOBS)),,-n $(JOBS) --dist worksteal)
 
-.PHONY: help setup engine images engines engines-down persistence durability grade test unit lint bench clean
+.PHONY: help setup engine images engines engines-down persistence compose durability grade test unit lint bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -52,6 +52,9 @@ engines-down: ## remove the engines under test (the host engine is never touched
 
 persistence: setup engine images ## the main job: the persistence matrix and its table
 	$(BIN)/pytest -m persistence $(XDIST) $(PYTEST_ARGS)
+
+compose: setup engine images ## the compose matrix (a one-service compose project per cell)
+	$(BIN)/pytest -m compose scenarios/test_compose.py $(XDIST) $(PYTEST_ARGS)
 
 durability: setup engine images ## the crash campaigns (and the kill-start cells), nothing else beside them
 	$(BIN)/pytest -m durability $(XDIST) $(PYTEST_ARGS)
