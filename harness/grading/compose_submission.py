@@ -24,6 +24,7 @@ from harness.grading.lab import SurvivalCheck
 from harness.grading.results import CheckResult, Status
 from harness.grading.run_line import SOCKET_PATHS, Refused
 from harness.grading.stand_ins import StandIn
+from harness.grading.survival import survival_passed, wrong_kind
 from harness.grading.workspace import LOG_MAX_SIZE, MEMORY_LIMIT, PIDS_LIMIT, Workspace
 from harness.model.compose import COMPOSE_ACTIONS
 from harness.model.compose_check import CHECK_ACTIONS
@@ -173,13 +174,10 @@ def grade_project_survival(
     give the required outcome fails the check, with why in the words of the lesson."""
     required = Outcome.SURVIVES if check.kind == "persists" else Outcome.LOST
     stood_in = f" ({project.stand_in.describe()})"
-    foreign = [a for a in check.actions if a not in CHECK_ACTIONS]
-    if foreign:
-        return CheckResult(
-            check.id, check.points, Status.FAILED,
-            f"{foreign[0]} is a `docker run` action: this check grades a run.txt, and the "
-            f"submission holds {project.file.name}.", check.hint,
-        )  # fmt: skip
+    holds = project.file.name
+    wrong = wrong_kind(check, CHECK_ACTIONS, "a `docker run` action", "a run.txt", holds)
+    if wrong:
+        return wrong
     for action in check.actions:
         workspace.check_cancelled()
         session = workspace.scope(check.id, action)
@@ -199,9 +197,4 @@ def grade_project_survival(
                 what = f"the Persons rows were still there ({read}), but this check wants them lost"
             message = f"After {action} (`{command}`) {what}: {result.reason}.{stood_in}"
             return CheckResult(check.id, check.points, Status.FAILED, message, check.hint)
-    actions = " and ".join(check.actions)
-    if required is Outcome.SURVIVES:
-        message = f"The Persons rows survived {actions}: every row read back each time."
-    else:
-        message = f"The Persons rows were lost after {actions}, as this check requires."
-    return CheckResult(check.id, check.points, Status.PASSED, message + stood_in)
+    return survival_passed(check, stood_in)

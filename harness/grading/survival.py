@@ -91,13 +91,9 @@ def grade_survival(
 ) -> CheckResult:
     required = Outcome.SURVIVES if check.kind == "persists" else Outcome.LOST
     stood_in = f" ({graded.stand_in.describe()})"
-    foreign = [a for a in check.actions if a not in ACTIONS]
-    if foreign:
-        return CheckResult(
-            check.id, check.points, Status.FAILED,
-            f"{foreign[0]} is a compose action: this check grades a compose.yaml, and the "
-            "submission holds run.txt.", check.hint,
-        )  # fmt: skip
+    wrong = wrong_kind(check, tuple(ACTIONS), "a compose action", "a compose.yaml", "run.txt")
+    if wrong:
+        return wrong
     for action in check.actions:
         workspace.check_cancelled()
         try:
@@ -112,8 +108,26 @@ def grade_survival(
             message = _failure(action, trial, volumes, required)
             message += _misplaced(graded, trial.data_dir) + stood_in
             return CheckResult(check.id, check.points, Status.FAILED, message, check.hint)
+    return survival_passed(check, stood_in)
+
+
+def wrong_kind(
+    check: SurvivalCheck, known: tuple[str, ...], kind: str, grades: str, holds: str
+) -> CheckResult | None:
+    """A failed result when the check lists an action the submission's kind has not (a compose
+    action for a run.txt, a `docker run` one for a compose.yaml), else None."""
+    foreign = [a for a in check.actions if a not in known]
+    if not foreign:
+        return None
+    message = (
+        f"{foreign[0]} is {kind}: this check grades {grades}, and the submission holds {holds}."
+    )
+    return CheckResult(check.id, check.points, Status.FAILED, message, check.hint)
+
+
+def survival_passed(check: SurvivalCheck, stood_in: str) -> CheckResult:
     actions = " and ".join(check.actions)
-    if required is Outcome.SURVIVES:
+    if check.kind == "persists":
         message = f"The Persons rows survived {actions}: every row read back each time."
     else:
         message = f"The Persons rows were lost after {actions}, as this check requires."

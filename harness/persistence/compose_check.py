@@ -195,7 +195,9 @@ def _write_copy(
             limits=checked.limits,
         ),
     )
-    (run.directory / PROJECT_FILE).write_text(yaml.safe_dump(copy.file, sort_keys=False))
+    path = run.directory / PROJECT_FILE
+    path.touch(mode=0o600)  # it holds the file's passwords: readable by this user alone
+    path.write_text(yaml.safe_dump(copy.file, sort_keys=False))
     return copy
 
 
