@@ -60,16 +60,22 @@ def run_scenario(  # noqa: PLR0917 - a cell, where, on what, as whom
         except Exception as error:  # no verdict, for the reason the initialisation gives
             # As run_cell: an engine's refusal (a failed build or commit) is the cell's error,
             # not a traceback that ends the whole run.
+            failed = planned(engine, cell, upgrade)
+            failed.error = redact(_described(error), creds.secrets)
+            return failed
+    result: ScenarioResult | None = None
+    try:
+        with database_container(engine, session, first, profile, creds) as container:
+            result = run_cell(engine, session, cell, container, creds, upgrade)
+    except Exception as error:  # making or removing the secrets' volume: the engine's failure
+        if result is None:  # a verdict already made stands: the rows were read back
             result = planned(engine, cell, upgrade)
-            text = (
-                str(error)
-                if isinstance(error, HarnessError)
-                else f"{type(error).__name__}: {error}"
-            )
-            result.error = redact(text, creds.secrets)
-            return result
-    with database_container(engine, session, first, profile, creds) as container:
-        return run_cell(engine, session, cell, container, creds, upgrade)
+            result.error = redact(_described(error), creds.secrets)
+    return result
+
+
+def _described(error: Exception) -> str:
+    return str(error) if isinstance(error, HarnessError) else f"{type(error).__name__}: {error}"
 
 
 def run_cell(  # noqa: PLR0917 - a cell, where, on what, as whom

@@ -60,6 +60,7 @@ MARKERS = {
     "durability": "acknowledged commits survive a crash (kill) of the server",
     "compose": "the compose matrix: a compose project's storage through compose's actions",
     "grading": "lab specs and student submissions become points",
+    "faults": "the engine, a server or the disk fails mid-run: no false verdict, reports kept",
     "engine": "needs a running container engine (Docker or Podman)",
 }
 
