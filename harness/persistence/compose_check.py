@@ -122,12 +122,19 @@ def run_check_cell(  # noqa: PLR0917 - the engine, the run, the file, the servic
             _expected_mount(run, service),
         )  # fmt: skip
     except Exception as error:  # no verdict, with the cause; never a crash
-        text = str(error) if isinstance(error, HarnessError) else repr(error)
-        result.error = redact(text, checked.creds.secrets)
-    finally:
+        result.error = _cause(error, checked.creds)
+    try:
         run.close(service.runs, session.labels)
+    except Exception as error:  # the engine gone during teardown: a verdict made stands
+        if result.observed is None and not result.error:
+            result.error = _cause(error, checked.creds)
     result.seconds = time.monotonic() - started
     return result, notes
+
+
+def _cause(error: Exception, creds: Credentials) -> str:
+    text = str(error) if isinstance(error, HarnessError) else repr(error)
+    return redact(text, creds.secrets)
 
 
 def _new_run(
@@ -146,14 +153,11 @@ def _new_run(
 def _expected_mount(run: ComposeRun, service: DatabaseService) -> ExpectedMount:
     holder = service.holder
     volume = None
-    if holder.storage == "external" and run.external_volumes:
-        volume = run.external_volumes[0]
-    elif holder.storage == "named" and holder.volume_key:
-        volume = (
-            _fixed_name(run, holder.volume_key)
-            if holder.fixed_name
-            else f"{run.project}_{holder.volume_key}"
-        )
+    key = holder.volume_key
+    if key and (holder.storage == "external" or holder.fixed_name):
+        volume = _fixed_name(run, key)  # the name the harness gave the volume playing it
+    elif key and holder.storage == "named":
+        volume = f"{run.project}_{key}"  # compose's own prefix
     return ExpectedMount(service.name, holder.storage, volume)
 
 
@@ -171,7 +175,7 @@ def _write_copy(
     used = {m.get("source") for m in declared.get("volumes") or [] if m.get("type") == "volume"}
     external = {}
     for key in sorted(k for k in used if k and (volumes.get(k) or {}).get("external")):
-        name = run.engine.create_volume(f"{run.project}-{key}", session.labels)
+        name = run.engine.create_volume(_fixed_name(run, key), session.labels)
         run.external_volumes.append(name)
         external[key] = name
     fixed = {

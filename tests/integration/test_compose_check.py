@@ -39,20 +39,39 @@ def _harness(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
     )  # fmt: skip
 
 
-def _labelled(engine: Engine, session_hint: str) -> list[str]:
-    containers = engine.client.containers.list(all=True, filters={"label": "harness.session"})
-    volumes = engine.client.volumes.list(filters={"label": "harness.session"})
-    return [c.name for c in containers if session_hint in c.name] + [
-        v.name for v in volumes if session_hint in v.name
-    ]
+def _left_by(engine: Engine, pid: int) -> list[str]:
+    """Labelled containers, volumes and networks the harness process `pid` owned (the other
+    compose-check tests beside it, under -n 2, name theirs alike)."""
+    owned = {"label": f"{OWNER_LABEL}={socket.gethostname()}:{pid}"}
+    client = engine.client
+    return (
+        [c["Id"] for c in client.api.containers(all=True, filters=owned)]
+        + [v.name for v in client.volumes.list(filters=owned)]
+        + [n.name for n in client.networks.list(filters=owned)]
+    )
 
 
 def test_the_named_volume_example_keeps_the_rows_and_exits_0(
     tmp_path: Path, harness_engine: Engine
 ) -> None:
     report = tmp_path / "named.json"
-    done = _harness("compose-check", str(EXAMPLES / "compose-named-volume.yaml"),
-                    "--json", str(report))  # fmt: skip
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "compose-check",
+            str(EXAMPLES / "compose-named-volume.yaml"),
+            "--json",
+            str(report),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "HARNESS_IMAGES": "local"},
+    ) as running:
+        stdout, stderr = running.communicate(timeout=900)
+    done = subprocess.CompletedProcess(running.args, running.returncode, stdout, stderr)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Every must-survive action (restart, stop-start, kill-start, force-recreate, " in (
         done.stdout
@@ -66,7 +85,7 @@ def test_the_named_volume_example_keeps_the_rows_and_exits_0(
     assert {r["storage"] for r in results} == {"named"}
     assert {r["stand_in"] for r in results} != {None}  # mariadb:11 is not on this engine
     assert "change-me-in-production" not in done.stdout + done.stderr + report.read_text()
-    assert _labelled(harness_engine, "-check-db-") == []
+    assert _left_by(harness_engine, running.pid) == []
 
 
 def test_the_no_volume_example_loses_the_rows_on_down_up_and_exits_1(tmp_path: Path) -> None:

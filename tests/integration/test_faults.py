@@ -135,6 +135,13 @@ def _finish(run: subprocess.Popen[str], seen: list[str]) -> tuple[int, str, str]
     return run.returncode, stdout, "".join(seen) + stderr
 
 
+def _left_by(engine: Engine, pid: int) -> list[str]:
+    """The labelled containers the harness process `pid` owned that are still there."""
+    owner = f"{os.uname().nodename}:{pid}"
+    found = engine.client.api.containers(all=True, filters={"label": f"{OWNER_LABEL}={owner}"})
+    return [str(c["Id"]) for c in found]
+
+
 def _judge(report: Path) -> list[dict[str, object]]:
     """Every cell is reported; a cell with a verdict has the promised one; one without names
     the engine."""
@@ -169,11 +176,7 @@ def test_the_engine_goes_away_and_comes_back_mid_run(
     assert results[-1]["observed"] is not None  # the run went on once the engine was back
     assert code == (0 if all(r["passed"] for r in results) else 1)
     assert "persistence matrix: mysql" in stdout
-    owner = f"{os.uname().nodename}:{run.pid}"
-    left = harness_engine.client.api.containers(
-        all=True, filters={"label": f"{OWNER_LABEL}={owner}"}
-    )
-    assert left == []
+    assert _left_by(harness_engine, run.pid) == []
 
 
 @pytest.mark.usefixtures("local_images")
@@ -199,8 +202,5 @@ def test_an_engine_that_does_not_come_back_ends_the_run_with_every_result_report
     assert "run `python -m harness clean` once it does" in stderr
     assert "persistence matrix: mysql" in stdout
     assert clean.returncode == 0, clean.stderr
-    owner = f"{os.uname().nodename}:{run.pid}"
-    left = harness_engine.client.api.containers(
-        all=True, filters={"label": f"{OWNER_LABEL}={owner}"}
-    )
-    assert left == []  # `clean`, once the engine answers, finds what the dead run left
+    # `clean`, once the engine answers, finds what the dead run left
+    assert _left_by(harness_engine, run.pid) == []
