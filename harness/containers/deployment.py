@@ -6,6 +6,7 @@ happened inside.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 from types import TracebackType
@@ -22,6 +23,7 @@ from harness.errors import HarnessError
 from harness.model.actions import Action, Step
 from harness.model.credentials import Credentials
 from harness.model.databases import DatabaseProfile
+from harness.model.faults import CellSteps
 from harness.model.persons import DbConnection
 from harness.model.placement import ImageFacts, Placement, covering, place
 from harness.model.spec import ContainerSpec, MountKind
@@ -65,6 +67,8 @@ class Deployment:
         self.anonymous_volumes: list[str] = []
         # The anonymous volumes that held the data directory (not merely an unused VOLUME).
         self.data_volumes: set[str] = set()
+        # Which step the cell is in, for the cause of a failure and the engine's events.
+        self.steps = CellSteps()
 
     @property
     def container(self) -> ManagedContainer:
@@ -79,7 +83,13 @@ class Deployment:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.tear_down()
+        if exc is None:
+            self.tear_down()
+            return
+        # The cell's own failure is the one to report (the engine gone, say); what the
+        # teardown could not remove goes at the run's end, or with `clean`.
+        with contextlib.suppress(Exception):
+            self.tear_down()
 
     def spec(
         self, *, volumes_from: ManagedContainer | None = None, image: str | None = None
@@ -185,6 +195,7 @@ class Deployment:
         return "; ".join(m.describe() for m in mounts)
 
     def tear_down(self) -> None:
+        self.steps.finish()
         for container in reversed(self.containers):
             container.remove(volumes=True)
         for name in self.anonymous_volumes:

@@ -220,6 +220,25 @@ class Engine:
         )
         return list(pruned.get("VolumesDeleted") or [])
 
+    def container_events(
+        self, label_filter: str, since_ns: int, actions: tuple[str, ...]
+    ) -> list[dict[str, Any]]:
+        """The engine's `actions` events of containers carrying `label_filter`, from `since_ns`
+        until now (`docker events --since --until`: a finite read, whole seconds)."""
+        until = time.time() + 1
+        stream = self.client.api.events(
+            since=since_ns // 1_000_000_000,
+            until=int(until),
+            filters={"type": "container", "label": label_filter, "event": list(actions)},
+            decode=True,
+        )
+        try:
+            return [event for event in stream if isinstance(event, dict)]
+        finally:
+            close = getattr(stream, "close", None)
+            if callable(close):
+                close()
+
     def remove_volume(self, name: str) -> None:
         """Remove a volume if it is still there (a prune or a sweep may have been first)."""
         remove_quietly(lambda: self.client.volumes.get(name).remove(force=True))

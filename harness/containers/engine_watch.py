@@ -7,8 +7,10 @@ next cell instead of failing every remaining cell in the same second.
 
 from __future__ import annotations
 
+import gc
 import socket
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from urllib.parse import urlparse
 
@@ -76,12 +78,41 @@ def wait_for_engine(
     return False
 
 
-def engine_cause(error: str, still_answers: bool) -> str:
-    """A cell's error, said as what it was when the engine no longer answers after it: an
-    engine that went away, not an image that failed ("exited before it answered")."""
-    if still_answers:
-        return error
-    return f"{ENGINE_GONE} during this cell (what the cell saw: {error})"
+def forget_refused_sockets() -> None:
+    """Collect, quietly and now, the sockets the SDK's connection pool left open when the engine
+    refused it: else the collector closes them later with a ResourceWarning, which a pytest run
+    (warnings as errors) reports as a failure of whichever test it happens in."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+
+
+def engine_cause(seen: str, step: str) -> str:
+    """A cell's error when the engine no longer answers after it: an engine that went away
+    during `step`, not an image that failed ("exited before it answered")."""
+    return f"{ENGINE_GONE} during {step} (what the cell saw: {seen})"
+
+
+class EngineWatch:
+    """One run's watch on its engine: before each cell it waits for the engine (bounded, with
+    progress); once the engine has not come back, every later cell gets no verdict at once."""
+
+    def __init__(
+        self, engine: Engine, show: Callable[[str], None], limit: float = ENGINE_RETURN_SECONDS
+    ) -> None:
+        self.engine = engine
+        self.show = show
+        self.limit = limit
+        self.gone = ""  # why the remaining cells get no verdict
+
+    def before_cell(self) -> str:
+        """ "" when the engine answers (now or after a wait); else why the cell cannot run."""
+        if self.gone or answers(self.engine):
+            return self.gone
+        if not wait_for_engine(lambda: answers(self.engine), show=self.show, limit=self.limit):
+            self.gone = f"{ENGINE_GONE} and did not come back within {self.limit:.0f} s"
+        forget_refused_sockets()
+        return self.gone
 
 
 def return_limit(environ: Mapping[str, str]) -> float:

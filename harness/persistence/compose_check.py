@@ -41,6 +41,7 @@ from harness.model.image_credentials import Unusable, harness_additions, read_cr
 from harness.model.image_variables import contract_for
 from harness.model.placement import ImageFacts, covers
 from harness.persistence.compose_scenario import PROJECT_FILE, ComposeRun, ExpectedMount, exercise
+from harness.persistence.fault_causes import failure_cause, judge_finished
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,8 @@ def run_check_cell(  # noqa: PLR0917 - the engine, the run, the file, the servic
             _expected_mount(run, service),
         )  # fmt: skip
     except Exception as error:  # no verdict, with the cause; never a crash
-        result.error = _cause(error, checked.creds)
+        result.error = failure_cause(engine, session, run.steps, _cause(error, checked.creds))
+    judge_finished(engine, session, run.steps, result)
     try:
         run.close(service.runs, session.labels)
     except Exception as error:  # the engine gone during teardown: a verdict made stands

@@ -38,11 +38,13 @@ from harness.model.compose import compose_promise as promise_of
 from harness.model.compose_file import BIND_SOURCE, DATA_VOLUME, SERVICE, compose_project
 from harness.model.credentials import Credentials, redact
 from harness.model.databases import DATABASES, DatabaseProfile
+from harness.model.faults import CellSteps
 from harness.model.outcomes import Outcome
 from harness.model.persons import PERSONS_ROWS, DbConnection, Observation, observe, write_persons
 from harness.model.placement import ImageFacts, covering, place
 from harness.model.storage import ObservedMount
 from harness.model.versions import upgrade_promise
+from harness.persistence.fault_causes import failure_cause, judge_finished
 from harness.persistence.scenario import REFUSAL_LOG_LINES, refused_or_lost
 
 PROJECT_FILE = "compose.yaml"
@@ -121,6 +123,8 @@ class ComposeRun:
     # What the harness made for the project beforehand, removed with it.
     external_volumes: list[str] = field(default_factory=list)
     data_binds: list[Path] = field(default_factory=list)  # filled by the server as its uid
+    # Which step the cell is in, for the cause of a failure and the engine's events.
+    steps: CellSteps = field(default_factory=CellSteps)
 
     def run(self, args: tuple[str, ...], project: str | None = None) -> None:
         name = project or self.project
@@ -160,6 +164,7 @@ class ComposeRun:
 
     def close(self, image: str, labels: Mapping[str, str]) -> None:
         """Everything of the project gone: its projects, volumes, bind files and directory."""
+        self.steps.finish()
         try:
             self.tear_down()
             for volume in self.external_volumes:
@@ -202,16 +207,20 @@ def run_compose_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
         result.verified, result.reason = False, f"{result.reason} ({unverified})"
     creds = creds or Credentials.random()
     started = time.monotonic()
+    steps = CellSteps()
     try:
-        with _project(engine, session, cell, image, compose=compose, creds=creds) as run:
+        with _project(engine, session, cell, image, compose=compose, creds=creds,
+                      steps=steps) as run:  # fmt: skip
             named = COMPOSE_STORAGE[cell.storage].mount is ComposeMount.NAMED
             volume = f"{run.project}_{DATA_VOLUME}" if named else None
             expected_mount = ExpectedMount(cell.id, cell.storage, volume)
             exercise(run, cell.action, DATABASES[cell.database], creds, result,
                      expected_mount, upgrade=upgrade)  # fmt: skip
     except Exception as error:  # no verdict, with the cause; never a crash
-        text = str(error) if isinstance(error, HarnessError) else repr(error)
-        result.error = redact(text, creds.secrets)
+        if result.observed is None:  # else only the cleanup failed: the rows were read back
+            text = str(error) if isinstance(error, HarnessError) else repr(error)
+            result.error = failure_cause(engine, session, steps, redact(text, creds.secrets))
+    judge_finished(engine, session, steps, result)
     result.seconds = time.monotonic() - started
     return result
 
@@ -225,6 +234,7 @@ def _project(
     *,
     compose: Compose,
     creds: Credentials,
+    steps: CellSteps,
 ) -> Iterator[ComposeRun]:
     profile = DATABASES[cell.database]
     storage = COMPOSE_STORAGE[cell.storage]
@@ -234,7 +244,7 @@ def _project(
     state = RunState.of(session)
     # Under the run's state: `clean` removes it (and the bind's files) after a SIGKILL too.
     directory = state.new_directory("scratch", "compose-")
-    run = ComposeRun(engine, compose, directory, project_name, state)
+    run = ComposeRun(engine, compose, directory, project_name, state, steps=steps)
     run.data_binds.append(directory / BIND_SOURCE)
     external = None
     try:
@@ -253,8 +263,13 @@ def _project(
             path.write_text(content)
             path.chmod(0o644)  # the server's own user reads it through the bind mount
         yield run
-    finally:
-        run.close(image, session.labels)
+    except BaseException:
+        # The cell's own failure is the one to report (the engine gone, say); what the close
+        # could not remove goes at the run's end, or with `clean`.
+        with contextlib.suppress(Exception):
+            run.close(image, session.labels)
+        raise
+    run.close(image, session.labels)
 
 
 def exercise(  # noqa: PLR0917 - a project, an action, whose rows, where they must be
@@ -270,9 +285,12 @@ def exercise(  # noqa: PLR0917 - a project, an action, whose rows, where they mu
     """`up`, the Persons rows written through the service (on the mount the storage declares,
     else no verdict), the action's compose commands, and the rows read back into `result`."""
     action = COMPOSE_ACTIONS[action_name]
+    steps = run.steps
+    steps.begin("`docker compose up`")
     run.run(("up", "-d"))
     service = run.service()
     with closing(wait_until_ready(service, profile, creds)) as connection:
+        steps.begin("the write of the Persons rows")
         cursor = connection.cursor()
         cursor.execute(profile.data_dir_query)
         data_dir = str(cursor.fetchall()[0][0]).rstrip("/") or "/"
@@ -280,6 +298,7 @@ def exercise(  # noqa: PLR0917 - a project, an action, whose rows, where they mu
         _verify_placement(expected_mount, profile.name, data_dir, service.mounts())
         result.rows_written = write_persons(connection)
     other = f"{run.project}-renamed"
+    steps.begin(f"the {action_name} action", acting=True)
     if action.upgrades and upgrade:
         run.set_image(upgrade.new_ref)
     for command in action.commands:
@@ -287,6 +306,7 @@ def exercise(  # noqa: PLR0917 - a project, an action, whose rows, where they mu
             run.run(command[2:], project=other)
         else:
             run.run(command)
+    steps.begin("the read-back of the rows")
     current = run.service(other if action.renames_project else None)
     observation = _observe(run, current, profile, creds, upgrade if action.upgrades else None)
     result.observed = observation.outcome

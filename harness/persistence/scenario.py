@@ -20,13 +20,16 @@ from harness.containers.managed import spec_of
 from harness.errors import EngineRefused, HarnessError, NotReady, UsageError
 from harness.images.sources import UpgradeImages
 from harness.model.actions import ACTIONS, Action
-from harness.model.cells import Cell, ScenarioResult
+from harness.model.cells import RUN_MATRIX, Cell, ScenarioResult
+from harness.model.compose import compose_promise
 from harness.model.credentials import Credentials, redact
 from harness.model.databases import DATABASES
+from harness.model.faults import CellSteps
 from harness.model.outcomes import Outcome
 from harness.model.persons import PERSONS_ROWS, DbConnection, Observation, observe, write_persons
 from harness.model.storage import STORAGE_MODES, ObservedMount, expect
 from harness.model.versions import refusal_reason
+from harness.persistence.fault_causes import failure_cause, judge_finished
 from harness.persistence.initialised import InitialisedImages
 
 # Enough of a refusing server's log to hold its reason (PostgreSQL writes a handful of lines).
@@ -61,7 +64,7 @@ def run_scenario(  # noqa: PLR0917 - a cell, where, on what, as whom
             # As run_cell: an engine's refusal (a failed build or commit) is the cell's error,
             # not a traceback that ends the whole run.
             failed = planned(engine, cell, upgrade)
-            failed.error = redact(_described(error), creds.secrets)
+            failed.error = _preparation_cause(engine, session, error, creds)
             return failed
     result: ScenarioResult | None = None
     try:
@@ -70,8 +73,16 @@ def run_scenario(  # noqa: PLR0917 - a cell, where, on what, as whom
     except Exception as error:  # making or removing the secrets' volume: the engine's failure
         if result is None:  # a verdict already made stands: the rows were read back
             result = planned(engine, cell, upgrade)
-            result.error = redact(_described(error), creds.secrets)
+            result.error = _preparation_cause(engine, session, error, creds)
     return result
+
+
+def _preparation_cause(
+    engine: Engine, session: Session, error: Exception, creds: Credentials
+) -> str:
+    """The error of a cell that failed before its first container: the engine gone, or what
+    the engine said."""
+    return failure_cause(engine, session, CellSteps(), redact(_described(error), creds.secrets))
 
 
 def _described(error: Exception) -> str:
@@ -98,35 +109,40 @@ def run_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
         )
     result = planned(engine, cell, upgrade)
     started = time.monotonic()
+    scope = session.scoped(cell.id)
     profile = DATABASES[cell.database]
+    deployment = Deployment(
+        engine,
+        scope,
+        profile,
+        creds,
+        STORAGE_MODES[cell.storage],
+        container,
+        spec_of(container),
+        upgrade.new_ref if upgrade else None,
+    )
+    trial: Trial | None = None
     try:
-        with Deployment(
-            engine,
-            session.scoped(cell.id),
-            profile,
-            creds,
-            STORAGE_MODES[cell.storage],
-            container,
-            spec_of(container),
-            upgrade.new_ref if upgrade else None,
-        ) as d:
-            trial = exercise(d, action, check_placement=True)
-            result.rows_written = trial.rows_written
-            result.observed = trial.observation.outcome
-            result.rows_read = trial.observation.rows_read
-            result.detail = trial.observation.detail
-            result.mounts = trial.mounts
-            result.dangling_volumes = trial.dangling_volumes
-            result.dangling_with_data = trial.dangling_with_data
+        with deployment:
+            trial = exercise(deployment, action, check_placement=True)
     except EngineRefused as refusal:
         # An observation: the engine's answer to this configuration is "no" (Podman 4 refuses
         # some), which the promise table can expect; not a harness failure.
         result.observed = Outcome.REJECTED
         result.detail = redact(str(refusal), creds.secrets)
-    except HarnessError as error:
-        result.error = redact(str(error), creds.secrets)
-    except Exception as error:  # the verdict is "could not run", with what went wrong
-        result.error = redact(f"{type(error).__name__}: {error}", creds.secrets)
+    except Exception as error:  # the verdict is "could not run", with its true cause
+        if trial is None:  # else only the cleanup failed: the rows were read back
+            seen = redact(_described(error), creds.secrets)
+            result.error = failure_cause(engine, scope, deployment.steps, seen)
+    if trial is not None:
+        result.rows_written = trial.rows_written
+        result.observed = trial.observation.outcome
+        result.rows_read = trial.observation.rows_read
+        result.detail = trial.observation.detail
+        result.mounts = trial.mounts
+        result.dangling_volumes = trial.dangling_volumes
+        result.dangling_with_data = trial.dangling_with_data
+        judge_finished(engine, scope, deployment.steps, result)
     result.seconds = time.monotonic() - started
     return result
 
@@ -139,6 +155,19 @@ def planned(engine: Engine, cell: Cell, upgrade: UpgradeImages | None) -> Scenar
     )
     if upgrade and ACTIONS[cell.action].upgrades:
         result.upgrade_from, result.upgrade_to = upgrade.old_ref, upgrade.new_ref
+    return result
+
+
+def without_verdict(
+    engine: Engine, cell: Cell, upgrade: UpgradeImages | None, why: str
+) -> ScenarioResult:
+    """A cell that cannot run (its engine gone): what its table promises, and why there is no
+    verdict."""
+    if cell.matrix == RUN_MATRIX:
+        result = planned(engine, cell, upgrade)
+    else:
+        result = ScenarioResult(cell, *compose_promise(cell.storage, cell.action))
+    result.error = why
     return result
 
 
@@ -161,15 +190,19 @@ def exercise(d: Deployment, action: Action, *, check_placement: bool) -> Trial:
     With `check_placement`, the data directory must be where the storage mode intends (before
     and, when the action recreates storage, after), or there is no verdict.
     """
-    profile = d.profile
+    profile, steps = d.profile, d.steps
+    steps.begin("the start of the first container")
     d.start_new()
     with closing(d.connect()) as connection:
+        steps.begin("the write of the Persons rows")
         data_dir, data_mount = locate_data(d, connection)
         if check_placement:
             verify_placement(d, data_dir, data_mount)
         verify_linked_parts(d, data_dir, data_mount)
         rows_written = write_persons(connection)
+    steps.begin(f"the {action.name} action", acting=True)
     d.perform(action)
+    steps.begin("the read-back of the rows")
     if action.upgrades:
         observation = observe_upgrade(d)
     else:
@@ -177,6 +210,7 @@ def exercise(d: Deployment, action: Action, *, check_placement: bool) -> Trial:
     if check_placement and action.recreates_storage:
         with closing(d.connect()) as connection:
             verify_placement(d, *locate_data(d, connection))
+    steps.begin("the count of dangling volumes")
     dangling = d.dangling_volumes()
     return Trial(
         rows_written=rows_written,

@@ -10,7 +10,13 @@ import docker
 import pytest
 
 from harness.containers.engine import Engine
-from harness.containers.engine_watch import answers, engine_cause, return_limit, wait_for_engine
+from harness.containers.engine_watch import (
+    EngineWatch,
+    answers,
+    engine_cause,
+    return_limit,
+    wait_for_engine,
+)
 from harness.errors import UsageError
 from harness.model.engine_info import EngineInfo
 
@@ -59,13 +65,34 @@ def test_an_engine_that_never_comes_back_is_given_up_after_the_limit() -> None:
     assert lines[-1] == "still waiting for the engine (30 s of 30 s)"
 
 
-def test_a_cell_s_error_names_the_engine_when_it_no_longer_answers() -> None:
+def test_a_cell_s_error_names_the_engine_and_the_step() -> None:
     seen = "mysql exited before it answered; fix the image or its settings"
-    assert engine_cause(seen, still_answers=True) == seen
-    assert engine_cause(seen, still_answers=False) == (
-        "the engine stopped answering during this cell (what the cell saw: mysql exited before "
-        "it answered; fix the image or its settings)"
+    assert engine_cause(seen, "the restart action") == (
+        "the engine stopped answering during the restart action (what the cell saw: mysql "
+        "exited before it answered; fix the image or its settings)"
     )
+
+
+def test_a_watch_waits_before_each_cell_and_gives_up_once_for_the_rest() -> None:
+    answered = iter([True, False])  # the first cell finds it; then it never answers again
+    engine = Engine(docker.DockerClient(base_url="unix:///gone", version="1.41"),
+                    EngineInfo("docker", "20.10", "1.41"), "gone", "unix:///gone")  # fmt: skip
+    watch = EngineWatch(engine, show=lambda _: None, limit=1.0)
+    calls: list[bool] = []
+
+    def probe(_: Engine) -> bool:
+        calls.append(True)
+        return next(answered, False)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("harness.containers.engine_watch.answers", probe)
+        patch.setattr("harness.containers.engine_watch.time.sleep", lambda _: None)
+        assert watch.before_cell() == ""
+        gone = watch.before_cell()
+        asked = len(calls)
+        assert watch.before_cell() == gone  # decided once: no second wait
+    assert gone == "the engine stopped answering and did not come back within 1 s"
+    assert len(calls) == asked
 
 
 def test_an_engine_whose_socket_is_gone_does_not_answer(tmp_path: Path) -> None:

@@ -9,15 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.containers.compose import Compose, compose_binary
-from harness.containers.engine import Engine, Session
-from harness.containers.engine_watch import (
-    ENGINE_GONE,
-    answers,
-    engine_cause,
-    return_limit,
-    wait_for_engine,
-)
-from harness.containers.run_state import end_run, start_run
+from harness.containers.engine import Engine
+from harness.containers.engine_watch import EngineWatch, return_limit
+from harness.containers.run_state import end_run_or_say, start_run
 from harness.engines.catalogue import HOST, connect_engine, engine_environment, require_loaded
 from harness.errors import UsageError
 from harness.frontends.cli.common import add_image_options, image_choices
@@ -49,7 +43,6 @@ from harness.model.compose import (
     COMPOSE_ACTION_NAMES,
     COMPOSE_STORAGE_NAMES,
     ComposeCell,
-    compose_promise,
 )
 from harness.model.credentials import Credentials
 from harness.model.databases import DATABASES
@@ -57,7 +50,7 @@ from harness.model.durability import DEFAULT_ROUNDS, DEFAULT_SEED
 from harness.model.storage import STORAGE_NAMES
 from harness.persistence.compose_scenario import run_compose_cell
 from harness.persistence.initialised import InitialisedImages, databases_to_reuse
-from harness.persistence.scenario import planned, run_scenario
+from harness.persistence.scenario import run_scenario, without_verdict
 
 
 def _outcome_label(result: ScenarioResult) -> str:
@@ -175,16 +168,14 @@ def _run_matrix(
     label = "" if name == HOST else f"{name} "
     results: list[ScenarioResult] = []
     compose = _compose_for(engine, cells)
-    gone = ""  # why the remaining cells get no verdict: the engine did not come back
-    limit = return_limit(os.environ)
+    watch = EngineWatch(engine, _say, return_limit(os.environ))
     try:
         for cell in cells:
             bar.starting(label + cell.id)
             upgrade = upgrades.get(cell.database)
-            if not gone and not wait_for_engine(lambda: answers(engine), show=_say, limit=limit):
-                gone = f"{ENGINE_GONE} and did not come back within {limit:.0f} s"
+            gone = watch.before_cell()
             if gone:
-                result = _without_verdict(engine, cell, upgrade, gone)
+                result = without_verdict(engine, cell, upgrade, gone)
             elif cell.matrix == RUN_MATRIX:
                 image = images[cell.database]
                 result = run_scenario(engine, session, cell, image, creds, upgrade, initialised)
@@ -195,41 +186,15 @@ def _run_matrix(
                     engine, session.scoped(cell.id), compose_cell, images[cell.database],
                     compose, creds, upgrade if cell.upgrades else None,
                 )  # fmt: skip
-            if result.error and not gone:
-                result.error = engine_cause(result.error, answers(engine))
             results.append(result)
             bar.finished(label + cell.id, _outcome_label(result))
     finally:
-        _end_run(engine, session)
+        end_run_or_say(engine, session, _say)
     return results
 
 
 def _say(line: str) -> None:
     print(f"harness: {line}", file=sys.stderr, flush=True)
-
-
-def _without_verdict(
-    engine: Engine, cell: Cell, upgrade: UpgradeImages | None, why: str
-) -> ScenarioResult:
-    """A cell that cannot run: what its table promises, and why there is no verdict."""
-    if cell.matrix == RUN_MATRIX:
-        result = planned(engine, cell, upgrade)
-    else:
-        result = ScenarioResult(cell, *compose_promise(cell.storage, cell.action))
-    result.error = why
-    return result
-
-
-def _end_run(engine: Engine, session: Session) -> None:
-    """Remove what the run made; when the engine is gone, say how to do it later (the results
-    are reported either way)."""
-    try:
-        end_run(engine, session)
-    except Exception:  # the engine's failure, whatever the SDK calls it
-        _say(
-            "could not remove what this run made (the engine does not answer); run "
-            "`python -m harness clean` once it does."
-        )
 
 
 def _compose_for(engine: Engine, cells: list[Cell]) -> Compose | None:

@@ -13,7 +13,9 @@ first needs one).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -24,6 +26,7 @@ from harness.errors import HarnessError, ImageMissing
 
 if TYPE_CHECKING:
     from harness.containers.engine import Engine, Session
+    from harness.containers.engine_watch import EngineWatch
 
 HOST = "host"  # as harness.engines.catalogue names it (not imported: it pulls in the engines)
 
@@ -65,6 +68,20 @@ class EnginePool:
     host_session: Session
     images: dict[str, str]
     engines: dict[str, tuple[Engine, Session]] = field(default_factory=dict)
+    # Said while waiting for an engine that went away (the terminal, else stderr).
+    show: Callable[[str], None] = print
+    wait_limit: float = 180.0
+    watches: dict[str, EngineWatch] = field(default_factory=dict)
+
+    def ready(self, name: str) -> str:
+        """ "" when the engine answers (waited for, bounded, if it went away); else why the next
+        cell on it gets no verdict."""
+        from harness.containers.engine_watch import EngineWatch  # noqa: PLC0415 - heavy
+
+        engine, _ = self.get(name)
+        if name not in self.watches:
+            self.watches[name] = EngineWatch(engine, self.show, self.wait_limit)
+        return self.watches[name].before_cell()
 
     def get(self, name: str) -> tuple[Engine, Session]:
         if name == HOST:
@@ -88,18 +105,25 @@ class EnginePool:
         return engine_environment(name)
 
     def close(self) -> None:
-        from harness.containers.run_state import end_run  # noqa: PLC0415
+        from harness.containers.run_state import end_run_or_say  # noqa: PLC0415
 
         for engine, session in self.engines.values():
-            end_run(engine, session)
+            end_run_or_say(engine, session, self.show)
             engine.close()
 
 
 @pytest.fixture(scope="session")
 def harness_engine_pool(
-    harness_engine: Engine, harness_session: Session, harness_images: dict[str, str]
+    pytestconfig: pytest.Config,
+    harness_engine: Engine,
+    harness_session: Session,
+    harness_images: dict[str, str],
 ) -> Iterator[EnginePool]:
+    from harness.containers.engine_watch import return_limit  # noqa: PLC0415 - heavy
+
     pool = EnginePool(harness_engine, harness_session, harness_images)
+    pool.show = say_to(pytestconfig)
+    pool.wait_limit = return_limit(os.environ)  # its value was checked before any test
     yield pool
     pool.close()
 
@@ -126,3 +150,17 @@ def engine_for(pool: EnginePool, name: str) -> tuple[Engine, Session]:
         return pool.get(name)
     except HarnessError as error:
         pytest.exit(f"harness: {error}", returncode=error.exit_code)
+
+
+def say_to(config: pytest.Config) -> Callable[[str], None]:
+    """Lines for the user during a run: the terminal (past pytest's capture), or stderr in a
+    pytest-xdist worker, which has none."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+
+    def say(line: str) -> None:
+        if reporter is not None:
+            reporter.write_line(f"harness: {line}")
+        else:
+            print(f"harness: {line}", file=sys.stderr, flush=True)
+
+    return say

@@ -114,6 +114,9 @@ def preflight(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not _needs(items, "harness_engine"):
         return
     from harness.containers.engine import Engine  # noqa: PLC0415 - only when needed
+    from harness.containers.engine_watch import return_limit  # noqa: PLC0415
+
+    return_limit(os.environ)  # a bad HARNESS_ENGINE_WAIT: one sentence before any test
     from harness.images.availability import require_present, select_images  # noqa: PLC0415
     from harness.images.sources import with_upgrade_images  # noqa: PLC0415
 
@@ -187,11 +190,13 @@ def harness_engine(pytestconfig: pytest.Config) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def harness_session(pytestconfig: pytest.Config, harness_engine: Engine) -> Iterator[Session]:
     """This run's labels; at the end, whatever still carries them is removed."""
-    from harness.containers.run_state import end_run, start_run  # noqa: PLC0415
+    from harness.containers.run_state import end_run_or_say, start_run  # noqa: PLC0415
+    from harness.frontends.pytest.engines import say_to  # noqa: PLC0415 - a registered part
 
     session = start_run(harness_engine)
     yield session
-    end_run(harness_engine, session)
+    # An engine gone at the end adds no failure to the run: its results stand; `clean` later.
+    end_run_or_say(harness_engine, session, say_to(pytestconfig))
 
 
 @pytest.fixture
@@ -284,7 +289,7 @@ def run_persistence_cell(  # noqa: PLR0917 - pytest passes fixtures by name
     the summary/report. An upgrade cell is skipped when its image has no next version."""
     from harness.frontends.pytest.engines import engine_for, engine_names  # noqa: PLC0415
     from harness.images.sources import no_next_version  # noqa: PLC0415
-    from harness.persistence.scenario import run_scenario  # noqa: PLC0415
+    from harness.persistence.scenario import run_scenario, without_verdict  # noqa: PLC0415
 
     named = bool(engine_names(request.config))
 
@@ -293,16 +298,20 @@ def run_persistence_cell(  # noqa: PLR0917 - pytest passes fixtures by name
         if ACTIONS[cell.action].upgrades and upgrade is None:
             pytest.skip(no_next_version(harness_images[cell.database]))
         engine, session = engine_for(harness_engine_pool, harness_engine_name)
-        with harness_engine_pool.environment(harness_engine_name):
-            result = run_scenario(
-                engine,
-                session,
-                cell,
-                harness_images[cell.database],
-                harness_credentials,
-                upgrade,
-                harness_initialised_images,
-            )
+        gone = harness_engine_pool.ready(harness_engine_name)
+        if gone:
+            result = without_verdict(engine, cell, upgrade, gone)
+        else:
+            with harness_engine_pool.environment(harness_engine_name):
+                result = run_scenario(
+                    engine,
+                    session,
+                    cell,
+                    harness_images[cell.database],
+                    harness_credentials,
+                    upgrade,
+                    harness_initialised_images,
+                )
         as_name = harness_engine_name if named else None
         record_result(request.node, engine, harness_images, result, as_name)
         return result

@@ -1,0 +1,53 @@
+"""The true cause of a cell without a verdict: the engine gone, or its container struck from
+outside, read from the engine; else what the cell saw. Every cell path (the matrix, compose,
+compose-check, grading) asks here, so none says "fix the image" when the engine died."""
+
+from __future__ import annotations
+
+from harness.containers.engine import Engine, Session
+from harness.containers.engine_watch import answers, engine_cause, forget_refused_sockets
+from harness.model.cells import ScenarioResult
+from harness.model.faults import (
+    WATCHED_EVENTS,
+    CellSteps,
+    ContainerEvent,
+    interference,
+    struck_from_outside,
+)
+
+
+def outside_cause(engine: Engine, session: Session, steps: CellSteps) -> str | None:
+    """What outside the harness struck the cell's containers (labelled with `session`), as the
+    engine's events tell it; None when nothing did or the engine cannot say."""
+    since = steps.started_ns
+    if since is None:
+        return None
+    try:
+        raw = engine.container_events(session.label_filters[0], since, WATCHED_EVENTS)
+    except Exception:  # an engine without the events API: no evidence, no claim
+        return None
+    return interference([ContainerEvent.from_engine(event) for event in raw], steps)
+
+
+def failure_cause(engine: Engine, session: Session, steps: CellSteps, seen: str) -> str:
+    """The error of a cell that failed with `seen`: the engine gone (and in which step), or its
+    container struck from outside, before what the cell saw."""
+    if not answers(engine):
+        forget_refused_sockets()
+        return engine_cause(seen, steps.current)
+    struck = outside_cause(engine, session, steps)
+    return struck_from_outside(struck, seen) if struck else seen
+
+
+def judge_finished(
+    engine: Engine, session: Session, steps: CellSteps, result: ScenarioResult
+) -> None:
+    """A cell that read its rows back keeps its verdict unless something outside the harness
+    struck its containers meanwhile: then the rows went through more than the action, and the
+    verdict becomes no verdict with that cause."""
+    if result.error:
+        return
+    struck = outside_cause(engine, session, steps)
+    if struck:
+        result.error = struck_from_outside(struck, "")
+        result.observed = None
