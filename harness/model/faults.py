@@ -12,6 +12,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+# How servers say their disk is full: errno 28 (ENOSPC) in the C library's words and
+# MariaDB's ("error 28", "Errcode: 28"), and InnoDB's "The table 'x' is full".
+DISK_FULL_MARKERS = ("No space left on device", "error 28", "Errcode: 28", "errno: 28", "' is full")
+
 # The engine's container events that can strike a cell from outside (`docker events`).
 WATCHED_EVENTS = ("kill", "oom", "destroy")
 CLEANUP_STEP = "removing what the cell made"
@@ -80,35 +84,46 @@ class CellSteps:
 
 def interference(events: Iterable[ContainerEvent], steps: CellSteps) -> str | None:
     """The first thing outside the harness that struck the cell's containers, said as its
-    cause; None when the engine saw nothing of the kind."""
+    cause; None when the engine saw nothing of the kind. The kernel's OOM kill counts in every
+    step; a kill or removal only outside the harness's own action."""
+    struck: list[tuple[ContainerEvent, str]] = []
     for event in sorted(events, key=lambda e: e.at_ns):
         located = steps.step_at(event.at_ns)
         if located is None:
             continue
         step, acting = located
-        if event.action == "oom":
-            return (
-                f"the kernel killed container {event.container} for memory (OOM) during "
-                f"{step}; give it more memory"
-            )
-        if acting:
-            continue
-        if event.action == "kill":
-            signal = f" with signal {event.signal}" if event.signal else ""
-            return (
-                f"container {event.container} was killed{signal} by something outside the "
-                f"harness during {step}"
-            )
-        if event.action == "destroy":
-            return (
-                f"container {event.container} was removed by something outside the harness "
-                f"during {step}"
-            )
-    return None
+        if event.action == "oom" or not acting:
+            struck.append((event, step))
+    if not struck:
+        return None
+    first, step = struck[0]
+    name = first.container
+    if first.action == "oom":
+        oom = f"the kernel killed container {name} for memory (OOM) during {step}"
+        return f"{oom}; give it more memory"
+    if any(e.action == "destroy" and e.container == name for e, _ in struck):
+        # `docker rm -f` of a running container is a kill, then the removal: say the removal.
+        return f"container {name} was removed by something outside the harness during {step}"
+    signal = f" with signal {first.signal}" if first.signal else ""
+    return f"container {name} was killed{signal} by something outside the harness during {step}"
 
 
 def struck_from_outside(cause: str, seen: str) -> str:
-    """A cell's error when something outside struck it: that cause first, what the cell saw
-    after it (if anything), and why there is no verdict."""
-    after = f" (what the cell saw: {seen})" if seen else ""
-    return f"{cause}{after}; the rows went through more than the action, so no verdict"
+    """A failed cell's error when something outside struck it: that cause first, then what the
+    cell saw after it."""
+    return f"{cause} (what the cell saw: {seen}); no verdict"
+
+
+def verdict_struck_from_outside(cause: str) -> str:
+    """The error of a cell that read its rows back although something outside struck it."""
+    return f"{cause}; the rows went through more than the action, so no verdict"
+
+
+def disk_full(seen: str) -> bool:
+    """Whether a cell's error shows the disk under the data directory filling up."""
+    return any(marker in seen for marker in DISK_FULL_MARKERS)
+
+
+def full_disk_cause(seen: str) -> str:
+    """A cell's error when the server ran out of disk: that first, the server's words after."""
+    return f"the disk under the data directory is full; free space or give it more ({seen})"

@@ -11,8 +11,11 @@ from harness.model.faults import (
     WATCHED_EVENTS,
     CellSteps,
     ContainerEvent,
+    disk_full,
+    full_disk_cause,
     interference,
     struck_from_outside,
+    verdict_struck_from_outside,
 )
 
 
@@ -36,7 +39,9 @@ def failure_cause(engine: Engine, session: Session, steps: CellSteps, seen: str)
         forget_refused_sockets()
         return engine_cause(seen, steps.current)
     struck = outside_cause(engine, session, steps)
-    return struck_from_outside(struck, seen) if struck else seen
+    if struck:
+        return struck_from_outside(struck, seen)
+    return full_disk_cause(seen) if disk_full(seen) else seen
 
 
 def judge_finished(
@@ -49,5 +54,5 @@ def judge_finished(
         return
     struck = outside_cause(engine, session, steps)
     if struck:
-        result.error = struck_from_outside(struck, "")
+        result.error = verdict_struck_from_outside(struck)
         result.observed = None

@@ -18,14 +18,36 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
 
 import pytest
+from testcontainers.community.mysql import MySqlContainer
+from testcontainers.community.postgres import PostgresContainer
 
-from harness.containers.engine import OWNER_LABEL, Engine
+from harness import check_persistence
+from harness.containers.engine import OWNER_LABEL, SESSION_LABEL, Engine, Session
+from harness.containers.run_state import end_run, start_run
+from harness.model import persons
+from harness.model.persons import DbConnection
 
 pytestmark = pytest.mark.faults
 REPO = Path(__file__).parents[2]
 ENGINE_SOCKET = "/var/run/docker.sock"
+# Four mysql cells: two actions on two storages (the pytest runs under a cut engine).
+SELECTED_CELLS = "mysql and (named or anonymous) and (restart or kill-start)"
+
+
+def stock_mysql(image: str, **settings: Any) -> MySqlContainer:
+    """A team's own container, with its own settings (a memory limit, say)."""
+    container = MySqlContainer(image, username="app", password="s3cret-fault", dbname="app")
+    return container.with_kwargs(labels={"team": "data"}, **settings)
+
+
+def stock_postgres(image: str) -> PostgresContainer:
+    return PostgresContainer(
+        image, username="app", password="s3cret-fault", dbname="app", driver=None
+    )
 
 
 class EngineProxy:
@@ -136,10 +158,15 @@ def _finish(run: subprocess.Popen[str], seen: list[str]) -> tuple[int, str, str]
 
 
 def _left_by(engine: Engine, pid: int) -> list[str]:
-    """The labelled containers the harness process `pid` owned that are still there."""
-    owner = f"{os.uname().nodename}:{pid}"
-    found = engine.client.api.containers(all=True, filters={"label": f"{OWNER_LABEL}={owner}"})
-    return [str(c["Id"]) for c in found]
+    """The labelled containers, volumes and networks the harness process `pid` owned that are
+    still there."""
+    owner = {"label": f"{OWNER_LABEL}={os.uname().nodename}:{pid}"}
+    api = engine.client.api
+    return [
+        *(str(c["Id"]) for c in api.containers(all=True, filters=owner)),
+        *(str(v["Name"]) for v in api.volumes(filters=owner)["Volumes"] or []),
+        *(str(n["Name"]) for n in api.networks(filters=owner)),
+    ]
 
 
 def _judge(report: Path) -> list[dict[str, object]]:
@@ -204,3 +231,216 @@ def test_an_engine_that_does_not_come_back_ends_the_run_with_every_result_report
     assert clean.returncode == 0, clean.stderr
     # `clean`, once the engine answers, finds what the dead run left
     assert _left_by(harness_engine, run.pid) == []
+
+
+# --- the same outage under pytest: one process and two workers ---
+
+
+def _junit_outcomes(path: Path) -> dict[str, str]:
+    """Per test id, `passed`, `failed` (in the call) or `error` (setup/teardown) from JUnit."""
+    outcomes: dict[str, str] = {}
+    for case in ElementTree.parse(path).getroot().iter("testcase"):  # noqa: S314 - our own file
+        test_id = str(case.get("name", "")).split("[", 1)[-1].rstrip("]")
+        kinds = {child.tag for child in case}
+        outcomes[test_id] = "error" if "error" in kinds else "failed" if kinds & {"failure"} else (
+            "skipped" if "skipped" in kinds else "passed"
+        )  # fmt: skip
+    return outcomes
+
+
+# Loaded into the pytest run under test (`-p`): after its first cell, that process pauses
+# until the test has cut the engine, so the next cell starts with the engine gone (the moment
+# is chosen; the outage is real).
+PAUSE_PLUGIN = """
+import os, time
+
+def pytest_configure(config):
+    with open(os.environ["FAULT_PIDS"], "a") as pids:  # whose leftovers to look for
+        pids.write(f"{os.getpid()}\\n")
+
+def pytest_runtest_logfinish(nodeid, location):
+    try:
+        os.close(os.open(os.environ["FAULT_FIRST_DONE"], os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        return  # another worker paused first
+    deadline = time.monotonic() + 120
+    while not os.path.exists(os.environ["FAULT_CUT"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+"""
+
+
+def _wait_for_file(path: Path, run: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 300
+    while not path.exists() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert path.exists(), "the pytest run never finished its first cell"
+
+
+@pytest.mark.usefixtures("local_images")
+@pytest.mark.parametrize("workers", [0, 2], ids=["one-process", "two-workers"])
+def test_pytest_outlives_the_engine_going_away_and_its_outcomes_equal_the_report(
+    workers: int, proxy: EngineProxy, tmp_path: Path, harness_engine: Engine
+) -> None:
+    report, junit = tmp_path / "report.json", tmp_path / "junit.xml"
+    (tmp_path / "fault_pause.py").write_text(PAUSE_PLUGIN)
+    first_done, cut = tmp_path / "first-done", tmp_path / "cut"
+    env = {**os.environ, "HARNESS_IMAGES": "local", "DOCKER_HOST": proxy.docker_host,
+           "HARNESS_ENGINE_WAIT": "120", "PYTHONPATH": str(tmp_path),
+           "FAULT_FIRST_DONE": str(first_done), "FAULT_CUT": str(cut),
+           "FAULT_PIDS": str(tmp_path / "pids")}  # fmt: skip
+    run = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "fault_pause", "-v",
+         "-n", str(workers), "scenarios/test_persistence.py", "-k", SELECTED_CELLS,
+         "--reuse-init", "off", f"--harness-report={report}", f"--junitxml={junit}"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    _wait_for_file(first_done, run)
+    proxy.cut()  # the engine goes away (under two workers, with the other's cell in flight)
+    cut.touch()
+    time.sleep(8)
+    proxy.start()
+    output = run.communicate(timeout=600)[0]
+
+    assert "Traceback" not in output, output[-3000:]
+    assert "INTERNALERROR" not in output, output[-3000:]
+    results = {r["id"]: r for r in json.loads(report.read_text())["results"]}
+    assert len(results) == 4, output[-3000:]
+    for result in results.values():  # no false verdict: a verdict is the promised one
+        if result["observed"] is None:
+            assert "the engine stopped answering during" in str(result["error"]), result
+        else:
+            assert result["passed"], result
+    outcomes = _junit_outcomes(junit)
+    # pytest's outcome per cell is the report's: teardown adds no failure, no error
+    assert outcomes == {
+        cell: "passed" if result["passed"] else "failed" for cell, result in results.items()
+    }, output[-3000:]
+    assert run.returncode == (0 if all(r["passed"] for r in results.values()) else 1)
+    if workers == 0:  # a worker has no terminal; the one process says what it waits for
+        assert "waiting up to 120 s for it to come back" in output
+    pids = [int(pid) for pid in (tmp_path / "pids").read_text().split()]
+    assert len(pids) == max(workers, 1) + (1 if workers else 0)  # the workers and controller
+    assert [left for pid in pids for left in _left_by(harness_engine, pid)] == []
+
+
+# --- a container struck from outside: killed, removed, or OOM-killed by the kernel ---
+
+
+def _strike_first_container(engine: Engine, session: Session, command: list[str]) -> list[str]:
+    """In the background: as soon as the session's first container runs, another process
+    (the docker CLI) runs `command` + its id. Returns the ids struck, filled in later."""
+    struck: list[str] = []
+
+    def watch() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            running = engine.client.api.containers(
+                filters={"label": f"{SESSION_LABEL}={session.id}", "status": "running"}
+            )
+            if running:
+                container = str(running[0]["Id"])
+                subprocess.run([*command, container], check=True, capture_output=True)
+                struck.append(container)
+                return
+            time.sleep(0.1)
+
+    threading.Thread(target=watch, daemon=True).start()
+    return struck
+
+
+@pytest.mark.usefixtures("local_images")
+@pytest.mark.parametrize(
+    ("command", "cause"),
+    [
+        (["docker", "kill"], "was killed with signal 9 by something outside the harness during"),
+        (["docker", "rm", "-f"], "was removed by something outside the harness during"),
+    ],
+    ids=["docker-kill", "docker-rm-f"],
+)
+def test_a_container_struck_from_outside_gets_no_verdict_with_the_engine_s_cause(
+    command: list[str],
+    cause: str,
+    local_images: dict[str, str],
+    harness_engine: Engine,
+    harness_test_session: Session,
+) -> None:
+    struck = _strike_first_container(harness_engine, harness_test_session, command)
+    result = check_persistence(
+        stock_mysql(local_images["mysql"]), storage="named", action="restart",
+        engine=harness_engine, session=harness_test_session,
+    )  # fmt: skip
+
+    assert struck, "the container was never seen running"
+    assert result.observed is None, result  # never "lost" (nor "survives")
+    assert cause in result.error, result.error
+    assert not result.passed
+
+
+@pytest.mark.usefixtures("local_images")
+def test_a_server_killed_for_memory_gets_no_verdict_naming_the_oom(
+    local_images: dict[str, str], harness_engine: Engine, harness_test_session: Session
+) -> None:
+    small = stock_mysql(local_images["mysql"], mem_limit="32m", memswap_limit="32m")
+    result = check_persistence(
+        small, storage="named", action="restart", engine=harness_engine,
+        session=harness_test_session,
+    )  # fmt: skip
+
+    assert result.observed is None, result
+    assert result.error.startswith("the kernel killed container harness-"), result.error
+    assert "for memory (OOM) during the start of the first container" in result.error
+
+
+# --- the disk under the data directory fills up ---
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A 200 MB tmpfs as the harness's state directory (where bind storage lives)."""
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200m", "tmpfs", str(mount_point)],
+                   check=True)  # fmt: skip
+    monkeypatch.setenv("HARNESS_STATE_DIR", str(mount_point))
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def _fill(disk: Path) -> None:
+    """Every free byte of `disk` taken by one file."""
+    stats = os.statvfs(disk)
+    with (disk / "filler").open("wb") as filler:
+        os.posix_fallocate(filler.fileno(), 0, stats.f_bavail * stats.f_frsize)
+
+
+@pytest.mark.usefixtures("local_images")
+def test_a_full_disk_fails_the_write_and_gets_no_verdict_with_the_server_s_error(
+    small_disk: Path,
+    local_images: dict[str, str],
+    harness_engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_write = persons.write_persons
+
+    def write_on_a_full_disk(connection: DbConnection) -> int:
+        _fill(small_disk)  # the server is up; the disk fills before the rows go in
+        return real_write(connection)
+
+    # The fault is real (a full filesystem under the server); only its moment is chosen.
+    monkeypatch.setattr("harness.persistence.scenario.write_persons", write_on_a_full_disk)
+    session = start_run(harness_engine)  # its state (and the bind) on the small disk
+    try:
+        result = check_persistence(
+            stock_postgres(local_images["postgres"]), storage="bind", action="restart",
+            engine=harness_engine, session=session,
+        )  # fmt: skip
+    finally:
+        (small_disk / "filler").unlink(missing_ok=True)
+        end_run(harness_engine, session)
+
+    assert (small_disk / session.id).exists() is False  # removed with the run
+    assert result.observed is None, result
+    assert result.error.startswith("the disk under the data directory is full"), result.error
+    assert "No space left on device" in result.error  # the server's own words

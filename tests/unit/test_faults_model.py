@@ -6,7 +6,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness.model.faults import CellSteps, ContainerEvent, interference, struck_from_outside
+from harness.model.faults import (
+    CellSteps,
+    ContainerEvent,
+    disk_full,
+    full_disk_cause,
+    interference,
+    struck_from_outside,
+    verdict_struck_from_outside,
+)
 
 
 def _clock(times: list[int]) -> Iterator[int]:
@@ -54,7 +62,10 @@ def test_an_oom_kill_counts_even_inside_the_action(steps: CellSteps) -> None:
     events = [ContainerEvent("kill", "c", 32, "9"), ContainerEvent("oom", "c", 33)]
     cause = interference(events, steps)
     assert cause is not None
-    assert cause.startswith("the kernel killed container c for memory (OOM) during the restart")
+    assert cause == (
+        "the kernel killed container c for memory (OOM) during the restart action; give it "
+        "more memory"
+    )
 
 
 def test_events_of_the_cleanup_and_before_the_cell_are_not_judged(steps: CellSteps) -> None:
@@ -78,11 +89,35 @@ def test_an_engine_event_is_read_with_its_name_time_and_signal() -> None:
     )
 
 
+def test_a_forced_removal_is_said_as_a_removal_not_as_its_kill(steps: CellSteps) -> None:
+    events = [ContainerEvent("kill", "c", 22, "9"), ContainerEvent("destroy", "c", 23)]
+    assert interference(events, steps) == (
+        "container c was removed by something outside the harness during the write of the "
+        "Persons rows"
+    )
+
+
 def test_a_struck_cell_s_error_gives_the_cause_then_what_it_saw() -> None:
     assert struck_from_outside("container c was removed", "NotFound: 404") == (
-        "container c was removed (what the cell saw: NotFound: 404); the rows went through "
-        "more than the action, so no verdict"
+        "container c was removed (what the cell saw: NotFound: 404); no verdict"
     )
-    assert struck_from_outside("c was killed", "") == (
+    assert verdict_struck_from_outside("c was killed") == (
         "c was killed; the rows went through more than the action, so no verdict"
     )
+
+
+@pytest.mark.parametrize(
+    "seen",
+    [
+        'could not extend file "base/16384/16385": No space left on device',  # PostgreSQL
+        "InnoDB: preallocating 100663296 bytes for file ./ib_logfile101 failed with error 28",
+        "(1114, \"The table 'Persons' is full\")",  # MariaDB through pymysql
+    ],
+)
+def test_a_server_s_words_for_a_full_disk_are_recognised(seen: str) -> None:
+    assert disk_full(seen)
+    assert full_disk_cause(seen).startswith("the disk under the data directory is full; ")
+
+
+def test_other_errors_are_not_taken_for_a_full_disk() -> None:
+    assert not disk_full("the queue is full of work; connection refused (errno 111)")

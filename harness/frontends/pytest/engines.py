@@ -13,6 +13,7 @@ first needs one).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -153,14 +154,16 @@ def engine_for(pool: EnginePool, name: str) -> tuple[Engine, Session]:
 
 
 def say_to(config: pytest.Config) -> Callable[[str], None]:
-    """Lines for the user during a run: the terminal (past pytest's capture), or stderr in a
-    pytest-xdist worker, which has none."""
+    """Lines for the user during a run: the terminal, past pytest's capture of the test that
+    is running (a worker of pytest-xdist has no terminal: its stderr)."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
 
     def say(line: str) -> None:
-        if reporter is not None:
-            reporter.write_line(f"harness: {line}")
-        else:
+        if reporter is None:
             print(f"harness: {line}", file=sys.stderr, flush=True)
+            return
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            reporter.write_line(f"harness: {line}")
 
     return say
