@@ -7,13 +7,16 @@ Students are graded one after another, or several at a time with `jobs` > 1.
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from harness.containers.engine import Engine, Session, sweep
-from harness.containers.run_state import end_run, start_run
+from harness.containers.engine_watch import ENGINE_RETURN_SECONDS, EngineWatch
+from harness.containers.run_state import end_run_or_say, start_run
 from harness.errors import HarnessError
 from harness.grading import dockerfile
 from harness.grading.answers import grade_answer, read_answers
@@ -40,11 +43,17 @@ from harness.grading.stand_ins import StandIns
 from harness.grading.submission import DOCKERFILE, RUN_FILE, Submission
 from harness.grading.survival import GradedContainer, Ungradable, grade_survival, prepare
 from harness.grading.workspace import GradingCancelled, Workspace, engine_name
+from harness.model.faults import CellSteps
+from harness.persistence.fault_causes import failure_cause
 
 # Called once per check as it is graded (for a progress bar); may be called from worker threads.
 OnCheck = Callable[[Submission, CheckResult], None]
 
 _DOCKERFILE_KINDS = (BuildsCheck, MaxLayersCheck, DeclaresVolumeCheck)
+
+
+def _to_stderr(line: str) -> None:
+    print(f"harness: {line}", file=sys.stderr, flush=True)
 
 
 def grade_lab(
@@ -55,14 +64,21 @@ def grade_lab(
     *,
     jobs: int = 1,
     on_check: OnCheck | None = None,
+    say: Callable[[str], None] = _to_stderr,
+    engine_wait: float = ENGINE_RETURN_SECONDS,
 ) -> LabResult:
-    """Every submission's result, in the order given; nothing labelled is left after."""
+    """Every submission's result, in the order given; nothing labelled is left after. When the
+    engine goes away, grading waits for it (bounded, `say`ing so); the checks it cannot run
+    get an error with that cause, and every other student is graded."""
     session = start_run(engine)
     cancelled = threading.Event()
     report = on_check or (lambda submission, result: None)
+    engine_gone = _shared_watch(EngineWatch(engine, say, engine_wait))
 
     def one(submission: Submission) -> SubmissionResult:
-        return grade_submission(lab, submission, engine, session, stand_ins, cancelled, report)
+        return grade_submission(
+            lab, submission, engine, session, stand_ins, cancelled, report, engine_gone
+        )
 
     try:
         if jobs <= 1:
@@ -70,8 +86,19 @@ def grade_lab(
         else:
             results = _in_parallel(one, submissions, jobs, cancelled)
     finally:
-        end_run(engine, session)
+        end_run_or_say(engine, session, say)
     return LabResult(lab.title, lab.max_score, tuple(results))
+
+
+def _shared_watch(watch: EngineWatch) -> Callable[[], str]:
+    """The watch for every grading thread: one waits for the engine, the others wait for it."""
+    lock = threading.Lock()
+
+    def engine_gone() -> str:
+        with lock:
+            return watch.before_cell()
+
+    return engine_gone
 
 
 def _in_parallel(
@@ -100,16 +127,28 @@ def grade_submission(  # noqa: PLR0917 - one submission's whole context
     stand_ins: StandIns,
     cancelled: threading.Event,
     on_check: OnCheck,
+    engine_gone: Callable[[], str] = lambda: "",
 ) -> SubmissionResult:
     student_session = session.scoped(engine_name(submission.student))
-    network = engine.create_network(
-        f"harness-{session.id}-{engine_name(submission.student)}", student_session.labels
-    )
-    workspace = Workspace(engine, student_session, stand_ins, submission, network, cancelled)
+    network, gone = "", engine_gone()
+    if not gone:
+        try:
+            network = engine.create_network(
+                f"harness-{session.id}-{engine_name(submission.student)}", student_session.labels
+            )
+        except Exception as error:  # the engine's failure, whatever the SDK calls it
+            seen = f"the submission's network could not be made: {error}"
+            gone = failure_cause(engine, student_session, CellSteps(), seen)
+    workspace = Workspace(
+        engine, student_session, stand_ins, submission, network, cancelled,
+        (lambda: gone) if gone else engine_gone,
+    )  # fmt: skip
     try:
         results = _grade_checks(lab, workspace, on_check)
     finally:
-        sweep(engine, student_session)
+        # A sweep the engine cannot answer is the run's to finish (its end, or `clean`).
+        with contextlib.suppress(Exception):
+            sweep(engine, student_session)
     return SubmissionResult(submission.student, tuple(results))
 
 
@@ -121,16 +160,20 @@ def _grade_checks(lab: Lab, workspace: Workspace, on_check: OnCheck) -> list[Che
     results: list[CheckResult] = []
     try:
         for check in lab.checks:
-            if isinstance(check, SurvivalCheck) and container is None:
-                container = _container_of(workspace)
-            if isinstance(check, _DOCKERFILE_KINDS) and build is None:
-                build = _build_of(workspace)
-            result = _grade_one(check, workspace, container, build, answers)
+            workspace.check_cancelled()
+            result = _without_engine(check, workspace)
+            if result is None:
+                if isinstance(check, SurvivalCheck) and container is None:
+                    container = _container_of(workspace)
+                if isinstance(check, _DOCKERFILE_KINDS) and build is None:
+                    build = _build_of(workspace)
+                result = _grade_one(check, workspace, container, build, answers)
             results.append(result)
             on_check(submission, result)
     finally:
         if isinstance(build, dockerfile.Build):
-            dockerfile.remove_build(workspace, build)
+            with contextlib.suppress(Exception):  # the engine gone: the run's end removes it
+                dockerfile.remove_build(workspace, build)
     return results
 
 
@@ -142,7 +185,6 @@ def _grade_one(
     answers: dict[str, object] | str,
 ) -> CheckResult:
     """One check; a problem common to its kind (no run.txt, refused) applies to each such check."""
-    workspace.check_cancelled()
     if isinstance(check, AnswerCheck):
         return grade_answer(check, answers)
     if isinstance(check, SurvivalCheck):
@@ -156,6 +198,18 @@ def _grade_one(
     if isinstance(build, CheckResult):
         return _same_problem(build, check)
     return _grade_image_check(check, build, workspace)
+
+
+def _without_engine(check: Check, workspace: Workspace) -> CheckResult | None:
+    """An error for a check that needs the engine while it is gone (no points taken for the
+    engine's failure: the check is to grade again); None when it can run."""
+    if isinstance(check, AnswerCheck):
+        return None
+    gone = workspace.engine_gone()
+    if not gone:
+        return None
+    message = f"{gone}; grade this submission again once the engine answers."
+    return CheckResult(check.id, check.points, Status.ERROR, message, check.hint)
 
 
 def _grade_image_check(check: Check, build: dockerfile.Build, workspace: Workspace) -> CheckResult:
@@ -206,8 +260,10 @@ def _build_of(workspace: Workspace) -> dockerfile.Build | CheckResult:
         return dockerfile.build(workspace)
     except (GradingCancelled, KeyboardInterrupt):
         raise
-    except HarnessError as error:
-        return _problem(Status.ERROR, f"The build could not run: {error}")
+    except Exception as error:  # no points taken: an error, with the true cause
+        seen = str(error) if isinstance(error, HarnessError) else repr(error)
+        cause = failure_cause(workspace.engine, workspace.session, CellSteps(), seen)
+        return _problem(Status.ERROR, f"The build could not run: {cause}")
 
 
 def _problem(status: Status, message: str) -> CheckResult:

@@ -9,6 +9,7 @@ or nothing.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,12 +34,14 @@ from harness.grading.workspace import (
 from harness.model.actions import ACTIONS
 from harness.model.credentials import Credentials, redact
 from harness.model.databases import DATABASES, DatabaseProfile
+from harness.model.faults import CellSteps
 from harness.model.image_credentials import Unusable, harness_additions, read_credentials
 from harness.model.image_variables import contract_for
 from harness.model.outcomes import Outcome
 from harness.model.placement import covers
 from harness.model.spec import ContainerSpec, Mount, MountKind
 from harness.model.storage import ObservedMount, Resource, StorageMode
+from harness.persistence.fault_causes import failure_cause
 from harness.persistence.scenario import Trial, exercise
 
 # The student's mounts exactly as typed: no mount is added, none is checked against a mode.
@@ -96,13 +99,16 @@ def grade_survival(
         return wrong
     for action in check.actions:
         workspace.check_cancelled()
+        steps = CellSteps()
         try:
-            trial, volumes = _trial(graded, action, workspace, check.id)
+            trial, volumes = _trial(graded, action, workspace, check.id, steps)
         except (GradingCancelled, KeyboardInterrupt):
             raise
         except Exception as error:  # the trial could not run: no verdict, never a crash
-            text = str(error) if isinstance(error, HarnessError) else repr(error)
-            message = redact(f"{action}: {text}", graded.creds.secrets)
+            text = redact(str(error) if isinstance(error, HarnessError) else repr(error),
+                          graded.creds.secrets)  # fmt: skip
+            trial_session = workspace.scope(check.id, action)
+            message = f"{action}: {failure_cause(workspace.engine, trial_session, steps, text)}"
             return CheckResult(check.id, check.points, Status.ERROR, message + stood_in, check.hint)
         if trial.observation.outcome is not required:
             message = _failure(action, trial, volumes, required)
@@ -135,7 +141,7 @@ def survival_passed(check: SurvivalCheck, stood_in: str) -> CheckResult:
 
 
 def _trial(
-    graded: GradedContainer, action: str, workspace: Workspace, check_id: str
+    graded: GradedContainer, action: str, workspace: Workspace, check_id: str, steps: CellSteps
 ) -> tuple[Trial, Mapping[str, str]]:
     """One action on a fresh copy of the configuration; the renamed volumes (engine -> typed)."""
     session = workspace.scope(check_id, action)
@@ -156,14 +162,25 @@ def _trial(
         deployment = Deployment(
             engine, session, graded.profile, graded.creds, AS_GIVEN, pristine, spec
         )
+        deployment.steps = steps  # the caller names the step a failure happened in
         try:
-            return exercise(deployment, ACTIONS[action], check_placement=False), volumes
-        finally:
-            # Torn down first, so no server still writes into the binds being emptied.
-            deployment.tear_down()
-            for directory in binds:  # the server's files are its uid's, not ours
-                if directory.is_dir():
-                    deployment.empty_as_root(str(directory))
+            trial = exercise(deployment, ACTIONS[action], check_placement=False)
+        except BaseException:
+            # The trial's own failure is the one to report (the engine gone, say); what the
+            # cleanup cannot remove goes at the run's end, or with `clean`.
+            with contextlib.suppress(Exception):
+                _clean_trial(deployment, binds)
+            raise
+        _clean_trial(deployment, binds)
+        return trial, volumes
+
+
+def _clean_trial(deployment: Deployment, binds: list[Path]) -> None:
+    # Torn down first, so no server still writes into the binds being emptied.
+    deployment.tear_down()
+    for directory in binds:  # the server's files are its uid's, not ours
+        if directory.is_dir():
+            deployment.empty_as_root(str(directory))
 
 
 def _for_trial(

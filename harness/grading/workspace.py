@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from harness.containers.engine import Engine, Session
@@ -33,6 +34,9 @@ class Workspace:
     submission: Submission
     network: str  # the submission's own network: no other submission's containers are on it
     cancelled: threading.Event
+    # "" while the engine answers (waited for, bounded, if it went away); else why a check
+    # that needs it gets no result but an error.
+    engine_gone: Callable[[], str] = lambda: ""
 
     def check_cancelled(self) -> None:
         if self.cancelled.is_set():

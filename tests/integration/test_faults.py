@@ -28,6 +28,7 @@ from testcontainers.community.postgres import PostgresContainer
 from harness import check_persistence
 from harness.containers.engine import OWNER_LABEL, SESSION_LABEL, Engine, Session
 from harness.containers.run_state import end_run, start_run
+from harness.grading.lab import AnswerCheck, load_lab
 from harness.model import persons
 from harness.model.persons import DbConnection
 
@@ -444,3 +445,53 @@ def test_a_full_disk_fails_the_write_and_gets_no_verdict_with_the_server_s_error
     assert result.observed is None, result
     assert result.error.startswith("the disk under the data directory is full"), result.error
     assert "No space left on device" in result.error  # the server's own words
+
+
+# --- grading through an engine that goes away ---
+
+LAB = REPO / "scenarios" / "labs" / "volumes-101"
+
+
+@pytest.mark.usefixtures("local_images")
+def test_grading_through_an_engine_that_goes_away_reports_every_student_with_errors_not_points_lost(
+    proxy: EngineProxy, tmp_path: Path, harness_engine: Engine
+) -> None:
+    report = tmp_path / "grades.json"
+    env = {**os.environ, "HARNESS_IMAGES": "local", "DOCKER_HOST": proxy.docker_host,
+           "HARNESS_ENGINE_WAIT": "5"}  # fmt: skip
+    samples = [LAB / "samples" / name for name in ("ana-full-marks", "ben-no-volume")]
+    run = subprocess.Popen(
+        [sys.executable, "-m", "harness", "grade", str(LAB), *map(str, samples),
+         "--json", str(report)],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert run.stderr is not None
+    seen: list[str] = []
+    while not any("ana-full-marks" in line and " 2/" in line for line in seen):
+        line = run.stderr.readline()  # the progress: two checks of the first student done
+        if not line:
+            break
+        seen.append(line)
+    proxy.cut()  # and it does not come back
+    stderr = "".join(seen) + run.communicate(timeout=600)[1]
+
+    assert "Traceback" not in stderr, stderr[-3000:]
+    submissions = {s["student"]: s for s in json.loads(report.read_text())["submissions"]}
+    assert set(submissions) == {"ana-full-marks", "ben-no-volume"}  # every student reported
+    checks = [c for s in submissions.values() for c in s["checks"]]
+    errors = [c for c in checks if c["status"] == "error"]
+    assert errors, "no check met the engine's absence"
+    for check in errors:  # no points taken for the engine's failure, and the cause named
+        assert "the engine stopped answering" in check["message"], check
+        assert check["points"] == 0
+    for check in checks:  # and no verdict blames the student for it
+        if check["status"] != "error":
+            assert "engine" not in check["message"], check
+    answers = {c.id for c in load_lab(LAB).checks if isinstance(c, AnswerCheck)}
+    graded_without_engine = {c["id"] for c in submissions["ben-no-volume"]["checks"]
+                             if c["status"] != "error"}  # fmt: skip
+    assert graded_without_engine == answers  # the second student: only what needs no engine
+    assert "run `python -m harness clean` once it does" in stderr
+    subprocess.run([sys.executable, "-m", "harness", "clean"], cwd=REPO, check=True,
+                   capture_output=True, env={**os.environ, "HARNESS_IMAGES": "local"})  # fmt: skip
+    assert _left_by(harness_engine, run.pid) == []

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.containers.engine import Engine
+from harness.containers.engine_watch import return_limit
 from harness.errors import UsageError
 from harness.frontends.cli.progress import ProgressBar
 from harness.frontends.options import IMAGE_OPTIONS, ImageRequest
@@ -41,6 +42,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     submissions = discover(args.submissions)
     if args.jobs < 1:
         raise UsageError(f"--jobs must be 1 or more, not {args.jobs}.")
+    engine_wait = return_limit(os.environ)  # a bad HARNESS_ENGINE_WAIT, before any work
     engine = Engine.connect()
     request = ImageRequest.read(lambda dest: getattr(args, dest), os.environ)
     choices = select_images(engine, request, ask_registry=False)
@@ -61,6 +63,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         StandIns({c.database: c.ref for c in choices}),
         jobs=args.jobs,
         on_check=progress,
+        engine_wait=engine_wait,
     )
     for submission in result.submissions:
         print_submission(submission)
