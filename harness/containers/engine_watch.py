@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import socket
+import sys
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -24,6 +25,12 @@ WAIT_VARIABLE = "HARNESS_ENGINE_WAIT"
 PROGRESS_EVERY_SECONDS = 10.0
 PING_TIMEOUT_SECONDS = 5.0
 ENGINE_GONE = "the engine stopped answering"
+
+
+def say_on_stderr(line: str) -> None:
+    """How a command says it is waiting (or what it could not remove): stderr, beside its
+    progress, never in its reports."""
+    print(f"harness: {line}", file=sys.stderr, flush=True)
 
 
 def answers(engine: Engine) -> bool:

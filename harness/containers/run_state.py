@@ -35,6 +35,7 @@ from harness.containers.engine import (
     owner_is_alive,
     sweep,
 )
+from harness.containers.engine_watch import answers, forget_refused_sockets, wait_for_engine
 from harness.errors import EnvironmentProblem
 
 STATE_DIR_ENV = "HARNESS_STATE_DIR"
@@ -180,13 +181,23 @@ def end_run(engine: Engine, session: Session) -> None:
     RunState.of(session).remove(engine)
 
 
-def end_run_or_say(engine: Engine, session: Session, say: Callable[[str], None]) -> None:
-    """`end_run`; when the engine is gone, say how to remove it later instead of failing (the
-    results are reported either way, and a pytest teardown adds no failure to a run)."""
-    try:
-        end_run(engine, session)
-    except Exception:  # the engine's failure, whatever the SDK calls it
-        say(
-            "could not remove what this run made (the engine does not answer); run "
-            "`python -m harness clean` once it does."
-        )
+def end_run_or_say(
+    engine: Engine, session: Session, say: Callable[[str], None], wait: float = 0.0
+) -> None:
+    """`end_run`. An engine that does not answer is waited for (up to `wait` seconds, with
+    progress) and asked again; if it still cannot, say how to remove it later instead of
+    failing (the results are reported either way, and a pytest teardown adds no failure)."""
+    for attempt in range(2):
+        try:
+            end_run(engine, session)
+            return
+        except Exception:  # the engine's failure, whatever the SDK calls it
+            forget_refused_sockets()
+        if attempt or wait <= 0 or answers(engine):
+            break
+        if not wait_for_engine(lambda: answers(engine), show=say, limit=wait):
+            break
+    say(
+        "could not remove what this run made (the engine does not answer); run "
+        "`python -m harness clean` once it does."
+    )

@@ -8,14 +8,13 @@ Students are graded one after another, or several at a time with `jobs` > 1.
 from __future__ import annotations
 
 import contextlib
-import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from harness.containers.engine import Engine, Session, sweep
-from harness.containers.engine_watch import ENGINE_RETURN_SECONDS, EngineWatch
+from harness.containers.engine_watch import ENGINE_RETURN_SECONDS, EngineWatch, say_on_stderr
 from harness.containers.run_state import end_run_or_say, start_run
 from harness.errors import HarnessError
 from harness.grading import dockerfile
@@ -52,10 +51,6 @@ OnCheck = Callable[[Submission, CheckResult], None]
 _DOCKERFILE_KINDS = (BuildsCheck, MaxLayersCheck, DeclaresVolumeCheck)
 
 
-def _to_stderr(line: str) -> None:
-    print(f"harness: {line}", file=sys.stderr, flush=True)
-
-
 def grade_lab(
     lab: Lab,
     submissions: Sequence[Submission],
@@ -64,7 +59,7 @@ def grade_lab(
     *,
     jobs: int = 1,
     on_check: OnCheck | None = None,
-    say: Callable[[str], None] = _to_stderr,
+    say: Callable[[str], None] = say_on_stderr,
     engine_wait: float = ENGINE_RETURN_SECONDS,
 ) -> LabResult:
     """Every submission's result, in the order given; nothing labelled is left after. When the
@@ -73,7 +68,8 @@ def grade_lab(
     session = start_run(engine)
     cancelled = threading.Event()
     report = on_check or (lambda submission, result: None)
-    engine_gone = _shared_watch(EngineWatch(engine, say, engine_wait))
+    watch = EngineWatch(engine, say, engine_wait)
+    engine_gone = _shared_watch(watch)
 
     def one(submission: Submission) -> SubmissionResult:
         return grade_submission(
@@ -86,7 +82,7 @@ def grade_lab(
         else:
             results = _in_parallel(one, submissions, jobs, cancelled)
     finally:
-        end_run_or_say(engine, session, say)
+        end_run_or_say(engine, session, say, 0.0 if watch.gone else engine_wait)
     return LabResult(lab.title, lab.max_score, tuple(results))
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from harness.containers.database import database_container
 from harness.containers.deployment import Deployment
 from harness.containers.engine import Engine, Session
+from harness.containers.engine_watch import answers, engine_cause, forget_refused_sockets
 from harness.containers.managed import spec_of
 from harness.containers.readiness import LOG_TAIL_LINES, describe_exit
 from harness.errors import HarnessError, NotRunning
@@ -398,9 +399,11 @@ def run_campaign(
                 campaign.rounds.append(counts)
                 if progress:
                     progress(counts)
-    except HarnessError as error:
-        campaign.error = redact(str(error), creds.secrets)
     except Exception as error:  # the campaign's verdict is "could not run", with why
-        campaign.error = redact(f"{type(error).__name__}: {error}", creds.secrets)
+        seen = str(error) if isinstance(error, HarnessError) else f"{type(error).__name__}: {error}"
+        campaign.error = redact(seen, creds.secrets)
+        if not answers(engine):  # the engine went away, not the server: say so
+            forget_refused_sockets()
+            campaign.error = engine_cause(campaign.error, f"round {len(campaign.rounds) + 1}")
     campaign.seconds = time.monotonic() - started
     return campaign

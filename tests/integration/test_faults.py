@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -354,7 +355,11 @@ def _strike_first_container(engine: Engine, session: Session, command: list[str]
     ("command", "cause"),
     [
         (["docker", "kill"], "was killed with signal 9 by something outside the harness during"),
-        (["docker", "rm", "-f"], "was removed by something outside the harness during"),
+        # `rm -f` kills, then removes: a cell that fails between the two sees the kill
+        (
+            ["docker", "rm", "-f"],
+            "was (removed|killed with signal 9) by something outside the harness during",
+        ),
     ],
     ids=["docker-kill", "docker-rm-f"],
 )
@@ -373,7 +378,7 @@ def test_a_container_struck_from_outside_gets_no_verdict_with_the_engine_s_cause
 
     assert struck, "the container was never seen running"
     assert result.observed is None, result  # never "lost" (nor "survives")
-    assert cause in result.error, result.error
+    assert re.search(cause, result.error), result.error
     assert not result.passed
 
 
@@ -398,6 +403,8 @@ def test_a_server_killed_for_memory_gets_no_verdict_naming_the_oom(
 @pytest.fixture
 def small_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A 200 MB tmpfs as the harness's state directory (where bind storage lives)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small filesystem needs root (CI and `make test` run as root)")
     mount_point = tmp_path / "small"
     mount_point.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200m", "tmpfs", str(mount_point)],

@@ -19,7 +19,8 @@ import yaml
 
 from harness.containers.compose import Compose, compose_binary
 from harness.containers.engine import Engine
-from harness.containers.run_state import end_run, start_run
+from harness.containers.engine_watch import return_limit, say_on_stderr
+from harness.containers.run_state import end_run_or_say, start_run
 from harness.errors import UsageError
 from harness.frontends.cli.common import add_image_options, progress_printer
 from harness.frontends.options import ImageRequest
@@ -158,6 +159,7 @@ def cmd_compose_check(args: argparse.Namespace) -> int:
     raw = read_compose_file(path)
     actions, must_survive = parse_actions(args)
     asked = _asked_services(args)
+    return_limit(os.environ)  # a bad HARNESS_ENGINE_WAIT, before any work
     engine = Engine.connect()
     compose = Compose(compose_binary(), engine.docker_host)
     version = compose.version()
@@ -210,7 +212,7 @@ def _run_all(  # noqa: PLR0917 - the engine, the file, what to run, where result
                 show(f"{len(report.entries)}/{total} {entry.id}: {entry.observed()} "
                      f"(expected {result.expected.value})")  # fmt: skip
     finally:
-        end_run(engine, session)
+        end_run_or_say(engine, session, say_on_stderr, return_limit(os.environ))
 
 
 def _write_reports(args: argparse.Namespace, report: CheckReport) -> None:

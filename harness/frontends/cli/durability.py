@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Mapping
 
 from harness.containers.engine import Engine
-from harness.containers.run_state import end_run, start_run
+from harness.containers.engine_watch import return_limit, say_on_stderr
+from harness.containers.run_state import end_run_or_say, start_run
 from harness.errors import UsageError
 from harness.frontends.cli.progress import ProgressBar
 from harness.frontends.reports.durability import durability_summary
@@ -78,7 +80,7 @@ def run_durability(
                 bar.finished(plan.id, campaign.error or "stopped")
             campaigns.append(campaign)
     finally:
-        end_run(engine, session)
+        end_run_or_say(engine, session, say_on_stderr, return_limit(os.environ))
     for line in durability_summary(campaigns):
         print(render(line, colour=sys.stdout.isatty()))
     if args.json:

@@ -10,7 +10,7 @@ from typing import Any
 
 from harness.containers.compose import Compose, compose_binary
 from harness.containers.engine import Engine
-from harness.containers.engine_watch import EngineWatch, return_limit
+from harness.containers.engine_watch import EngineWatch, return_limit, say_on_stderr
 from harness.containers.run_state import end_run_or_say, start_run
 from harness.engines.catalogue import HOST, connect_engine, engine_environment, require_loaded
 from harness.errors import UsageError
@@ -168,7 +168,7 @@ def _run_matrix(
     label = "" if name == HOST else f"{name} "
     results: list[ScenarioResult] = []
     compose = _compose_for(engine, cells)
-    watch = EngineWatch(engine, _say, return_limit(os.environ))
+    watch = EngineWatch(engine, say_on_stderr, return_limit(os.environ))
     try:
         for cell in cells:
             bar.starting(label + cell.id)
@@ -189,12 +189,9 @@ def _run_matrix(
             results.append(result)
             bar.finished(label + cell.id, _outcome_label(result))
     finally:
-        end_run_or_say(engine, session, _say)
+        # After a wait that ended without the engine, no second wait at the end.
+        end_run_or_say(engine, session, say_on_stderr, 0.0 if watch.gone else watch.limit)
     return results
-
-
-def _say(line: str) -> None:
-    print(f"harness: {line}", file=sys.stderr, flush=True)
 
 
 def _compose_for(engine: Engine, cells: list[Cell]) -> Compose | None:

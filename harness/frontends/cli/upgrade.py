@@ -8,24 +8,28 @@ the data or the rows are lost, with the server's own reason; 2 for usage and env
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
 from harness.containers.database import database_container
 from harness.containers.engine import Engine
-from harness.containers.run_state import end_run, start_run
+from harness.containers.engine_watch import return_limit, say_on_stderr
+from harness.containers.run_state import end_run_or_say, start_run
 from harness.errors import UsageError
 from harness.frontends.reports.json_report import to_json, write_json
 from harness.images.availability import cannot_tell_database, database_of_image, require_refs
 from harness.images.sources import UpgradeImages
 from harness.model.cells import Cell, ScenarioResult
-from harness.model.credentials import Credentials
+from harness.model.credentials import Credentials, redact
 from harness.model.databases import DATABASES, DatabaseProfile
+from harness.model.faults import CellSteps
 from harness.model.image_credentials import Unusable, read_credentials
 from harness.model.image_variables import contract_for
 from harness.model.outcomes import Outcome
 from harness.model.storage import STORAGE_NAMES
-from harness.persistence.scenario import run_cell
+from harness.persistence.fault_causes import failure_cause
+from harness.persistence.scenario import planned, run_cell
 
 NOT_SAFE_EXIT = 1
 NO_VERDICT_EXIT = 2
@@ -92,6 +96,7 @@ def verdict(result: ScenarioResult, database: str) -> tuple[int, list[str]]:
 def cmd_upgrade_check(args: argparse.Namespace) -> int:
     extra_env = parse_env(args.env or [])
     images = (args.from_image, args.to_image)
+    limit = return_limit(os.environ)  # a bad HARNESS_ENGINE_WAIT, before any work
     engine = Engine.connect()
     require_refs(engine, images, "pull or build them first (upgrade-check never pulls)")
     database = _database(engine, *images, args.database)
@@ -99,12 +104,19 @@ def cmd_upgrade_check(args: argparse.Namespace) -> int:
     profile = DATABASES[database]
     creds = _credentials(images[0], profile, extra_env)
     session = start_run(engine)
+    cell = Cell(database, args.storage, "upgrade")
+    upgrade = UpgradeImages(*images)
+    result: ScenarioResult | None = None
     try:
-        cell = Cell(database, args.storage, "upgrade")
         with database_container(engine, session, images[0], profile, creds, extra_env) as container:
-            result = run_cell(engine, session, cell, container, creds, UpgradeImages(*images))
+            result = run_cell(engine, session, cell, container, creds, upgrade)
+    except Exception as error:  # the secrets' volume: the engine's failure, as the cell's error
+        if result is None:  # a verdict made stands: the rows were read back
+            seen = redact(f"{type(error).__name__}: {error}", creds.secrets)
+            result = planned(engine, cell, upgrade)
+            result.error = failure_cause(engine, session, CellSteps(), seen)
     finally:
-        end_run(engine, session)
+        end_run_or_say(engine, session, say_on_stderr, limit)
     code, lines = verdict(result, database)
     print("\n".join(lines))
     if args.json:

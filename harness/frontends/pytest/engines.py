@@ -109,7 +109,7 @@ class EnginePool:
         from harness.containers.run_state import end_run_or_say  # noqa: PLC0415
 
         for engine, session in self.engines.values():
-            end_run_or_say(engine, session, self.show)
+            end_run_or_say(engine, session, self.show, self.wait_limit)
             engine.close()
 
 

@@ -190,13 +190,14 @@ def harness_engine(pytestconfig: pytest.Config) -> Iterator[Engine]:
 @pytest.fixture(scope="session")
 def harness_session(pytestconfig: pytest.Config, harness_engine: Engine) -> Iterator[Session]:
     """This run's labels; at the end, whatever still carries them is removed."""
+    from harness.containers.engine_watch import return_limit  # noqa: PLC0415
     from harness.containers.run_state import end_run_or_say, start_run  # noqa: PLC0415
     from harness.frontends.pytest.engines import say_to  # noqa: PLC0415 - a registered part
 
     session = start_run(harness_engine)
     yield session
     # An engine gone at the end adds no failure to the run: its results stand; `clean` later.
-    end_run_or_say(harness_engine, session, say_to(pytestconfig))
+    end_run_or_say(harness_engine, session, say_to(pytestconfig), return_limit(os.environ))
 
 
 @pytest.fixture
