@@ -18,7 +18,7 @@ JOBS ?= 2
 # 6 minutes; with `load`, its last 7% of tests took 9 of 31 minutes under -n 4.
 XDIST := $(if $(filter 0,$(JOBS)),,-n $(JOBS) --dist worksteal)
 
-.PHONY: help setup engine images engines engines-down persistence compose durability grade test unit lint bench clean
+.PHONY: help setup engine images engines engines-down persistence compose durability grade test unit lint bench aio-experiment clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -73,6 +73,9 @@ unit: setup ## only the tests that need no engine
 
 bench: setup engine images ## speed and memory against the floor and stock testcontainers (long; see benchmarks/)
 	JOBS=$(JOBS) $(BIN)/python benchmarks/bench.py
+
+aio-experiment: setup engine images ## is io_uring behind the crash campaigns' odd rounds? (long: AIO_CAMPAIGNS=40 per arm)
+	HARNESS_IMAGES=$${HARNESS_IMAGES:-local} $(BIN)/python benchmarks/aio_experiment.py
 
 lint: setup ## ruff and mypy --strict
 	$(BIN)/ruff check .

@@ -371,9 +371,12 @@ def run_campaign(
     writers: int = 4,
     writes_per_round: int = 400,
     progress: Callable[[RoundCounts], None] | None = None,
+    server_options: tuple[str, ...] = (),
 ) -> Campaign:
-    """Run one campaign's rounds; everything it made is removed after."""
+    """Run one campaign's rounds; everything it made is removed after. `server_options` are
+    added to the server's command (an experiment's arm, such as io_uring off)."""
     setting, options = (SAFE, ()) if plan.safe else UNSAFE[plan.database]
+    options = (*options, *server_options)
     campaign = Campaign(
         plan.database, plan.storage, setting, seed, writers, writes_per_round, plan.must_show
     )

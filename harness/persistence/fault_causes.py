@@ -4,7 +4,9 @@ compose-check, grading) asks here, so none says "fix the image" when the engine 
 
 from __future__ import annotations
 
-from harness.containers.engine import Engine, Session
+from urllib.parse import urlparse
+
+from harness.containers.engine import DEFAULT_SOCKET, Engine, Session
 from harness.containers.engine_watch import answers, engine_cause, forget_refused_sockets
 from harness.model.cells import ScenarioResult
 from harness.model.faults import (
@@ -23,13 +25,24 @@ def outside_cause(engine: Engine, session: Session, steps: CellSteps) -> str | N
     """What outside the harness struck the cell's containers (labelled with `session`), as the
     engine's events tell it; None when nothing did or the engine cannot say."""
     since = steps.started_ns
-    if since is None:
+    if since is None or not shares_this_clock(engine):
         return None
     try:
         raw = engine.container_events(session.label_filters[0], since, WATCHED_EVENTS)
     except Exception:  # an engine without the events API: no evidence, no claim
         return None
     return interference([ContainerEvent.from_engine(event) for event in raw], steps)
+
+
+def shares_this_clock(engine: Engine) -> bool:
+    """Whether the engine stamps its events with this machine's clock (a unix socket or a
+    loopback address: this kernel's). A remote engine's clock may be skewed by seconds, which
+    would put the harness's own restart outside its action: no claim from its events."""
+    parsed = urlparse(engine.docker_host or DEFAULT_SOCKET)
+    if parsed.scheme in ("unix", "npipe"):
+        return True
+    host = parsed.hostname or ""
+    return host == "localhost" or host.startswith("127.") or host == "::1"
 
 
 def failure_cause(engine: Engine, session: Session, steps: CellSteps, seen: str) -> str:

@@ -1,0 +1,154 @@
+"""`make aio-experiment`: is MariaDB's io_uring behind the crash campaigns' odd rounds?
+
+Twice, a `mysql-bind` crash campaign beside docker-in-docker image loads read one acknowledged
+row back twice and then saw the next server crash mid-write (docs/durability.md). The suspect:
+MariaDB 10.11 writes through io_uring here, and a killed server's writes still in flight may
+land after its container is reported gone. This experiment runs the same campaign with io_uring
+on (the server's default) and off (`--innodb-use-native-aio=0`), interleaved so a noisy moment
+of the shared machine touches both arms, under the same load: a docker-in-docker engine
+loading an image again and again. An experiment, never a test.
+
+    AIO_CAMPAIGNS=40   campaigns per arm
+    AIO_ROUNDS=20      kill rounds per campaign
+    AIO_LOAD=1         the docker-in-docker load (0: none, for a quiet baseline)
+
+Writes `benchmarks/results/aio-experiment.json` and prints the counts per arm.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+
+from harness.containers.engine import Engine
+from harness.containers.run_state import end_run, start_run
+from harness.engines.catalogue import connect_engine
+from harness.frontends.options import ImageRequest
+from harness.images.availability import require_present, select_images
+from harness.model.credentials import Credentials
+from harness.model.durability import DEFAULT_SEED, Campaign, CampaignPlan
+from harness.persistence.durability import run_campaign
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULT = ROOT / "benchmarks" / "results" / "aio-experiment.json"
+LOAD_ENGINE = "docker-26"
+ARMS = {"io_uring on": (), "io_uring off": ("--innodb-use-native-aio=0",)}
+PLAN = CampaignPlan("mysql", "bind", safe=True, must_show="no loss")
+
+
+@dataclass
+class Arm:
+    name: str
+    campaigns: list[Campaign] = field(default_factory=list)
+
+    def row(self) -> dict[str, Any]:
+        """Each anomaly's count: campaigns with an odd row (read back but never acknowledged,
+        or twice), with an acknowledged row lost, and stopped by an error (a crashed server)."""
+        return {
+            "arm": self.name,
+            "campaigns": len(self.campaigns),
+            "rounds": sum(len(c.rounds) for c in self.campaigns),
+            "clean": sum(c.passed for c in self.campaigns),
+            "with_unexpected_rows": sum(bool(c.total("unexpected")) for c in self.campaigns),
+            "with_lost_acknowledged": sum(bool(c.total("lost")) for c in self.campaigns),
+            "stopped_by_error": sum(bool(c.error) for c in self.campaigns),
+            "errors": [c.error.splitlines()[0][:300] for c in self.campaigns if c.error],
+        }
+
+
+class ImageLoads:
+    """The load the anomaly was seen beside: an image saved from the host engine and loaded
+    into a docker-in-docker engine, over and over, until stopped."""
+
+    def __init__(self, host: Engine, image: str) -> None:
+        self.host, self.image = host, image
+        self.loads = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        target = connect_engine(LOAD_ENGINE)
+        try:
+            while not self._stop.is_set():
+                self.host.copy_image_to(target, self.image)
+                target.remove_image(self.image, force=True)
+                self.loads += 1
+        finally:
+            target.close()
+
+    def __enter__(self) -> ImageLoads:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=600)
+
+
+def main() -> int:
+    campaigns = int(os.environ.get("AIO_CAMPAIGNS", "40"))
+    rounds = int(os.environ.get("AIO_ROUNDS", "20"))
+    with_load = os.environ.get("AIO_LOAD", "1") != "0"
+    engine = Engine.connect()
+    choices = select_images(
+        engine, ImageRequest.read(lambda _: None, os.environ), ask_registry=False
+    )
+    require_present(engine, choices)
+    images = {c.database: c.ref for c in choices}
+    if with_load:
+        subprocess.run([sys.executable, "-m", "harness", "engines", "up", LOAD_ENGINE], check=True)
+    arms = [Arm(name) for name in ARMS]
+    session, creds = start_run(engine), Credentials.random()
+    started = time.monotonic()
+    try:
+        load = ImageLoads(engine, images["postgres"]) if with_load else None
+        with load or contextlib.nullcontext():
+            for index in range(campaigns):
+                for arm in arms:  # interleaved: on, off, on, off...
+                    campaign = run_campaign(
+                        engine, session, PLAN, images["mysql"], creds, rounds=rounds,
+                        seed=DEFAULT_SEED + index, server_options=ARMS[arm.name],
+                    )  # fmt: skip
+                    arm.campaigns.append(campaign)
+                    _show(time.monotonic() - started, arm.name, index + 1, campaign)
+    finally:
+        end_run(engine, session)
+        if with_load:
+            subprocess.run([sys.executable, "-m", "harness", "engines", "down", LOAD_ENGINE],
+                           check=False)  # fmt: skip
+    rows = [arm.row() for arm in arms]
+    result = {"campaigns_per_arm": campaigns, "rounds": rounds, "load": with_load,
+              "image_loads": load.loads if load else 0,
+              "seconds": round(time.monotonic() - started), "arms": rows}  # fmt: skip
+    RESULT.parent.mkdir(parents=True, exist_ok=True)
+    RESULT.write_text(json.dumps(result, indent=2) + "\n")
+    print(
+        f"\n{'arm':<14}{'campaigns':>10}{'clean':>7}{'odd rows':>10}{'lost acked':>12}{'errors':>8}"
+    )
+    for row in rows:
+        print(f"{row['arm']:<14}{row['campaigns']:>10}{row['clean']:>7}"
+              f"{row['with_unexpected_rows']:>10}{row['with_lost_acknowledged']:>12}"
+              f"{row['stopped_by_error']:>8}")  # fmt: skip
+    print(f"({result['image_loads']} image loads beside them; {RESULT})")
+    return 0
+
+
+def _show(seconds: float, arm: str, number: int, campaign: Campaign) -> None:
+    error = f", error: {campaign.error.splitlines()[0][:120]}" if campaign.error else ""
+    print(f"[{seconds:6.0f} s] {arm} #{number}: {len(campaign.rounds)} rounds, "
+          f"{campaign.total('lost')} lost, {campaign.total('unexpected')} unexpected{error}",
+          flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    sys.exit(main())
