@@ -34,14 +34,14 @@ from harness.grading.workspace import (
 from harness.model.actions import ACTIONS
 from harness.model.credentials import Credentials, redact
 from harness.model.databases import DATABASES, DatabaseProfile
-from harness.model.faults import CellSteps
+from harness.model.faults import CellSteps, verdict_struck_from_outside
 from harness.model.image_credentials import Unusable, harness_additions, read_credentials
 from harness.model.image_variables import contract_for
 from harness.model.outcomes import Outcome
 from harness.model.placement import covers
 from harness.model.spec import ContainerSpec, Mount, MountKind
 from harness.model.storage import ObservedMount, Resource, StorageMode
-from harness.persistence.fault_causes import failure_cause
+from harness.persistence.fault_causes import failure_cause, outside_cause
 from harness.persistence.scenario import Trial, exercise
 
 # The student's mounts exactly as typed: no mount is added, none is checked against a mode.
@@ -107,9 +107,14 @@ def grade_survival(
         except Exception as error:  # the trial could not run: no verdict, never a crash
             text = redact(str(error) if isinstance(error, HarnessError) else repr(error),
                           graded.creds.secrets)  # fmt: skip
-            trial_session = workspace.scope(check.id, action)
-            message = f"{action}: {failure_cause(workspace.engine, trial_session, steps, text)}"
-            return CheckResult(check.id, check.points, Status.ERROR, message + stood_in, check.hint)
+            cause = failure_cause(workspace.engine, workspace.scope(check.id, action), steps, text)
+            return CheckResult(
+                check.id, check.points, Status.ERROR, f"{action}: {cause}{stood_in}", check.hint
+            )
+        struck = outside_cause(workspace.engine, workspace.scope(check.id, action), steps)
+        if struck:  # the rows went through more than the action: neither points nor blame
+            message = f"{action}: {verdict_struck_from_outside(struck)}{stood_in}"
+            return CheckResult(check.id, check.points, Status.ERROR, message, check.hint)
         if trial.observation.outcome is not required:
             message = _failure(action, trial, volumes, required)
             message += _misplaced(graded, trial.data_dir) + stood_in
