@@ -337,6 +337,8 @@ def _observe(
     log = redact(service.logs(REFUSAL_LOG_LINES), creds.secrets)
 
     def put_back() -> Observation:
+        # Compose recreates the refused container: the harness's own removal, not interference.
+        run.steps.begin("putting the old version back", acting=True)
         run.set_image(upgrade.old_ref)
         run.run(("up", "-d"))
         return observe(profile.classify_missing, connect, PERSONS_ROWS)

@@ -236,6 +236,7 @@ def observe_upgrade(d: Deployment) -> Observation:
     log = redact(d.container.logs(REFUSAL_LOG_LINES), d.creds.secrets)
 
     def put_back() -> Observation:
+        d.steps.begin("putting the old version back", acting=True)
         d.start_new()  # the old version's image, on the same storage
         return observe(d.profile.classify_missing, d.connect, PERSONS_ROWS)
 

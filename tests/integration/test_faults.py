@@ -328,25 +328,24 @@ def test_pytest_outlives_the_engine_going_away_and_its_outcomes_equal_the_report
 # --- a container struck from outside: killed, removed, or OOM-killed by the kernel ---
 
 
-def _strike_first_container(engine: Engine, session: Session, command: list[str]) -> list[str]:
-    """In the background: as soon as the session's first container runs, another process
-    (the docker CLI) runs `command` + its id. Returns the ids struck, filled in later."""
+def _strike_before_the_write(
+    engine: Engine, session: Session, command: list[str], monkeypatch: pytest.MonkeyPatch
+) -> list[str]:
+    """Just before the cell writes its rows, another process (the docker CLI) runs `command`
+    on the cell's running container. Returns the ids struck, filled in then."""
     struck: list[str] = []
+    real_write = persons.write_persons
 
-    def watch() -> None:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            running = engine.client.api.containers(
-                filters={"label": f"{SESSION_LABEL}={session.id}", "status": "running"}
-            )
-            if running:
-                container = str(running[0]["Id"])
-                subprocess.run([*command, container], check=True, capture_output=True)
-                struck.append(container)
-                return
-            time.sleep(0.1)
+    def strike_then_write(connection: DbConnection) -> int:
+        running = engine.client.api.containers(
+            filters={"label": f"{SESSION_LABEL}={session.id}", "status": "running"}
+        )
+        for container in running:  # the cell's server: nothing else of the test runs now
+            subprocess.run([*command, str(container["Id"])], check=True, capture_output=True)
+            struck.append(str(container["Id"]))
+        return real_write(connection)
 
-    threading.Thread(target=watch, daemon=True).start()
+    monkeypatch.setattr("harness.persistence.scenario.write_persons", strike_then_write)
     return struck
 
 
@@ -363,22 +362,25 @@ def _strike_first_container(engine: Engine, session: Session, command: list[str]
     ],
     ids=["docker-kill", "docker-rm-f"],
 )
-def test_a_container_struck_from_outside_gets_no_verdict_with_the_engine_s_cause(
+def test_a_container_struck_from_outside_gets_no_verdict_with_the_engine_s_cause(  # noqa: PLR0917
     command: list[str],
     cause: str,
     local_images: dict[str, str],
     harness_engine: Engine,
     harness_test_session: Session,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    struck = _strike_first_container(harness_engine, harness_test_session, command)
+    # The moment is chosen (the write: the harness is not acting on the container then); the
+    # kill or removal is real, by another process.
+    struck = _strike_before_the_write(harness_engine, harness_test_session, command, monkeypatch)
     result = check_persistence(
         stock_mysql(local_images["mysql"]), storage="named", action="restart",
         engine=harness_engine, session=harness_test_session,
     )  # fmt: skip
 
-    assert struck, "the container was never seen running"
+    assert len(struck) == 1, struck
     assert result.observed is None, result  # never "lost" (nor "survives")
-    assert re.search(cause, result.error), result.error
+    assert re.search(cause + " the write of the Persons rows", result.error), result.error
     assert not result.passed
 
 
