@@ -43,3 +43,9 @@ class NotReady(HarnessError):
 
 class NotRunning(HarnessError):
     """A lifecycle step needs a running container, and the engine says it is not running."""
+
+
+def described(error: BaseException) -> str:
+    """An error in one line for a result: a harness error's own sentence, else its type and
+    text (the SDK's and the drivers' errors say little without their type)."""
+    return str(error) if isinstance(error, HarnessError) else f"{type(error).__name__}: {error}"

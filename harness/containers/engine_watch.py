@@ -112,6 +112,11 @@ class EngineWatch:
         self.limit = limit
         self.gone = ""  # why the remaining cells get no verdict
 
+    @property
+    def wait_at_end(self) -> float:
+        """How long the run's cleanup may wait for the engine: not again once it gave up."""
+        return 0.0 if self.gone else self.limit
+
     def before_cell(self) -> str:
         """ "" when the engine answers (now or after a wait); else why the cell cannot run."""
         if self.gone or answers(self.engine):

@@ -16,7 +16,7 @@ from pathlib import Path
 from harness.containers.engine import Engine, Session, sweep
 from harness.containers.engine_watch import ENGINE_RETURN_SECONDS, EngineWatch, say_on_stderr
 from harness.containers.run_state import end_run_or_say, start_run
-from harness.errors import HarnessError
+from harness.errors import described
 from harness.grading import dockerfile
 from harness.grading.answers import grade_answer, read_answers
 from harness.grading.compose_submission import (
@@ -82,7 +82,7 @@ def grade_lab(
         else:
             results = _in_parallel(one, submissions, jobs, cancelled)
     finally:
-        end_run_or_say(engine, session, say, 0.0 if watch.gone else engine_wait)
+        end_run_or_say(engine, session, say, watch.wait_at_end)
     return LabResult(lab.title, lab.max_score, tuple(results))
 
 
@@ -257,8 +257,7 @@ def _build_of(workspace: Workspace) -> dockerfile.Build | CheckResult:
     except (GradingCancelled, KeyboardInterrupt):
         raise
     except Exception as error:  # no points taken: an error, with the true cause
-        seen = str(error) if isinstance(error, HarnessError) else repr(error)
-        cause = failure_cause(workspace.engine, workspace.session, CellSteps(), seen)
+        cause = failure_cause(workspace.engine, workspace.session, CellSteps(), described(error))
         return _problem(Status.ERROR, f"The build could not run: {cause}")
 
 

@@ -18,7 +18,6 @@ DISK_FULL_MARKERS = ("No space left on device", "error 28", "Errcode: 28", "errn
 
 # The engine's container events that can strike a cell from outside (`docker events`).
 WATCHED_EVENTS = ("kill", "oom", "destroy")
-CLEANUP_STEP = "removing what the cell made"
 
 
 @dataclass(frozen=True)
@@ -56,10 +55,10 @@ class CellSteps:
         self.marks.append((self.clock(), step, acting))
 
     def finish(self) -> None:
-        """From here on (the cell's own cleanup) nothing the engine reports is judged."""
+        """From here on (the cell's own cleanup) nothing the engine reports is judged; the
+        current step stays the last one the cell began (where a failure happened)."""
         if self.finished_ns is None:
             self.finished_ns = self.clock()
-            self.marks.append((self.finished_ns, CLEANUP_STEP, True))
 
     @property
     def current(self) -> str:

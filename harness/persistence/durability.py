@@ -22,7 +22,7 @@ from harness.containers.engine import Engine, Session
 from harness.containers.engine_watch import answers, engine_cause, forget_refused_sockets
 from harness.containers.managed import spec_of
 from harness.containers.readiness import LOG_TAIL_LINES, describe_exit
-from harness.errors import HarnessError, NotRunning
+from harness.errors import HarnessError, NotRunning, described
 from harness.model.credentials import Credentials, redact
 from harness.model.databases import DATABASES, DatabaseProfile
 from harness.model.durability import (
@@ -403,8 +403,7 @@ def run_campaign(
                 if progress:
                     progress(counts)
     except Exception as error:  # the campaign's verdict is "could not run", with why
-        seen = str(error) if isinstance(error, HarnessError) else f"{type(error).__name__}: {error}"
-        campaign.error = redact(seen, creds.secrets)
+        campaign.error = redact(described(error), creds.secrets)
         if not answers(engine):  # the engine went away, not the server: say so
             forget_refused_sockets()
             campaign.error = engine_cause(campaign.error, f"round {len(campaign.rounds) + 1}")

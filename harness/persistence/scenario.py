@@ -17,7 +17,7 @@ from harness.containers.database import database_container
 from harness.containers.deployment import Deployment
 from harness.containers.engine import Engine, Session
 from harness.containers.managed import spec_of
-from harness.errors import EngineRefused, HarnessError, NotReady, UsageError
+from harness.errors import EngineRefused, HarnessError, NotReady, UsageError, described
 from harness.images.sources import UpgradeImages
 from harness.model.actions import ACTIONS, Action
 from harness.model.cells import RUN_MATRIX, Cell, ScenarioResult
@@ -82,11 +82,7 @@ def _preparation_cause(
 ) -> str:
     """The error of a cell that failed before its first container: the engine gone, or what
     the engine said."""
-    return failure_cause(engine, session, CellSteps(), redact(_described(error), creds.secrets))
-
-
-def _described(error: Exception) -> str:
-    return str(error) if isinstance(error, HarnessError) else f"{type(error).__name__}: {error}"
+    return failure_cause(engine, session, CellSteps(), redact(described(error), creds.secrets))
 
 
 def run_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
@@ -132,7 +128,7 @@ def run_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
         result.detail = redact(str(refusal), creds.secrets)
     except Exception as error:  # the verdict is "could not run", with its true cause
         if trial is None:  # else only the cleanup failed: the rows were read back
-            seen = redact(_described(error), creds.secrets)
+            seen = redact(described(error), creds.secrets)
             result.error = failure_cause(engine, scope, deployment.steps, seen)
     if trial is not None:
         result.rows_written = trial.rows_written

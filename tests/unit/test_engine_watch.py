@@ -133,3 +133,12 @@ def test_the_wait_for_the_engine_is_the_variable_s_and_a_bad_one_is_one_sentence
     for bad in ("0", "-3", "soon"):
         with pytest.raises(UsageError, match=f"HARNESS_ENGINE_WAIT={bad} is not a number"):
             return_limit({"HARNESS_ENGINE_WAIT": bad})
+
+
+def test_a_run_whose_watch_gave_up_does_not_wait_again_at_its_end() -> None:
+    engine = Engine(docker.DockerClient(base_url="unix:///gone", version="1.41"),
+                    EngineInfo("docker", "20.10", "1.41"), "gone", "unix:///gone")  # fmt: skip
+    watch = EngineWatch(engine, show=lambda _: None, limit=30.0)
+    assert watch.wait_at_end == 30.0
+    watch.gone = "the engine stopped answering and did not come back within 30 s"
+    assert watch.wait_at_end == 0.0

@@ -121,3 +121,8 @@ def test_a_server_s_words_for_a_full_disk_are_recognised(seen: str) -> None:
 
 def test_other_errors_are_not_taken_for_a_full_disk() -> None:
     assert not disk_full("the queue is full of work; connection refused (errno 111)")
+
+
+def test_a_failure_s_step_is_the_one_the_cell_was_in_not_its_cleanup(steps: CellSteps) -> None:
+    # The cell's teardown runs before its cause is said: the step must survive it.
+    assert steps.current == "the read-back of the rows"

@@ -190,7 +190,7 @@ def _run_matrix(
             bar.finished(label + cell.id, _outcome_label(result))
     finally:
         # After a wait that ended without the engine, no second wait at the end.
-        end_run_or_say(engine, session, say_on_stderr, 0.0 if watch.gone else watch.limit)
+        end_run_or_say(engine, session, say_on_stderr, watch.wait_at_end)
     return results
 
 

@@ -16,7 +16,7 @@ from harness.containers.database import database_container
 from harness.containers.engine import Engine
 from harness.containers.engine_watch import return_limit, say_on_stderr
 from harness.containers.run_state import end_run_or_say, start_run
-from harness.errors import UsageError
+from harness.errors import UsageError, described
 from harness.frontends.reports.json_report import to_json, write_json
 from harness.images.availability import cannot_tell_database, database_of_image, require_refs
 from harness.images.sources import UpgradeImages
@@ -112,7 +112,7 @@ def cmd_upgrade_check(args: argparse.Namespace) -> int:
             result = run_cell(engine, session, cell, container, creds, upgrade)
     except Exception as error:  # the secrets' volume: the engine's failure, as the cell's error
         if result is None:  # a verdict made stands: the rows were read back
-            seen = redact(f"{type(error).__name__}: {error}", creds.secrets)
+            seen = redact(described(error), creds.secrets)
             result = planned(engine, cell, upgrade)
             result.error = failure_cause(engine, session, CellSteps(), seen)
     finally:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ if TYPE_CHECKING:
     from harness.containers.engine_watch import EngineWatch
 
 HOST = "host"  # as harness.engines.catalogue names it (not imported: it pulls in the engines)
+HOST_WAIT_AT_END = pytest.StashKey[float]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -105,11 +105,16 @@ class EnginePool:
 
         return engine_environment(name)
 
+    def wait_at_end(self, name: str) -> float:
+        """How long the cleanup of `name` may wait for it: not again once its watch gave up."""
+        watch = self.watches.get(name)
+        return watch.wait_at_end if watch else self.wait_limit
+
     def close(self) -> None:
         from harness.containers.run_state import end_run_or_say  # noqa: PLC0415
 
-        for engine, session in self.engines.values():
-            end_run_or_say(engine, session, self.show, self.wait_limit)
+        for name, (engine, session) in self.engines.items():
+            end_run_or_say(engine, session, self.show, self.wait_at_end(name))
             engine.close()
 
 
@@ -127,6 +132,8 @@ def harness_engine_pool(
     pool.wait_limit = return_limit(os.environ)  # its value was checked before any test
     yield pool
     pool.close()
+    # The host's run ends in `harness_session`, after this: it waits no more than the pool did.
+    pytestconfig.stash[HOST_WAIT_AT_END] = pool.wait_at_end(HOST)
 
 
 def check_named_engines(config: pytest.Config, image_refs: list[str]) -> None:
@@ -161,7 +168,9 @@ def say_to(config: pytest.Config) -> Callable[[str], None]:
 
     def say(line: str) -> None:
         if reporter is None:
-            print(f"harness: {line}", file=sys.stderr, flush=True)
+            from harness.containers.engine_watch import say_on_stderr  # noqa: PLC0415 - heavy
+
+            say_on_stderr(line)
             return
         with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
             reporter.write_line(f"harness: {line}")

@@ -192,12 +192,14 @@ def harness_session(pytestconfig: pytest.Config, harness_engine: Engine) -> Iter
     """This run's labels; at the end, whatever still carries them is removed."""
     from harness.containers.engine_watch import return_limit  # noqa: PLC0415
     from harness.containers.run_state import end_run_or_say, start_run  # noqa: PLC0415
-    from harness.frontends.pytest.engines import say_to  # noqa: PLC0415 - a registered part
+    from harness.frontends.pytest.engines import HOST_WAIT_AT_END, say_to  # noqa: PLC0415
 
     session = start_run(harness_engine)
     yield session
     # An engine gone at the end adds no failure to the run: its results stand; `clean` later.
-    end_run_or_say(harness_engine, session, say_to(pytestconfig), return_limit(os.environ))
+    wait = pytestconfig.stash.get(HOST_WAIT_AT_END, None)
+    wait = return_limit(os.environ) if wait is None else wait
+    end_run_or_say(harness_engine, session, say_to(pytestconfig), wait)
 
 
 @pytest.fixture
