@@ -11,8 +11,11 @@ loading an image again and again. An experiment, never a test.
     AIO_CAMPAIGNS=40   campaigns per arm
     AIO_ROUNDS=20      kill rounds per campaign
     AIO_LOAD=1         the docker-in-docker load (0: none, for a quiet baseline)
+    AIO_CONTINUE=0     1: keep the campaigns already recorded (same rounds and load) and run
+                       only the missing ones, with the next seeds
 
-Writes `benchmarks/results/aio-experiment.json` and prints the counts per arm.
+Writes `benchmarks/results/aio-experiment.json` after every campaign (a run stopped midway keeps
+what it finished) and prints the counts per arm at the end.
 """
 
 from __future__ import annotations
@@ -48,21 +51,35 @@ PLAN = CampaignPlan("mysql", "bind", safe=True, must_show="no loss")
 
 @dataclass
 class Arm:
+    """One arm's campaigns, each recorded as the few numbers the experiment compares."""
+
     name: str
-    campaigns: list[Campaign] = field(default_factory=list)
+    campaigns: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, campaign: Campaign) -> None:
+        self.campaigns.append({
+            "seed": campaign.seed,
+            "rounds": len(campaign.rounds),
+            "clean": campaign.passed,
+            "lost": campaign.total("lost"),
+            "unexpected": campaign.total("unexpected"),
+            "error": campaign.error.splitlines()[0][:300] if campaign.error else None,
+            "evidence": [line[:2000] for line in campaign.evidence],
+        })  # fmt: skip
 
     def row(self) -> dict[str, Any]:
         """Each anomaly's count: campaigns with an odd row (read back but never acknowledged,
         or twice), with an acknowledged row lost, and stopped by an error (a crashed server)."""
+        done = self.campaigns
         return {
             "arm": self.name,
-            "campaigns": len(self.campaigns),
-            "rounds": sum(len(c.rounds) for c in self.campaigns),
-            "clean": sum(c.passed for c in self.campaigns),
-            "with_unexpected_rows": sum(bool(c.total("unexpected")) for c in self.campaigns),
-            "with_lost_acknowledged": sum(bool(c.total("lost")) for c in self.campaigns),
-            "stopped_by_error": sum(bool(c.error) for c in self.campaigns),
-            "errors": [c.error.splitlines()[0][:300] for c in self.campaigns if c.error],
+            "campaigns": len(done),
+            "rounds": sum(c["rounds"] for c in done),
+            "clean": sum(c["clean"] for c in done),
+            "with_unexpected_rows": sum(bool(c["unexpected"]) for c in done),
+            "with_lost_acknowledged": sum(bool(c["lost"]) for c in done),
+            "stopped_by_error": sum(bool(c["error"]) for c in done),
+            "errors": [c["error"] for c in done if c["error"]],
         }
 
 
@@ -99,6 +116,11 @@ def main() -> int:
     campaigns = int(os.environ.get("AIO_CAMPAIGNS", "40"))
     rounds = int(os.environ.get("AIO_ROUNDS", "20"))
     with_load = os.environ.get("AIO_LOAD", "1") != "0"
+    record = _recorded(rounds, with_load) if os.environ.get("AIO_CONTINUE") == "1" else None
+    arms = [Arm(name, list(record["arms"][name]) if record else []) for name in ARMS]
+    earlier_loads = record["image_loads"] if record else 0
+    earlier_seconds = record["seconds"] if record else 0
+    first = min(len(arm.campaigns) for arm in arms)
     engine = Engine.connect()
     choices = select_images(
         engine, ImageRequest.read(lambda _: None, os.environ), ask_registry=False
@@ -107,40 +129,65 @@ def main() -> int:
     images = {c.database: c.ref for c in choices}
     if with_load:
         subprocess.run([sys.executable, "-m", "harness", "engines", "up", LOAD_ENGINE], check=True)
-    arms = [Arm(name) for name in ARMS]
     session, creds = start_run(engine), Credentials.random()
     started = time.monotonic()
+    load = ImageLoads(engine, images["postgres"]) if with_load else None
+
+    def save() -> dict[str, Any]:
+        result = {
+            "campaigns_per_arm": campaigns, "rounds": rounds, "load": with_load,
+            "image_loads": earlier_loads + (load.loads if load else 0),
+            "seconds": earlier_seconds + round(time.monotonic() - started),
+            "arms": [arm.row() for arm in arms],
+            "campaigns": {arm.name: arm.campaigns for arm in arms},
+        }  # fmt: skip
+        RESULT.parent.mkdir(parents=True, exist_ok=True)
+        partial = RESULT.with_suffix(".partial")
+        partial.write_text(json.dumps(result, indent=2) + "\n")
+        partial.replace(RESULT)  # never a half-written record
+        return result
+
     try:
-        load = ImageLoads(engine, images["postgres"]) if with_load else None
         with load or contextlib.nullcontext():
-            for index in range(campaigns):
+            for index in range(first, campaigns):
                 for arm in arms:  # interleaved: on, off, on, off...
+                    if len(arm.campaigns) > index:
+                        continue
                     campaign = run_campaign(
                         engine, session, PLAN, images["mysql"], creds, rounds=rounds,
                         seed=DEFAULT_SEED + index, server_options=ARMS[arm.name],
                     )  # fmt: skip
-                    arm.campaigns.append(campaign)
+                    arm.add(campaign)
+                    save()
                     _show(time.monotonic() - started, arm.name, index + 1, campaign)
     finally:
         end_run(engine, session)
         if with_load:
             subprocess.run([sys.executable, "-m", "harness", "engines", "down", LOAD_ENGINE],
                            check=False)  # fmt: skip
-    rows = [arm.row() for arm in arms]
-    result = {"campaigns_per_arm": campaigns, "rounds": rounds, "load": with_load,
-              "image_loads": load.loads if load else 0,
-              "seconds": round(time.monotonic() - started), "arms": rows}  # fmt: skip
-    RESULT.parent.mkdir(parents=True, exist_ok=True)
-    RESULT.write_text(json.dumps(result, indent=2) + "\n")
+    result = save()
     print(
         f"\n{'arm':<14}{'campaigns':>10}{'clean':>7}{'odd rows':>10}{'lost acked':>12}{'errors':>8}"
     )
-    for row in rows:
+    for row in result["arms"]:
         print(f"{row['arm']:<14}{row['campaigns']:>10}{row['clean']:>7}"
               f"{row['with_unexpected_rows']:>10}{row['with_lost_acknowledged']:>12}"
               f"{row['stopped_by_error']:>8}")  # fmt: skip
     print(f"({result['image_loads']} image loads beside them; {RESULT})")
     return 0
+
+
+def _recorded(rounds: int, with_load: bool) -> dict[str, Any] | None:
+    """The campaigns already recorded, when they were run the same way; otherwise None, and
+    the run starts from the first seed."""
+    if not RESULT.exists():
+        return None
+    old = json.loads(RESULT.read_text())
+    if old.get("rounds") != rounds or old.get("load") != with_load or "campaigns" not in old:
+        print(f"{RESULT} was run another way (rounds, load); starting from the first seed.")
+        return None
+    return {"arms": old["campaigns"], "image_loads": old["image_loads"],
+            "seconds": old["seconds"]}  # fmt: skip
 
 
 def _show(seconds: float, arm: str, number: int, campaign: Campaign) -> None:
