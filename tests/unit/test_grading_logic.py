@@ -11,7 +11,7 @@ import pytest
 
 from harness.containers.run_state import RunState
 from harness.errors import UsageError
-from harness.frontends.cli.grade import _exit_code, print_submission
+from harness.frontends.cli.grade import exit_code, print_submission
 from harness.grading import submission as submission_module
 from harness.grading.results import CheckResult, LabResult, Status, SubmissionResult
 from harness.grading.run_line import Refused, parse_run_line
@@ -302,7 +302,7 @@ def test_class_statistics_come_from_the_scores() -> None:
 def test_fail_under_exits_1_only_when_a_score_is_below_it(
     fail_under: float | None, code: int
 ) -> None:
-    assert _exit_code(CLASS, fail_under) == code
+    assert exit_code(CLASS, fail_under) == code
 
 
 def test_a_students_table_has_a_row_per_check_with_points_and_status() -> None:

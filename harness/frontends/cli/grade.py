@@ -17,6 +17,7 @@ from harness.errors import UsageError
 from harness.frontends.cli.progress import ProgressBar
 from harness.frontends.options import IMAGE_OPTIONS, ImageRequest
 from harness.frontends.reports.json_report import write_json
+from harness.frontends.reports.shards import grades_block
 from harness.grading.grader import grade_lab
 from harness.grading.lab import load_lab
 from harness.grading.reports import (
@@ -31,6 +32,7 @@ from harness.grading.stand_ins import StandIns
 from harness.grading.submission import Submission, discover
 from harness.images.availability import require_present, select_images
 from harness.images.sources import describe_choices
+from harness.model.shards import shard_option
 
 FAIL_UNDER_EXIT = 1
 MESSAGE_WIDTH = 72
@@ -39,7 +41,13 @@ MESSAGE_WIDTH = 72
 def cmd_grade(args: argparse.Namespace) -> int:
     # A bad lab or a missing folder is a usage error, found before any engine is needed.
     lab = load_lab(args.lab)
-    submissions = discover(args.submissions)
+    shard = shard_option(args.shard)
+    if shard and not args.json:
+        raise UsageError(
+            "--shard needs --json PATH: `merge` puts the shards' JSON reports together."
+        )
+    everyone = discover(args.submissions)
+    submissions = shard.take(everyone) if shard else everyone
     if args.jobs < 1:
         raise UsageError(f"--jobs must be 1 or more, not {args.jobs}.")
     engine_wait = return_limit(os.environ)  # a bad HARNESS_ENGINE_WAIT, before any work
@@ -48,7 +56,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     choices = select_images(engine, request, ask_registry=False)
     require_present(engine, choices)
     print(describe_choices(request.source, choices), flush=True)
-    print(f"grading {len(submissions)} submission(s) of {lab.title!r}", flush=True)
+    part = f" (shard {shard}: {len(submissions)} of {len(everyone)})" if shard else ""
+    print(f"grading {len(submissions)} submission(s) of {lab.title!r}{part}", flush=True)
     bar = ProgressBar(len(submissions) * len(lab.checks))
     lock = threading.Lock()
 
@@ -68,8 +77,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     for submission in result.submissions:
         print_submission(submission)
     print_class_summary(result)
-    write_reports(args, result)
-    return _exit_code(result, args.fail_under)
+    write_reports(args, result, grades_block(shard, result, len(everyone)) if shard else None)
+    return exit_code(result, args.fail_under)
 
 
 def print_submission(submission: SubmissionResult, out: Callable[[str], None] = print) -> None:
@@ -97,10 +106,13 @@ def print_class_summary(result: LabResult, out: Callable[[str], None] = print) -
         out(f"  {check:<{width}}  {rate:4.0%} passed")
 
 
-def write_reports(args: argparse.Namespace, result: LabResult) -> None:
+def write_reports(
+    args: argparse.Namespace, result: LabResult, shard_block: dict[str, Any] | None = None
+) -> None:
+    """Every report asked for; a shard's JSON carries its `shard` block for `merge`."""
     written: list[str] = []
     if args.json:
-        write_json(args.json, result.to_json())
+        write_json(args.json, result.to_json() | ({"shard": shard_block} if shard_block else {}))
         written.append(f"JSON {args.json}")
     if args.junit:
         _write(args.junit, junit_xml(result))
@@ -130,7 +142,7 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text)
 
 
-def _exit_code(result: LabResult, fail_under: float | None) -> int:
+def exit_code(result: LabResult, fail_under: float | None) -> int:
     if fail_under is None:
         return 0
     below = result.below(fail_under)
@@ -174,6 +186,12 @@ def add_grade_command(commands: Any) -> None:
     )
     grade.add_argument(
         "--jobs", type=int, default=1, metavar="N", help="grade N students at a time (default 1)"
+    )
+    grade.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="grade only the K-th of N equal parts of the class (one per machine; "
+        "`merge` puts their JSON reports together)",
     )
     group = grade.add_argument_group("images")
     for option in IMAGE_OPTIONS:

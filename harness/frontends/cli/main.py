@@ -15,6 +15,7 @@ from harness.frontends.cli.engines import add_engine_commands
 from harness.frontends.cli.grade import add_grade_command
 from harness.frontends.cli.images import add_images_commands
 from harness.frontends.cli.layers import add_layers_commands
+from harness.frontends.cli.merge import add_merge_command
 from harness.frontends.cli.run import add_run_command
 from harness.frontends.cli.schema import add_schema_command
 from harness.frontends.cli.upgrade import add_upgrade_command
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_layers_commands(commands)
     add_upgrade_command(commands)
     add_compose_check_command(commands)
+    add_merge_command(commands)
     add_schema_command(commands)
     return parser
 

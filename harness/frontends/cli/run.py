@@ -29,6 +29,7 @@ from harness.frontends.reports.comparison import (
     engines_summary,
 )
 from harness.frontends.reports.json_report import write_json
+from harness.frontends.reports.shards import matrix_block
 from harness.frontends.reports.terminal import render
 from harness.images.availability import require_present
 from harness.images.sources import (
@@ -47,6 +48,7 @@ from harness.model.compose import (
 from harness.model.credentials import Credentials
 from harness.model.databases import DATABASES
 from harness.model.durability import DEFAULT_ROUNDS, DEFAULT_SEED
+from harness.model.shards import shard_option
 from harness.model.storage import STORAGE_NAMES
 from harness.persistence.compose_scenario import run_compose_cell
 from harness.persistence.initialised import InitialisedImages, databases_to_reuse
@@ -66,10 +68,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.durability:
         check_durability_usage(args)
     axes = _matrix_axes(args)
+    shard = shard_option(args.shard)
     return_limit(os.environ)  # a bad HARNESS_ENGINE_WAIT is said before any work
     names = list(dict.fromkeys(args.engine or [HOST]))
-    if args.durability and names != [HOST]:
-        raise UsageError("--durability runs on the host engine only; drop --engine.")
+    _check_usage(args, names)
     engine = connect_engine(names[0])
     source, choices = image_choices(args, engine, ask_registry=False)
     chosen = [c for c in choices if c.database in (args.database or DATABASES)]
@@ -82,6 +84,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     cells = _selected_cells(axes, args, databases)
     upgrades = {c.database: upgrade for c in chosen if (upgrade := c.upgrade())}
     cells = _runnable(cells, upgrades, wanted)
+    total = len(cells)
+    if shard:
+        cells = shard.take(cells)
+        print(f"shard {shard}: {len(cells)} of the {total} cells", flush=True)
     if any(cell.upgrades for cell in cells):
         chosen = with_upgrade_images(chosen)
     run_cells = [c for c in cells if c.matrix == RUN_MATRIX]
@@ -98,14 +104,36 @@ def cmd_run(args: argparse.Namespace) -> int:
             results = _run_matrix(engine, cells, wanted, upgrades, name, reuse=reuse)
         runs.append(EngineRun(name, engine.info, wanted, results))
     _show(runs)
+    block = matrix_block(shard, runs, len(cells), total) if shard else None
+    _write_reports(args, runs, block)
+    return 0 if all(r.passed for run in runs for r in run.results) else 1
+
+
+def _write_reports(
+    args: argparse.Namespace, runs: list[EngineRun], shard_block: dict[str, Any] | None
+) -> None:
+    """JSON and HTML when asked for; a shard's JSON carries its `shard` block for `merge`."""
     if args.json:
-        write_json(args.json, engines_report(runs))
+        report = engines_report(runs)
+        if shard_block:
+            report["shard"] = shard_block
+        write_json(args.json, report)
         print(f"JSON report: {args.json}")
     if args.html:
         args.html.parent.mkdir(parents=True, exist_ok=True)
         args.html.write_text(engines_html(runs))
         print(f"HTML report: {args.html}")
-    return 0 if all(r.passed for run in runs for r in run.results) else 1
+
+
+def _check_usage(args: argparse.Namespace, names: list[str]) -> None:
+    if args.durability and names != [HOST]:
+        raise UsageError("--durability runs on the host engine only; drop --engine.")
+    if args.durability and args.shard:
+        raise UsageError("--shard splits the matrix; run the crash campaigns without it.")
+    if args.shard and not args.json:
+        raise UsageError(
+            "--shard needs --json PATH: `merge` puts the shards' JSON reports together."
+        )
 
 
 def _matrix_axes(args: argparse.Namespace) -> MatrixAxes:
@@ -272,6 +300,12 @@ def add_run_command(commands: Any) -> None:
         type=int,
         default=DEFAULT_SEED,
         help="seed of the kill moments (the same seed plans the same rounds)",
+    )
+    run.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="run only the K-th of N equal parts of the chosen cells (one per machine; "
+        "`merge` puts their JSON reports together)",
     )
     add_image_options(run)
     REUSE_INIT_OPTION.add_to(run.add_argument)

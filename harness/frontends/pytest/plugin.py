@@ -23,11 +23,13 @@ from harness.frontends.pytest.stash import (
     CELLS_KEY,
     RESULTS_KEY,
     RUN_KEY,
+    SHARD_KEY,
     record_result,
 )
 from harness.frontends.reports.comparison import EngineRun, engines_report, engines_summary
 from harness.frontends.reports.durability import durability_summary
 from harness.frontends.reports.json_report import to_json, write_json
+from harness.frontends.reports.shards import matrix_block
 from harness.frontends.reports.terminal import LineKind
 from harness.frontends.signals import cleanup_on_terminate
 from harness.model.actions import ACTIONS
@@ -36,6 +38,7 @@ from harness.model.credentials import Credentials
 from harness.model.databases import DATABASES
 from harness.model.durability import Campaign
 from harness.model.engine_info import EngineInfo
+from harness.model.shards import Shard, shard_option
 
 if TYPE_CHECKING:
     from harness.containers.engine import Engine, Session
@@ -76,6 +79,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="IMAGE",
         help="base image for the layer experiments (default: the harness's local Debian base; "
         "alpine works where it is present)",
+    )
+    group.addoption(
+        "--shard",
+        dest="harness_shard",
+        default=None,
+        metavar="K/N",
+        help="run only the K-th of N equal parts of the selected tests (one per machine; "
+        "`python -m harness merge` puts their --harness-report files together)",
     )
     group.addoption(
         "--harness-report",
@@ -155,6 +166,13 @@ def pytest_collection_modifyitems(
     """Preflight after selection. In a pytest-xdist worker, `pytest.exit` would read as a crashed
     worker on the controller; the worker instead runs nothing and stops the session with the
     sentence, which the controller prints as the reason it stopped (exit code 2)."""
+    try:
+        shard = shard_option(config.getoption("harness_shard"))
+    except HarnessError as error:
+        _stop(session, config, items, error)
+        return
+    if shard:
+        _take_shard(config, shard, items)
     config.stash[CELLS_KEY] = [cell for item in items if (cell := _cell_of(item))]
     if _needs(items, "harness_engine"):
         # Only in a run that selected tests using the engine (the plugin loads in every run of
@@ -164,11 +182,29 @@ def pytest_collection_modifyitems(
     try:
         preflight(config, items)
     except HarnessError as error:
-        if not hasattr(config, "workerinput"):
-            exit_on(error)
-        config.hook.pytest_deselected(items=list(items))
-        items[:] = []
-        session.shouldstop = f"harness: {error}"
+        _stop(session, config, items, error)
+
+
+def _stop(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item], error: HarnessError
+) -> None:
+    if not hasattr(config, "workerinput"):
+        exit_on(error)
+    config.hook.pytest_deselected(items=list(items))
+    items[:] = []
+    session.shouldstop = f"harness: {error}"
+
+
+def _take_shard(config: pytest.Config, shard: Shard, items: list[pytest.Item]) -> None:
+    """Keep the shard's part of the selection (every worker of a shard keeps the same part);
+    remember how many matrix cells it and the whole run were given, for the report's block."""
+    total = sum(_cell_of(item) is not None for item in items)
+    keep = shard.take(items)
+    kept = {id(item) for item in keep}
+    config.hook.pytest_deselected(items=[item for item in items if id(item) not in kept])
+    items[:] = keep
+    assigned = sum(_cell_of(item) is not None for item in keep)
+    config.stash[SHARD_KEY] = [shard.index, shard.count, assigned, total]
 
 
 # --- fixtures ---
@@ -377,6 +413,8 @@ def pytest_runtest_makereport(
     report = yield
     if call.when != "call":
         return report
+    if SHARD_KEY in item.config.stash:
+        report.harness_shard = item.config.stash[SHARD_KEY]  # type: ignore[attr-defined]
     if RESULTS_KEY in item.stash:
         report.harness_results = [r.to_record() for r in item.stash[RESULTS_KEY]]  # type: ignore[attr-defined]
     if CAMPAIGNS_KEY in item.stash:
@@ -395,10 +433,13 @@ class ResultCollector:
         self.results: dict[str, list[ScenarioResult]] = {}
         self.campaigns: list[Campaign] = []
         self.runs: dict[str, dict[str, Any]] = {}
+        # [K, N, cells given to this shard, cells in the whole run] under --shard.
+        self.shard: list[int] | None = None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call":
             return
+        self.shard = getattr(report, "harness_shard", None) or self.shard
         run = dict(getattr(report, "harness_run", None) or {})
         if run:
             # Under pytest-xdist this is the controller, which collects no items: the first
@@ -462,4 +503,7 @@ class ResultCollector:
             report = engines_report(runs)
             if durability:  # crash campaigns run on the host's engine
                 report["durability"] = durability
+        if self.shard:
+            index, count, assigned, total = self.shard
+            report["shard"] = matrix_block(Shard(index, count), runs, assigned, total)
         write_json(Path(path), report)

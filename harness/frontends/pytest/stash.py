@@ -18,6 +18,8 @@ CAMPAIGNS_KEY = pytest.StashKey[list[Campaign]]()
 RUN_KEY = pytest.StashKey[dict[str, Any]]()
 # The matrix cells this run selected (on the config: what `--reuse-init auto` counts).
 CELLS_KEY = pytest.StashKey[list[Cell]]()
+# Under --shard: [K, N, cells given to this shard, cells in the whole selection].
+SHARD_KEY = pytest.StashKey[list[int]]()
 
 
 def record_run(

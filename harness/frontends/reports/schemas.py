@@ -23,6 +23,10 @@ from harness.model.outcomes import Outcome
 from harness.model.storage import STORAGE_NAMES
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
+SHARD = (
+    "only in a shard's report (--shard K/N): what `merge` checks and needs; a merged report, "
+    "like an unsplit run's, has none"
+)
 
 Database = StrEnum("Database", {name: name for name in DATABASES})  # type: ignore[misc]
 # The `docker run` matrix's storage modes and actions, then the compose matrix's own.
@@ -129,6 +133,7 @@ class EngineReport(_Strict):
     durability: list[CampaignEntry] | None = Field(
         None, description="crash campaigns, when any ran"
     )
+    shard: dict[str, Any] | None = Field(None, description=SHARD)
 
 
 class EngineOutcome(_Strict):
@@ -150,6 +155,7 @@ class EnginesReport(_Strict):
     engines: list[EngineReport]
     differences: list[Difference]
     durability: list[CampaignEntry] | None = None
+    shard: dict[str, Any] | None = Field(None, description=SHARD)
 
 
 class Report(RootModel[EngineReport | EnginesReport]):
@@ -177,6 +183,7 @@ class Grades(_Strict):
     lab: str = Field(description="the lab's title")
     max_score: float = Field(ge=0)
     submissions: list[SubmissionEntry]
+    shard: dict[str, Any] | None = Field(None, description=SHARD)
 
 
 SCHEMAS: dict[str, type[BaseModel]] = {"report": Report, "lab": Lab, "grades": Grades}

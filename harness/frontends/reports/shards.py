@@ -1,0 +1,130 @@
+"""What a shard's report carries for `merge`, and the whole run rebuilt from the shards.
+
+A matrix shard's block holds, per engine, its results as records (the contract's entries lack
+the promise's reason, which the terminal and HTML reports show); a grading shard's holds the
+hints each student's checks carried (Gradescope's output and the feedback show them, and
+the contract's entries lack them). Merging rebuilds the objects an
+unsplit run would have had, and the reports are then written by the unsplit run's own code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from harness.errors import UsageError
+from harness.frontends.reports.comparison import EngineRun
+from harness.grading.results import CheckResult, LabResult, Status, SubmissionResult
+from harness.model.cells import ScenarioResult
+from harness.model.durability import Campaign
+from harness.model.engine_info import EngineInfo
+from harness.model.shards import Shard, ShardReport, check_complete, same_in_every_shard
+
+MATRIX, GRADES = "matrix", "grades"
+
+
+def matrix_block(
+    shard: Shard, runs: Sequence[EngineRun], assigned: int, total: int
+) -> dict[str, Any]:
+    """`assigned` and `total`: the cells this shard and the whole run were given, per engine."""
+    return shard.block(
+        MATRIX,
+        assigned,
+        total,
+        engines=[
+            {"as": run.name, "engine": run.info.to_dict(), "images": dict(run.images)}
+            for run in runs
+        ],
+        records={run.name: [r.to_record() for r in run.results] for run in runs},
+    )
+
+
+def merged_matrix(shards: Sequence[ShardReport]) -> tuple[list[EngineRun], list[Campaign]]:
+    """Each engine's results from every shard, in the table's order; and the crash campaigns."""
+    ordered = _ordered(shards, MATRIX)
+    engines = same_in_every_shard(ordered, "engines", "engines or images")
+    runs = []
+    for engine in engines:
+        results = [
+            ScenarioResult.from_record(record)
+            for shard in ordered
+            for record in shard.block["records"][engine["as"]]
+        ]
+        _refuse_repeats([r.cell.id for r in results], f"engine {engine['as']}'s cell")
+        results.sort(key=lambda r: r.cell.sort_key())
+        runs.append(
+            EngineRun(engine["as"], EngineInfo(**engine["engine"]), engine["images"], results)
+        )
+    campaigns = [
+        Campaign.from_record(record)
+        for shard in ordered
+        for record in shard.report.get("durability") or ()
+    ]
+    _refuse_repeats([f"{c.id} (seed {c.seed})" for c in campaigns], "campaign")
+    return runs, sorted(campaigns, key=lambda c: c.id)
+
+
+def grades_block(shard: Shard, lab: LabResult, total: int) -> dict[str, Any]:
+    """`total`: the students the whole run was given."""
+    hints = {s.student: {c.id: c.hint for c in s.checks if c.hint} for s in lab.submissions}
+    return shard.block(GRADES, len(lab.submissions), total, hints=hints)
+
+
+def merged_grades(shards: Sequence[ShardReport]) -> LabResult:
+    """The class in the order an unsplit run lists it: the shard of position p is p mod N + 1,
+    and it holds that student at place p // N."""
+    ordered = _ordered(shards, GRADES)
+    first = ordered[0]
+    for other in ordered[1:]:
+        for key in ("lab", "max_score"):
+            if other.report.get(key) != first.report.get(key):
+                raise UsageError(
+                    f"{other.path} and {first.path} grade different labs "
+                    f"({other.report.get(key)!r} and {first.report.get(key)!r}); merge the "
+                    "shards of one lab."
+                )
+    parts = [
+        [_submission(entry, s.block["hints"]) for entry in s.report["submissions"]] for s in ordered
+    ]
+    for shard, part in zip(ordered, parts, strict=True):
+        if len(part) != int(shard.block["assigned"]):
+            raise UsageError(
+                f"{shard.path} lists {len(part)} submissions but its shard was given "
+                f"{shard.block['assigned']}; grade that shard again."
+            )
+    total = int(first.block["total"])
+    students = tuple(parts[p % len(parts)][p // len(parts)] for p in range(total))
+    _refuse_repeats([s.student for s in students], "student")
+    return LabResult(first.report["lab"], first.report["max_score"], students)
+
+
+def _ordered(shards: Sequence[ShardReport], kind: str) -> list[ShardReport]:
+    ordered = check_complete(shards)
+    if ordered[0].block.get("kind") != kind:
+        raise UsageError(f"{ordered[0].path} is not a {kind} shard.")
+    return ordered
+
+
+def _submission(
+    entry: Mapping[str, Any], hints: Mapping[str, Mapping[str, str]]
+) -> SubmissionResult:
+    theirs = hints.get(entry["student"], {})
+    checks = tuple(
+        CheckResult(
+            check["id"],
+            check["max_points"],
+            Status(check["status"]),
+            check["message"],
+            theirs.get(check["id"], ""),
+        )
+        for check in entry["checks"]
+    )
+    return SubmissionResult(entry["student"], checks)
+
+
+def _refuse_repeats(names: Sequence[str], what: str) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise UsageError(f"{what} {name} is in two shards; merge the shards of one run.")
+        seen.add(name)
