@@ -143,6 +143,44 @@ def graded_samples(
     return Graded(process, ran["pid"], out, grades)
 
 
+def test_a_class_split_in_three_and_merged_gets_the_unsplit_scores_gradebook_and_gradescope(
+    tmp_path: Path, graded_samples: Graded
+) -> None:
+    shards = [tmp_path / f"grades-{k}.json" for k in (1, 2, 3)]
+    for k, path in enumerate(shards, start=1):
+        ran = _grade_cli("grade", str(LAB), str(SAMPLES), "--jobs", "2", "--shard", f"{k}/3",
+                       "--json", str(path))  # fmt: skip
+        assert ran.returncode == 0, ran.stderr[-2000:]
+        assert "(shard " + f"{k}/3: 3 of 9)" in ran.stdout
+    out = tmp_path / "merged"
+    ran = _grade_cli("merge", *map(str, shards), "--json", str(out / "grades.json"),
+                   "--gradebook", str(out / "gradebook.csv"), "--gradescope", str(out / "gs"),
+                   "--fail-under", "6")  # fmt: skip
+    assert ran.returncode == 1  # as the unsplit run: some samples score below 6
+    unsplit = graded_samples.out
+    merged = json.loads((out / "grades.json").read_text())
+    assert [(s["student"], s["score"]) for s in merged["submissions"]] == [
+        (s["student"], s["score"])
+        for s in graded_samples.report["submissions"]  # type: ignore[union-attr]
+    ]
+    assert _rows(out / "gradebook.csv") == _rows(unsplit / "gradebook.csv")
+    for student in (p.name for p in SAMPLES.iterdir()):
+        mine = json.loads((out / "gs" / student / "results.json").read_text())
+        theirs = json.loads((unsplit / "gradescope" / student / "results.json").read_text())
+        assert mine == theirs, student
+
+
+def _rows(path: Path) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(path.read_text())))
+
+
+def _grade_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        capture_output=True, text=True, timeout=900, check=False, env=_harness_env(),
+    )  # fmt: skip
+
+
 def test_each_sample_gets_its_exact_score(graded_samples: Graded) -> None:
     submissions = graded_samples.report["submissions"]
     assert isinstance(submissions, list)
