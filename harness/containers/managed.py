@@ -25,6 +25,7 @@ from testcontainers.core.exceptions import ContainerStartException
 
 from harness.containers.engine import Engine, remove_quietly, sdk_mounts
 from harness.errors import EngineRefused, HarnessError, ImageMissing, NotRunning
+from harness.model.loopback import url_on_this_machine
 from harness.model.spec import ContainerSpec, Mount, MountKind
 from harness.model.storage import ObservedMount
 
@@ -159,12 +160,15 @@ class ManagedContainer:
                 f"Image {container.image} is not on the engine; build or pull it first "
                 "(`make images` for the harness's local images)."
             )
-        talks_to = str(container.get_docker_client().client.api.base_url)
+        api = container.get_docker_client().client.api
+        talks_to = str(api.base_url)
         if talks_to != engine.base_url:
             raise HarnessError(
                 f"The container would start on the engine at {talks_to}, but the harness uses "
                 f"{engine.target}; set DOCKER_HOST once for both."
             )
+        if url_on_this_machine(talks_to):
+            api.trust_env = False  # no proxy lookups on every call (see Engine.connect)
         managed = cls(container, engine, spec)
         try:
             with _without_reaper():
@@ -225,11 +229,13 @@ class ManagedContainer:
             return  # never created
         remove_quietly(lambda: container.remove(force=True, v=volumes))
 
-    def endpoint(self, port: int) -> tuple[str, int]:
+    def endpoint(self, port: int, *, fresh: bool = True) -> tuple[str, int]:
         """Where `port` is reachable from here: 127.0.0.1 for a local engine, else the host
-        testcontainers resolves (a TCP engine's address, a docker-in-docker gateway)."""
+        testcontainers resolves (a TCP engine's address, a docker-in-docker gateway).
+        `fresh=False` reads the inspect data the last `state()` fetched."""
         container = self.wrapped
-        container.reload()
+        if fresh:
+            container.reload()
         bindings = (container.attrs["NetworkSettings"]["Ports"] or {}).get(f"{port}/tcp") or []
         if not bindings:
             raise HarnessError(f"Container {self.name} publishes no host port for {port}/tcp.")

@@ -23,7 +23,10 @@ class RunningServer(Protocol):
 
     @property
     def name(self) -> str: ...
-    def endpoint(self, port: int) -> tuple[str, int]: ...
+    def endpoint(self, port: int, *, fresh: bool = True) -> tuple[str, int]:
+        """Where `port` is reachable; `fresh=False`: from the inspect `state()` just made."""
+        ...
+
     def state(self) -> Mapping[str, Any]: ...
     def logs(self, tail: int) -> str: ...
 
@@ -55,7 +58,9 @@ def wait_until_ready(
     def attempt() -> DbConnection:
         if container.state().get("Status") in ("exited", "dead"):
             raise GiveUp
-        host, port = container.endpoint(profile.port)
+        # The ports from the inspect just made: one inspect per attempt, not two (a restart
+        # may publish a new port, so it is read again on every attempt).
+        host, port = container.endpoint(profile.port, fresh=False)
         try:
             connection = profile.connect(host, port, creds, 5.0)
         except Exception as error:

@@ -70,6 +70,8 @@ class ComposeService:
     engine: Engine
     project: str
     service: str = SERVICE
+    # The container the last `state()` found, whose ports `endpoint(fresh=False)` reads.
+    _seen: Any = field(default=None, repr=False, compare=False)
 
     def _container(self) -> Any:
         found = self.engine.client.containers.list(
@@ -89,8 +91,8 @@ class ComposeService:
     def name(self) -> str:
         return str(self._container().name)
 
-    def endpoint(self, port: int) -> tuple[str, int]:
-        attrs = self._container().attrs
+    def endpoint(self, port: int, *, fresh: bool = True) -> tuple[str, int]:
+        attrs = (self._container() if fresh or self._seen is None else self._seen).attrs
         bindings = (attrs["NetworkSettings"]["Ports"] or {}).get(f"{port}/tcp") or []
         if not bindings:
             raise HarnessError(f"Service {self.service} of {self.project} publishes no {port}.")
@@ -98,7 +100,8 @@ class ComposeService:
         return host or LOCAL_PUBLISH_IP, int(bindings[0]["HostPort"])
 
     def state(self) -> Mapping[str, Any]:
-        state: Mapping[str, Any] = self._container().attrs["State"]
+        self._seen = self._container()
+        state: Mapping[str, Any] = self._seen.attrs["State"]
         return state
 
     def logs(self, tail: int) -> str:
