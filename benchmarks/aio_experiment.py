@@ -11,11 +11,13 @@ loading an image again and again. An experiment, never a test.
     AIO_CAMPAIGNS=40   campaigns per arm
     AIO_ROUNDS=20      kill rounds per campaign
     AIO_LOAD=1         the docker-in-docker load (0: none, for a quiet baseline)
-    AIO_CONTINUE=0     1: keep the campaigns already recorded (same rounds and load) and run
-                       only the missing ones, with the next seeds
+    AIO_MYSQL_VERSION  the MariaDB to run (default: the newest built, as a plain run's); the
+                       anomaly was seen on 10.11, before 11.8 was built here
+    AIO_CONTINUE=0     1: keep the campaigns already recorded (same image, rounds and load) and
+                       run only the missing ones, with the next seeds
 
-Writes `benchmarks/results/aio-experiment.json` after every campaign (a run stopped midway keeps
-what it finished) and prints the counts per arm at the end.
+Writes `benchmarks/results/aio-experiment-<server>.json` (`mariadb-10.11`, ...) after every
+campaign (a run stopped midway keeps what it finished) and prints the counts per arm at the end.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from harness.model.durability import DEFAULT_SEED, Campaign, CampaignPlan
 from harness.persistence.durability import run_campaign
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULT = ROOT / "benchmarks" / "results" / "aio-experiment.json"
+RESULTS = ROOT / "benchmarks" / "results"
 LOAD_ENGINE = "docker-26"
 ARMS = {"io_uring on": (), "io_uring off": ("--innodb-use-native-aio=0",)}
 PLAN = CampaignPlan("mysql", "bind", safe=True, must_show="no loss")
@@ -116,17 +118,23 @@ def main() -> int:
     campaigns = int(os.environ.get("AIO_CAMPAIGNS", "40"))
     rounds = int(os.environ.get("AIO_ROUNDS", "20"))
     with_load = os.environ.get("AIO_LOAD", "1") != "0"
-    record = _recorded(rounds, with_load) if os.environ.get("AIO_CONTINUE") == "1" else None
+    version = os.environ.get("AIO_MYSQL_VERSION") or None
+    engine = Engine.connect()
+    request = ImageRequest.read(lambda name: version if name == "mysql_version" else None,
+                                os.environ)  # fmt: skip
+    choices = select_images(engine, request, ask_registry=False)
+    require_present(engine, choices)
+    images = {c.database: c.ref for c in choices}
+    result_path = RESULTS / f"aio-experiment-{_server(images['mysql'])}.json"
+    wanted = {"image": images["mysql"], "rounds": rounds, "load": with_load}
+    resume = os.environ.get("AIO_CONTINUE") == "1"
+    record = _recorded(result_path, wanted) if resume else None
     arms = [Arm(name, list(record["arms"][name]) if record else []) for name in ARMS]
     earlier_loads = record["image_loads"] if record else 0
     earlier_seconds = record["seconds"] if record else 0
     first = min(len(arm.campaigns) for arm in arms)
-    engine = Engine.connect()
-    choices = select_images(
-        engine, ImageRequest.read(lambda _: None, os.environ), ask_registry=False
-    )
-    require_present(engine, choices)
-    images = {c.database: c.ref for c in choices}
+    print(f"aio-experiment: {images['mysql']}, campaigns {first + 1}..{campaigns} per arm",
+          flush=True)  # fmt: skip
     if with_load:
         subprocess.run([sys.executable, "-m", "harness", "engines", "up", LOAD_ENGINE], check=True)
     session, creds = start_run(engine), Credentials.random()
@@ -135,16 +143,17 @@ def main() -> int:
 
     def save() -> dict[str, Any]:
         result = {
-            "campaigns_per_arm": campaigns, "rounds": rounds, "load": with_load,
+            "image": images["mysql"], "campaigns_per_arm": campaigns, "rounds": rounds,
+            "load": with_load,
             "image_loads": earlier_loads + (load.loads if load else 0),
             "seconds": earlier_seconds + round(time.monotonic() - started),
             "arms": [arm.row() for arm in arms],
             "campaigns": {arm.name: arm.campaigns for arm in arms},
         }  # fmt: skip
-        RESULT.parent.mkdir(parents=True, exist_ok=True)
-        partial = RESULT.with_suffix(".partial")
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        partial = result_path.with_suffix(".partial")
         partial.write_text(json.dumps(result, indent=2) + "\n")
-        partial.replace(RESULT)  # never a half-written record
+        partial.replace(result_path)  # never a half-written record
         return result
 
     try:
@@ -173,18 +182,24 @@ def main() -> int:
         print(f"{row['arm']:<14}{row['campaigns']:>10}{row['clean']:>7}"
               f"{row['with_unexpected_rows']:>10}{row['with_lost_acknowledged']:>12}"
               f"{row['stopped_by_error']:>8}")  # fmt: skip
-    print(f"({result['image_loads']} image loads beside them; {RESULT})")
+    print(f"({result['image_loads']} image loads beside them; {result_path})")
     return 0
 
 
-def _recorded(rounds: int, with_load: bool) -> dict[str, Any] | None:
-    """The campaigns already recorded, when they were run the same way; otherwise None, and
-    the run starts from the first seed."""
-    if not RESULT.exists():
+def _server(ref: str) -> str:
+    """`mariadb-10.11` for the local `harness-local/mariadb-10.11:<hash>`; name-tag otherwise."""
+    base, _, tag = ref.rsplit("/", 1)[-1].partition(":")
+    return base if ref.startswith("harness-local/") else f"{base}-{tag}"
+
+
+def _recorded(path: Path, wanted: dict[str, Any]) -> dict[str, Any] | None:
+    """The campaigns already recorded, when they were run the same way (image, rounds, load);
+    otherwise None, and the run starts from the first seed."""
+    if not path.exists():
         return None
-    old = json.loads(RESULT.read_text())
-    if old.get("rounds") != rounds or old.get("load") != with_load or "campaigns" not in old:
-        print(f"{RESULT} was run another way (rounds, load); starting from the first seed.")
+    old = json.loads(path.read_text())
+    if any(old.get(key) != value for key, value in wanted.items()) or "campaigns" not in old:
+        print(f"{path} was run another way (image, rounds or load); starting from the first seed.")
         return None
     return {"arms": old["campaigns"], "image_loads": old["image_loads"],
             "seconds": old["seconds"]}  # fmt: skip
