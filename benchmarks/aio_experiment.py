@@ -16,7 +16,7 @@ loading an image again and again. An experiment, never a test.
     AIO_CONTINUE=0     1: keep the campaigns already recorded (same image, rounds and load) and
                        run only the missing ones, with the next seeds
 
-Writes `benchmarks/results/aio-experiment-<server>.json` (`mariadb-10.11`, ...) after every
+Writes `aio-experiment-<server>.json` (`mariadb-10.11`, ...) in benchmarks/results/ after every
 campaign (a run stopped midway keeps what it finished) and prints the counts per arm at the end.
 """
 
