@@ -9,6 +9,11 @@ shared machine touches all of them; each figure is the median over the rounds. W
     BENCH_MATRIX_REPS=5   rounds of the full matrices (d), the long part (about 10 min a round)
     BENCH_WORKERS=0,2,4,8 the matrix's pytest-xdist worker counts (0: one process)
     BENCH_MAKE_TEST=1     also time `make test` once (about 20 minutes)
+
+Each matrix round also times `make persistence` (all 80 cells) and each database's cells with
+one initialisation per run and without, splitting the machine's CPU between the harness's own
+processes, the engine's daemons (dockerd, containerd) and the rest (the servers): issue 24's
+ratios.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,23 +52,66 @@ def machine_cpu_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
+def daemon_cpu_seconds() -> float:
+    """Core-seconds dockerd and containerd have spent so far (the engine's own work)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # a process that ended meanwhile
+        # `pid (name) state ppid ...`: utime and stime are the 14th and 15th fields.
+        name, _, rest = text.partition("(")[2].rpartition(")")
+        if name in ("dockerd", "containerd"):
+            utime, stime = (int(v) for v in rest.split()[11:13])
+            total += (utime + stime) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one command cost: wall seconds; core-seconds of the whole machine, of the command's
+    own processes (it and the children it waited for: pytest and its workers) and of the
+    engine's daemons; and the command's peak RSS (kB)."""
+
+    wall: float
+    machine_cpu: float
+    own_cpu: float
+    daemon_cpu: float
+    peak_rss_kb: int
+
+    @property
+    def servers_cpu(self) -> float:
+        """The rest: the database servers, their shims and the docker CLI of the floor."""
+        return self.machine_cpu - self.own_cpu - self.daemon_cpu
+
+
 def timed_process(command: list[str]) -> tuple[float, float, int]:
     """Wall seconds, machine core-seconds and the child's peak RSS (kB) of one command, which
     must succeed."""
+    usage = measured_process(command)
+    return usage.wall, usage.machine_cpu, usage.peak_rss_kb
+
+
+def measured_process(command: list[str]) -> Usage:
+    """One command's `Usage`; the command must succeed."""
     with tempfile.TemporaryFile() as errors:
-        cpu, started = machine_cpu_seconds(), time.monotonic()
+        cpu, daemons, started = machine_cpu_seconds(), daemon_cpu_seconds(), time.monotonic()
         process = subprocess.Popen(
             command, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=errors
         )
-        # wait4, not wait: the resource usage of this child alone (its peak RSS).
+        # wait4, not wait: the resource usage of this child alone (its peak RSS), which
+        # includes the children it waited for (pytest-xdist's workers).
         _pid, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         wall, cpu = time.monotonic() - started, machine_cpu_seconds() - cpu
+        daemons = daemon_cpu_seconds() - daemons
         if process.returncode != 0:
             errors.seek(0)
             tail = errors.read().decode(errors="replace")[-2000:]
             raise SystemExit(f"bench: `{' '.join(command)}` exited {process.returncode}:\n{tail}")
-    return wall, cpu, usage.ru_maxrss
+    own = usage.ru_utime + usage.ru_stime
+    return Usage(wall, cpu, own, daemons, usage.ru_maxrss)
 
 
 @dataclass
@@ -137,8 +186,10 @@ class Bench:
 
     def floor(self, database: str, storage: str, action: str) -> None:
         command = ["bash", "benchmarks/floor.sh", database, self.images[database], storage, action]
-        wall, _cpu, _rss = timed_process(command)
-        self.measure(f"floor {database}-{storage}-{action}").add(wall)
+        usage = measured_process(command)
+        self.measure(f"floor {database}-{storage}-{action}").add(
+            usage.wall, core_seconds=usage.machine_cpu
+        )
 
     def harness_process(self, database: str, storage: str, action: str) -> None:
         command = [PYTHON, "-m", "harness", "run", "--database", database, "--storage", storage,
@@ -229,12 +280,37 @@ class Bench:
         else:
             command = [PYTHON, "-m", "harness", "run", *_action_args(SINGLE_IMAGE_ACTIONS),
                        "--reuse-init", reuse]  # fmt: skip
-        wall, cpu, rss = timed_process(command)
-        per_cell = cpu / SINGLE_IMAGE_CELLS
+        usage = measured_process(command)
+        cells = SINGLE_IMAGE_CELLS
         suffix = "" if reuse == "auto" else f" reuse-init {reuse}"
         self.measure(f"matrix -n {workers}{suffix}").add(
-            wall, core_seconds_per_cell=per_cell, peak_rss_mb=rss / 1024
+            usage.wall,
+            core_seconds_per_cell=usage.machine_cpu / cells,
+            harness_core_seconds_per_cell=usage.own_cpu / cells,
+            daemon_core_seconds_per_cell=usage.daemon_cpu / cells,
+            peak_rss_mb=usage.peak_rss_kb / 1024,
         )
+
+    def persistence(self, workers: int) -> None:
+        """`make persistence` as users run it: every cell of the matrix, upgrades too."""
+        command = [PYTHON, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-m", "persistence",
+                   "-n", str(workers), "--dist", "worksteal"]  # fmt: skip
+        usage = measured_process(command)
+        self.measure(f"make persistence -n {workers}").add(usage.wall)
+
+    def reuse_by_database(self, database: str, workers: int) -> None:
+        """One database's single-image cells with one initialisation per run and without: what
+        it saves the servers and what it costs the engine's daemons."""
+        for reuse in ("on", "off"):
+            command = [PYTHON, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-m",
+                       "persistence", "-k", f"{database} and not upgrade",
+                       "scenarios/test_persistence.py", "-n", str(workers),
+                       "--reuse-init", reuse]  # fmt: skip
+            usage = measured_process(command)
+            self.measure(f"{database} cells reuse-init {reuse}").add(
+                usage.wall, servers_core_seconds=usage.servers_cpu,
+                daemon_core_seconds=usage.daemon_cpu,
+            )  # fmt: skip
 
     def make_test(self) -> None:
         wall, cpu, _rss = timed_process(["make", "test"])
@@ -317,12 +393,47 @@ def ratios(measures: dict[str, Measure], default_workers: int) -> list[Ratio]:
             1.0, f"{per_cell:.2f} core-s per cell")  # fmt: skip
     if serial:
         add("matrix serial / 120 s", serial.median / 120, 1.0, f"{serial.median:.0f} s")
+    _scale_targets(measures, default_workers, add)
     unreused = measures.get(f"matrix -n {default_workers} reuse-init off")
     if default and unreused:
         # Not a target of the issue: what the means bought, with nothing else changed.
         add(f"matrix -n {default_workers} reuse-init auto / off", default.median / unreused.median,
             1.0, f"{default.median:.0f} s / {unreused.median:.0f} s")  # fmt: skip
     return found
+
+
+# Issue 24's targets: a cell at half a floor cell's CPU, the matrix within 20 floor cells, the
+# harness's own process nearly free, one initialisation per run paying for itself.
+FLOOR_CELL = "mysql-named-recreate"  # the issue's floor: MariaDB, named volume, rm -f, run again
+
+
+def _scale_targets(
+    measures: dict[str, Measure], workers: int, add: Callable[[str, float, float, str], None]
+) -> None:
+    floor = measures.get(f"floor {FLOOR_CELL}")
+    matrix = measures.get(f"matrix -n {workers}")
+    if floor and matrix and "core_seconds" in floor.extra:
+        ours, theirs = matrix.median_of("core_seconds_per_cell"), floor.median_of("core_seconds")
+        add("all core-s per matrix cell / floor cell's", ours / theirs, 0.5,
+            f"{ours:.2f} / {theirs:.2f} core-s")  # fmt: skip
+    if matrix and "harness_core_seconds_per_cell" in matrix.extra:
+        own = matrix.median_of("harness_core_seconds_per_cell")
+        add("harness process core-s per cell / 0.15", own / 0.15, 1.0, f"{own:.3f} core-s")
+    persistence = measures.get(f"make persistence -n {workers}")
+    if floor and persistence:
+        add(f"make persistence -n {workers} / floor cell", persistence.median / floor.median,
+            20.0, f"{persistence.median:.0f} s / {floor.median:.2f} s")  # fmt: skip
+    for database in ("mysql", "postgres"):
+        on, off = (measures.get(f"{database} cells reuse-init {r}") for r in ("on", "off"))
+        if not (on and off):
+            continue
+        extra = on.median_of("daemon_core_seconds") - off.median_of("daemon_core_seconds")
+        saved = off.median_of("servers_core_seconds") - on.median_of("servers_core_seconds")
+        # Met when the daemons' extra is below the servers' saving (a ratio under 1); a
+        # reuse that saves nothing is never met.
+        value = extra / saved if saved > 0 else float("inf")
+        add(f"reuse-init {database}: daemons' extra / servers' saving", value, 1.0,
+            f"{extra:+.1f} / {saved:+.1f} core-s")  # fmt: skip
 
 
 HISTORY_HEADING = "## Timing history"
@@ -379,6 +490,9 @@ def main() -> int:
                 bench.matrix(count)
                 if count == default_workers:  # what one initialisation per run saves
                     bench.matrix(count, reuse="off")
+            bench.persistence(default_workers)
+            for database in ("mysql", "postgres"):
+                bench.reuse_by_database(database, default_workers)
         if os.environ.get("BENCH_MAKE_TEST") == "1":
             print("bench: make test", flush=True)
             bench.make_test()

@@ -58,3 +58,30 @@ def test_regenerated_results_keep_the_timing_history() -> None:
     written = with_history("# Benchmark results\n\nnew table\n", previous)
     assert written == f"# Benchmark results\n\nnew table\n\n{HISTORY_HEADING}\n\n- CI 1901 s\n"
     assert with_history("# Benchmark results\n", "") == "# Benchmark results\n"
+
+
+def test_issue_24_ratios_split_the_cpu_between_harness_daemons_and_servers() -> None:
+    measures = _measures()
+
+    def put(name: str, *samples: float, **extra: list[float]) -> None:
+        measures[name] = Measure(name, list(samples), dict(extra))
+
+    put("floor mysql-named-recreate", 3.0, 3.0, core_seconds=[2.0, 3.0, 2.8])  # median 2.8
+    put("matrix -n 2", 80.0, core_seconds_per_cell=[1.4], harness_core_seconds_per_cell=[0.3])
+    put("make persistence -n 2", 150.0)
+    put("mysql cells reuse-init on", 40.0, servers_core_seconds=[60.0], daemon_core_seconds=[9.0])
+    put("mysql cells reuse-init off", 45.0, servers_core_seconds=[70.0], daemon_core_seconds=[4.0])
+    put("postgres cells reuse-init on", 40.0, servers_core_seconds=[60.0],
+        daemon_core_seconds=[9.0])  # fmt: skip
+    put("postgres cells reuse-init off", 45.0, servers_core_seconds=[58.0],
+        daemon_core_seconds=[4.0])  # fmt: skip
+    found = {r.what: r for r in ratios(measures, default_workers=2)}
+    assert found["all core-s per matrix cell / floor cell's"].value == 0.5
+    assert found["all core-s per matrix cell / floor cell's"].met
+    assert found["harness process core-s per cell / 0.15"].value == 2.0
+    assert found["make persistence -n 2 / floor cell"].value == 50.0
+    assert not found["make persistence -n 2 / floor cell"].met
+    mysql = found["reuse-init mysql: daemons' extra / servers' saving"]
+    assert (mysql.value, mysql.met) == (0.5, True)  # 5 core-s more for dockerd, 10 saved
+    postgres = found["reuse-init postgres: daemons' extra / servers' saving"]
+    assert not postgres.met  # the servers spent more with it: it does not pay for itself
