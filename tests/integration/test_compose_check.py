@@ -225,3 +225,30 @@ def test_a_check_killed_mid_action_leaves_nothing_after_clean(
 def _dangling(engine: Engine) -> set[str]:
     unused = engine.client.volumes.list(filters={"dangling": True})
     return {str(v.name) for v in unused if SESSION_LABEL not in (v.attrs.get("Labels") or {})}
+
+
+def test_a_compose_check_split_in_two_and_merged_exits_and_reports_as_the_unsplit_run(
+    tmp_path: Path,
+) -> None:
+    file = str(EXAMPLES / "compose-no-volume.yaml")
+    narrow = ("--action", "restart", "--action", "down-v-up", "--must-survive", "down-up")
+    whole = tmp_path / "whole.json"
+    done = _harness("compose-check", file, *narrow, "--json", str(whole))
+    assert done.returncode == 1, done.stdout + done.stderr
+    shards = [tmp_path / f"shard-{k}.json" for k in (1, 2)]
+    for k, path in enumerate(shards, start=1):
+        done = _harness("compose-check", file, *narrow, "--shard", f"{k}/2", "--json", str(path))
+        assert done.returncode == (0 if k == 1 else 1), done.stdout + done.stderr
+    merged = tmp_path / "merged.json"
+    done = _harness("merge", *map(str, shards), "--json", str(merged), "--html",
+                    str(tmp_path / "merged.html"))  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr  # down-up lost, as unsplit
+    assert "db loses its rows on down-up" in done.stdout
+    unsplit, report = json.loads(whole.read_text()), json.loads(merged.read_text())
+    assert set(report) == set(unsplit) == {"compose_file", "engine", "compose_version", "results"}
+
+    def verdicts(results: list[dict[str, object]]) -> list[tuple[object, ...]]:
+        return [(r["id"], r["expected"], r["observed"], r["passed"]) for r in results]
+
+    assert verdicts(report["results"]) == verdicts(unsplit["results"])
+    assert [r["id"] for r in report["results"]] == ["db-restart", "db-down-up", "db-down-v-up"]

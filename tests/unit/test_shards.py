@@ -19,16 +19,21 @@ from harness.frontends.reports.comparison import (
     engines_report,
     engines_summary,
 )
+from harness.frontends.reports.compose_check import CheckEntry, CheckReport, result_lines
+from harness.frontends.reports.compose_check import to_html as compose_check_html
 from harness.frontends.reports.junit import matrix_junit
 from harness.frontends.reports.shards import (
+    compose_check_block,
     grades_block,
     matrix_block,
+    merged_compose_check,
     merged_grades,
     merged_matrix,
 )
 from harness.grading.reports import feedback_markdown, gradebook_csv, gradescope, junit_xml
 from harness.grading.results import CheckResult, LabResult, Status, SubmissionResult
-from harness.model.cells import ScenarioResult, matrix
+from harness.model.cells import Cell, ScenarioResult, matrix
+from harness.model.compose_check import CHECK_ACTIONS, DatabaseService, DataHolder
 from harness.model.engine_info import EngineInfo
 from harness.model.outcomes import Outcome
 from harness.model.shards import Shard, ShardReport
@@ -213,3 +218,51 @@ def test_a_matrix_merge_fails_when_a_cell_is_not_as_promised(tmp_path: Path) -> 
     for index, shard in enumerate(_matrix_shards(results, 3)):
         paths[index].write_text(json.dumps(shard.report))
     assert main(["merge", *map(str, paths)]) == 0
+
+
+def _made_up_compose_check() -> tuple[CheckReport, list[list[str]]]:
+    """Two services, every check action: kept, lost and no verdict, with notes on some."""
+    report = CheckReport("compose.yaml", ENGINE, "2.40.3", ("restart", "down-up"))
+    notes: list[list[str]] = []
+    services = [
+        DatabaseService("db", "mysql", "mariadb:11", "local/mariadb:1", "/var/lib/mysql",
+                        DataHolder("named", "the named volume `data`", "data")),
+        DatabaseService("pg", "postgres", "postgres:17", "postgres:17", "/var/lib/postgresql",
+                        DataHolder("anonymous", "an anonymous volume")),
+    ]  # fmt: skip
+    for number, (service, action) in enumerate((s, a) for s in services for a in CHECK_ACTIONS):
+        cell = Cell(service.database, service.holder.storage, action, "compose")
+        result = ScenarioResult(cell, Outcome.SURVIVES, f"{service.name} keeps it ({action})")
+        if number % 5 == 2:
+            result.error = "the engine stopped answering during the restart action"
+        else:
+            result.observed = Outcome.LOST if number % 4 == 1 else Outcome.SURVIVES
+        report.entries.append(CheckEntry(service, result))
+        notes.append([f"note {number % 3}"] if number % 2 else [])
+        report.notes.extend(n for n in notes[-1] if n not in report.notes)
+    return report, notes
+
+
+def test_a_compose_check_split_in_three_and_merged_is_the_unsplit_run() -> None:
+    whole, notes = _made_up_compose_check()
+    shards = []
+    for index in (1, 2, 3):
+        shard = Shard(index, 3)
+        part = CheckReport(whole.compose_file, ENGINE, "2.40.3", whole.must_survive)
+        part.entries = shard.take(whole.entries)
+        part.notes = [n for ns in shard.take(notes) for n in ns]
+        block = compose_check_block(shard, part, len(whole.entries), shard.take(notes))
+        report = json.loads(json.dumps(part.to_json() | {"shard": block}))
+        shards.append(ShardReport(f"check-{index}.json", report))
+    merged = merged_compose_check(list(reversed(shards)))
+    assert json.dumps(merged.to_json()) == json.dumps(whole.to_json())
+    assert compose_check_html(merged) == compose_check_html(whole)
+    assert result_lines(merged) == result_lines(whole)
+    assert merged.verdict_lines() == whole.verdict_lines()
+    assert merged.notes == whole.notes  # in the order the unsplit run said them
+    assert merged.exit_code() == whole.exit_code() == 1
+    with pytest.raises(UsageError, match="shard 2 of 3 is missing"):
+        merged_compose_check([shards[0], shards[2]])
+    other = ShardReport("x.json", {**shards[1].report, "compose_version": "2.26.1"})
+    with pytest.raises(UsageError, match="different engines or Compose versions"):
+        merged_compose_check([shards[0], other, shards[2]])

@@ -32,6 +32,7 @@ from harness.frontends.reports.compose_check import (
     to_html,
 )
 from harness.frontends.reports.json_report import write_json
+from harness.frontends.reports.shards import compose_check_block
 from harness.grading.stand_ins import DATABASE_OF_NAME
 from harness.images.availability import database_of_image, require_present, select_images
 from harness.model.compose_check import (
@@ -41,6 +42,7 @@ from harness.model.compose_check import (
 )
 from harness.model.databases import DATABASES
 from harness.model.image_credentials import Unusable
+from harness.model.shards import shard_option
 from harness.model.spec import image_name
 from harness.persistence.compose_check import (
     CheckedService,
@@ -156,6 +158,11 @@ def _checked_service(  # noqa: PLR0917 - the file, its readings, the service, wh
 
 def cmd_compose_check(args: argparse.Namespace) -> int:
     path: Path = args.file
+    shard = shard_option(args.shard)
+    if shard and not args.json:
+        raise UsageError(
+            "--shard needs --json PATH: `merge` puts the shards' JSON reports together."
+        )
     raw = read_compose_file(path)
     actions, must_survive = parse_actions(args)
     asked = _asked_services(args)
@@ -179,45 +186,53 @@ def cmd_compose_check(args: argparse.Namespace) -> int:
     services = [c.service for c in checked]
     print("\n".join(expectation_lines(services, actions, must_survive)))
     report = CheckReport(str(path), engine.info, version, must_survive)
-    _run_all(engine, compose, model, checked, actions, report)
+    every_check = [(target, action) for target in checked for action in actions]
+    mine = shard.take(every_check) if shard else every_check
+    notes = _run_all(engine, compose, model, mine, report)
     print("\nObserved against expected:")
     print("\n".join(result_lines(report)))
     for note in report.notes:
         print(f"note: {note}")
     print("\n".join(report.verdict_lines()))
-    _write_reports(args, report)
+    block = compose_check_block(shard, report, len(every_check), notes) if shard else None
+    _write_reports(args, report, block)
     return report.exit_code()
 
 
-def _run_all(  # noqa: PLR0917 - the engine, the file, what to run, where results go
+def _run_all(
     engine: Engine,
     compose: Compose,
     model: Mapping[str, Any],
-    checked: list[CheckedService],
-    actions: tuple[str, ...],
+    checks: list[tuple[CheckedService, str]],
     report: CheckReport,
-) -> None:
-    total = len(checked) * len(actions)
+) -> list[list[str]]:
+    """Each service-action check in turn, into `report`; each check's own notes, in order."""
+    total = len(checks)
     print(f"\nRunning {total} action(s), each on a private copy of the service (your own "
           "project, volumes and files are never touched):", flush=True)  # fmt: skip
     show = progress_printer()
     session = start_run(engine)
+    every_note: list[list[str]] = []
     try:
-        for target in checked:
-            for action in actions:
-                result, notes = run_check_cell(engine, session, compose, model, target, action)
-                entry = CheckEntry(target.service, result)
-                report.entries.append(entry)
-                report.notes.extend(n for n in notes if n not in report.notes)
-                show(f"{len(report.entries)}/{total} {entry.id}: {entry.observed()} "
-                     f"(expected {result.expected.value})")  # fmt: skip
+        for target, action in checks:
+            result, notes = run_check_cell(engine, session, compose, model, target, action)
+            entry = CheckEntry(target.service, result)
+            report.entries.append(entry)
+            report.notes.extend(n for n in notes if n not in report.notes)
+            every_note.append(list(notes))
+            show(f"{len(report.entries)}/{total} {entry.id}: {entry.observed()} "
+                 f"(expected {result.expected.value})")  # fmt: skip
     finally:
         end_run_or_say(engine, session, say_on_stderr, return_limit(os.environ))
+    return every_note
 
 
-def _write_reports(args: argparse.Namespace, report: CheckReport) -> None:
+def _write_reports(
+    args: argparse.Namespace, report: CheckReport, shard_block: dict[str, Any] | None
+) -> None:
+    """JSON and HTML when asked for; a shard's JSON carries its `shard` block for `merge`."""
     if args.json:
-        write_json(args.json, report.to_json())
+        write_json(args.json, report.to_json() | ({"shard": shard_block} if shard_block else {}))
         print(f"JSON report: {args.json}")
     if args.html:
         args.html.parent.mkdir(parents=True, exist_ok=True)
@@ -255,5 +270,11 @@ def add_compose_check_command(commands: Any) -> None:
     )
     check.add_argument("--json", type=Path, metavar="PATH", help="write the JSON report here")
     check.add_argument("--html", type=Path, metavar="PATH", help="write the HTML report here")
+    check.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="run only the K-th of N equal parts of the service-action checks (one per "
+        "machine; `merge` puts their JSON reports together)",
+    )
     add_image_options(check)
     check.set_defaults(handler=cmd_compose_check)  # fmt: skip

@@ -11,13 +11,22 @@ from typing import Any
 from harness.errors import UsageError
 from harness.frontends.cli.grade import exit_code, print_class_summary, write_reports
 from harness.frontends.reports.comparison import engines_html, engines_report, engines_summary
+from harness.frontends.reports.compose_check import result_lines
+from harness.frontends.reports.compose_check import to_html as compose_check_html
 from harness.frontends.reports.json_report import write_json
 from harness.frontends.reports.junit import matrix_junit
-from harness.frontends.reports.shards import GRADES, MATRIX, merged_grades, merged_matrix
+from harness.frontends.reports.shards import (
+    COMPOSE_CHECK,
+    GRADES,
+    MATRIX,
+    merged_compose_check,
+    merged_grades,
+    merged_matrix,
+)
 from harness.frontends.reports.terminal import render
 from harness.model.shards import ShardReport
 
-# The outputs only one kind of report has.
+# The outputs only some kinds of report have (HTML: the matrix and compose-check).
 _GRADES_ONLY = ("gradebook", "gradescope", "feedback", "fail_under")
 _MATRIX_ONLY = ("html",)
 
@@ -25,13 +34,19 @@ _MATRIX_ONLY = ("html",)
 def cmd_merge(args: argparse.Namespace) -> int:
     shards = [_read(path) for path in args.reports]
     kind = shards[0].block.get("kind")
-    inapplicable = _GRADES_ONLY if kind == MATRIX else _MATRIX_ONLY
+    inapplicable = {
+        MATRIX: _GRADES_ONLY,
+        GRADES: _MATRIX_ONLY,
+        COMPOSE_CHECK: (*_GRADES_ONLY, "junit"),
+    }.get(str(kind), ())
     for option in inapplicable:
         if getattr(args, option) is not None:
             flag = "--" + option.replace("_", "-")
             raise UsageError(f"{flag} does not apply to {kind} reports; drop it.")
     if kind == GRADES:
         return _merge_grades(args, shards)
+    if kind == COMPOSE_CHECK:
+        return _merge_compose_check(args, shards)
     return _merge_matrix(args, shards)
 
 
@@ -64,6 +79,23 @@ def _merge_grades(args: argparse.Namespace, shards: list[ShardReport]) -> int:
     return exit_code(lab, args.fail_under)
 
 
+def _merge_compose_check(args: argparse.Namespace, shards: list[ShardReport]) -> int:
+    report = merged_compose_check(shards)
+    print("Observed against expected:")
+    print("\n".join(result_lines(report)))
+    for note in report.notes:
+        print(f"note: {note}")
+    print("\n".join(report.verdict_lines()))
+    print(f"merged {len(shards)} shards: {len(report.entries)} check(s)")
+    if args.json:
+        write_json(args.json, report.to_json())
+        print(f"JSON report: {args.json}")
+    if args.html:
+        _write(args.html, compose_check_html(report))
+        print(f"HTML report: {args.html}")
+    return report.exit_code()
+
+
 def _read(path: Path) -> ShardReport:
     try:
         report: Any = json.loads(path.read_text())
@@ -91,8 +123,12 @@ def add_merge_command(commands: Any) -> None:
         "reports", type=Path, nargs="+", metavar="REPORT", help="every shard's JSON report"
     )
     merge.add_argument("--json", type=Path, metavar="PATH", help="write the merged JSON here")
-    merge.add_argument("--junit", type=Path, metavar="PATH", help="write JUnit XML here")
-    merge.add_argument("--html", type=Path, metavar="PATH", help="matrix: the HTML grid")
+    merge.add_argument(
+        "--junit", type=Path, metavar="PATH", help="matrix, grades: write JUnit XML here"
+    )
+    merge.add_argument(
+        "--html", type=Path, metavar="PATH", help="matrix, compose-check: the HTML page"
+    )
     merge.add_argument("--gradebook", type=Path, metavar="PATH", help="grades: a CSV gradebook")
     merge.add_argument(
         "--gradescope", type=Path, metavar="DIR", help="grades: DIR/<student>/results.json"

@@ -3,24 +3,29 @@
 A matrix shard's block holds, per engine, its results as records (the contract's entries lack
 the promise's reason, which the terminal and HTML reports show); a grading shard's holds the
 hints each student's checks carried (Gradescope's output and the feedback show them, and
-the contract's entries lack them). Merging rebuilds the objects an
+the contract's entries lack them); a compose-check shard's, each check's service reading and
+result, and the must-survive actions and notes. Merging rebuilds the objects an
 unsplit run would have had, and the reports are then written by the unsplit run's own code.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import asdict
+from typing import Any, TypeVar
 
 from harness.errors import UsageError
 from harness.frontends.reports.comparison import EngineRun
+from harness.frontends.reports.compose_check import CheckEntry, CheckReport
 from harness.grading.results import CheckResult, LabResult, Status, SubmissionResult
 from harness.model.cells import ScenarioResult
+from harness.model.compose_check import DatabaseService, DataHolder
 from harness.model.durability import Campaign
 from harness.model.engine_info import EngineInfo
 from harness.model.shards import Shard, ShardReport, check_complete, same_in_every_shard
 
-MATRIX, GRADES = "matrix", "grades"
+MATRIX, GRADES, COMPOSE_CHECK = "matrix", "grades", "compose-check"
+T = TypeVar("T")
 
 
 def matrix_block(
@@ -86,16 +91,73 @@ def merged_grades(shards: Sequence[ShardReport]) -> LabResult:
     parts = [
         [_submission(entry, s.block["hints"]) for entry in s.report["submissions"]] for s in ordered
     ]
+    students = tuple(_interleaved(ordered, parts))
+    _refuse_repeats([s.student for s in students], "student")
+    return LabResult(first.report["lab"], first.report["max_score"], students)
+
+
+def compose_check_block(
+    shard: Shard, report: CheckReport, total: int, notes: Sequence[Sequence[str]]
+) -> dict[str, Any]:
+    """`total`: the service-action checks of the whole run; `notes`: each entry's own notes,
+    so the merged report says them in the unsplit run's order."""
+    return shard.block(
+        COMPOSE_CHECK,
+        len(report.entries),
+        total,
+        compose_file=report.compose_file,
+        must_survive=list(report.must_survive),
+        entries=[
+            {"service": asdict(e.service), "result": e.result.to_record(), "notes": list(n)}
+            for e, n in zip(report.entries, notes, strict=True)
+        ],
+    )
+
+
+def merged_compose_check(shards: Sequence[ShardReport]) -> CheckReport:
+    """The checks in the order an unsplit run makes them (services, then actions), as
+    `merged_grades` orders a class; the notes in the order they came."""
+    ordered = _ordered(shards, COMPOSE_CHECK)
+    same_in_every_shard(ordered, "compose_file", "compose files")
+    same_in_every_shard(ordered, "must_survive", "--must-survive actions")
+    first = ordered[0]
+    for other in ordered[1:]:
+        for key in ("engine", "compose_version"):
+            if other.report.get(key) != first.report.get(key):
+                raise UsageError(
+                    f"{other.path} and {first.path} were run with different engines or "
+                    "Compose versions; merge the shards of one run."
+                )
+    records = _interleaved(ordered, [list(s.block["entries"]) for s in ordered])
+    entries = [_check_entry(record) for record in records]
+    _refuse_repeats([e.id for e in entries], "check")
+    return CheckReport(
+        first.block["compose_file"],
+        EngineInfo(**first.report["engine"]),
+        first.report["compose_version"],
+        tuple(first.block["must_survive"]),
+        entries,
+        list(dict.fromkeys(note for record in records for note in record["notes"])),
+    )
+
+
+def _check_entry(record: Mapping[str, Any]) -> CheckEntry:
+    service = dict(record["service"])
+    service["holder"] = DataHolder(**service["holder"])
+    return CheckEntry(DatabaseService(**service), ScenarioResult.from_record(record["result"]))
+
+
+def _interleaved(ordered: Sequence[ShardReport], parts: list[list[T]]) -> list[T]:
+    """The whole run's items from each shard's part: position p is in shard p mod N + 1, at
+    place p // N (how `Shard.take` split them); a shard that lists another count is refused."""
     for shard, part in zip(ordered, parts, strict=True):
         if len(part) != int(shard.block["assigned"]):
             raise UsageError(
-                f"{shard.path} lists {len(part)} submissions but its shard was given "
-                f"{shard.block['assigned']}; grade that shard again."
+                f"{shard.path} lists {len(part)} items but its shard was given "
+                f"{shard.block['assigned']}; run that shard again."
             )
-    total = int(first.block["total"])
-    students = tuple(parts[p % len(parts)][p // len(parts)] for p in range(total))
-    _refuse_repeats([s.student for s in students], "student")
-    return LabResult(first.report["lab"], first.report["max_score"], students)
+    total = int(ordered[0].block["total"])
+    return [parts[p % len(parts)][p // len(parts)] for p in range(total)]
 
 
 def _ordered(shards: Sequence[ShardReport], kind: str) -> list[ShardReport]:
