@@ -26,21 +26,20 @@ from harness.frontends.reports.shards import (
 from harness.frontends.reports.terminal import render
 from harness.model.shards import ShardReport
 
-# The outputs only some kinds of report have (HTML: the matrix and compose-check).
-_GRADES_ONLY = ("gradebook", "gradescope", "feedback", "fail_under")
-_MATRIX_ONLY = ("html",)
+# What each kind of report can be merged into (every other output option is refused).
+_OUTPUTS = {
+    MATRIX: ("json", "html", "junit"),
+    GRADES: ("json", "junit", "gradebook", "gradescope", "feedback", "fail_under"),
+    COMPOSE_CHECK: ("json", "html"),
+}
+_OPTIONS = ("json", "html", "junit", "gradebook", "gradescope", "feedback", "fail_under")
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
     shards = [_read(path) for path in args.reports]
-    kind = shards[0].block.get("kind")
-    inapplicable = {
-        MATRIX: _GRADES_ONLY,
-        GRADES: _MATRIX_ONLY,
-        COMPOSE_CHECK: (*_GRADES_ONLY, "junit"),
-    }.get(str(kind), ())
-    for option in inapplicable:
-        if getattr(args, option) is not None:
+    kind = str(shards[0].block.get("kind"))
+    for option in _OPTIONS:
+        if getattr(args, option) is not None and option not in _OUTPUTS.get(kind, _OPTIONS):
             flag = "--" + option.replace("_", "-")
             raise UsageError(f"{flag} does not apply to {kind} reports; drop it.")
     if kind == GRADES:
