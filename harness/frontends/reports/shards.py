@@ -80,14 +80,7 @@ def merged_grades(shards: Sequence[ShardReport]) -> LabResult:
     and it holds that student at place p // N."""
     ordered = _ordered(shards, GRADES)
     first = ordered[0]
-    for other in ordered[1:]:
-        for key in ("lab", "max_score"):
-            if other.report.get(key) != first.report.get(key):
-                raise UsageError(
-                    f"{other.path} and {first.path} grade different labs "
-                    f"({other.report.get(key)!r} and {first.report.get(key)!r}); merge the "
-                    "shards of one lab."
-                )
+    _same_in_every_report(ordered, ("lab", "max_score"), "grade different labs")
     parts = [
         [_submission(entry, s.block["hints"]) for entry in s.report["submissions"]] for s in ordered
     ]
@@ -121,13 +114,11 @@ def merged_compose_check(shards: Sequence[ShardReport]) -> CheckReport:
     same_in_every_shard(ordered, "compose_file", "compose files")
     same_in_every_shard(ordered, "must_survive", "--must-survive actions")
     first = ordered[0]
-    for other in ordered[1:]:
-        for key in ("engine", "compose_version"):
-            if other.report.get(key) != first.report.get(key):
-                raise UsageError(
-                    f"{other.path} and {first.path} were run with different engines or "
-                    "Compose versions; merge the shards of one run."
-                )
+    _same_in_every_report(
+        ordered,
+        ("engine", "compose_version"),
+        "were run with different engines or Compose versions",
+    )
     records = _interleaved(ordered, [list(s.block["entries"]) for s in ordered])
     entries = [_check_entry(record) for record in records]
     _refuse_repeats([e.id for e in entries], "check")
@@ -158,6 +149,18 @@ def _interleaved(ordered: Sequence[ShardReport], parts: list[list[T]]) -> list[T
             )
     total = int(ordered[0].block["total"])
     return [parts[p % len(parts)][p // len(parts)] for p in range(total)]
+
+
+def _same_in_every_report(ordered: Sequence[ShardReport], keys: Sequence[str], differ: str) -> None:
+    """The contract's own keys (the lab, the engine) must be the same in every shard."""
+    first = ordered[0]
+    for other in ordered[1:]:
+        for key in keys:
+            if other.report.get(key) != first.report.get(key):
+                raise UsageError(
+                    f"{other.path} and {first.path} {differ} ({other.report.get(key)!r} and "
+                    f"{first.report.get(key)!r}); merge the shards of one run."
+                )
 
 
 def _ordered(shards: Sequence[ShardReport], kind: str) -> list[ShardReport]:
