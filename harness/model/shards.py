@@ -110,13 +110,7 @@ def check_complete(shards: Sequence[ShardReport]) -> list[ShardReport]:
         ("count", "number of shards"),
         ("total", "selection (a different number of items in all)"),
     ):
-        for other in shards[1:]:
-            if other.block.get(key) != first.block.get(key):
-                raise UsageError(
-                    f"{other.path} and {first.path} differ in their {what} "
-                    f"({other.block.get(key)} and {first.block.get(key)}); merge the shards "
-                    "of one run."
-                )
+        same_in_every_shard(shards, key, f"differ in their {what}")
     by_index: dict[int, ShardReport] = {}
     for shard in shards:
         index = int(shard.block["index"])
@@ -142,14 +136,21 @@ def check_complete(shards: Sequence[ShardReport]) -> list[ShardReport]:
     return [by_index[i] for i in range(1, count + 1)]
 
 
-def same_in_every_shard(shards: Sequence[ShardReport], key: str, what: str) -> Any:
-    """The value of `key` in the shards' blocks, which must be the same in all of them (the
-    engines, the images, the lab)."""
+def same_in_every_shard(
+    shards: Sequence[ShardReport], key: str, differ: str, *, in_block: bool = True
+) -> Any:
+    """The value of `key` (in the shards' blocks, or in the contract's own keys when not
+    `in_block`), which must be the same in all of them; `differ` says how two that are not
+    differ ("grade different labs")."""
+
+    def value(shard: ShardReport) -> Any:
+        return (shard.block if in_block else shard.report).get(key)
+
     first = shards[0]
     for other in shards[1:]:
-        if other.block.get(key) != first.block.get(key):
+        if value(other) != value(first):
             raise UsageError(
-                f"{other.path} and {first.path} were run with different {what}; merge the "
-                "shards of one run."
+                f"{other.path} and {first.path} {differ} ({value(other)!r} and "
+                f"{value(first)!r}); merge the shards of one run."
             )
-    return first.block.get(key)
+    return value(first)

@@ -202,6 +202,11 @@ def test_merge_writes_the_unsplit_reports_and_exits_as_the_run_would(
     (tmp_path / "broken.json").write_text("{")
     assert main(["merge", str(tmp_path / "broken.json")]) == 2
     assert "is not JSON" in capsys.readouterr().err
+    cut = json.loads(paths[1].read_text())
+    del cut["shard"]["hints"]
+    paths[1].write_text(json.dumps(cut))
+    assert main(["merge", *map(str, paths)]) == 2
+    assert "lacks or garbles what merging needs (KeyError" in capsys.readouterr().err
 
 
 def test_a_matrix_merge_fails_when_a_cell_is_not_as_promised(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from harness.containers.engine_watch import return_limit
 from harness.errors import UsageError
 from harness.frontends.cli.progress import ProgressBar
 from harness.frontends.options import IMAGE_OPTIONS, ImageRequest
-from harness.frontends.reports.json_report import write_json
+from harness.frontends.reports.json_report import write_json, write_text
 from harness.frontends.reports.shards import grades_block
 from harness.grading.grader import grade_lab
 from harness.grading.lab import load_lab
@@ -115,14 +115,14 @@ def write_reports(
         write_json(args.json, result.to_json() | ({"shard": shard_block} if shard_block else {}))
         written.append(f"JSON {args.json}")
     if args.junit:
-        _write(args.junit, junit_xml(result))
+        write_text(args.junit, junit_xml(result))
         written.append(f"JUnit {args.junit}")
     if args.gradebook:
-        _write(args.gradebook, gradebook_csv(result))
+        write_text(args.gradebook, gradebook_csv(result))
         written.append(f"gradebook {args.gradebook}")
     if args.feedback:
         for submission in result.submissions:
-            _write(
+            write_text(
                 args.feedback / f"{submission.student}.md",
                 feedback_markdown(result.title, submission),
             )
@@ -135,11 +135,6 @@ def write_reports(
         written.append(f"Gradescope {args.gradescope}/")
     if written:
         print("\nwritten: " + ", ".join(written))
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
 
 
 def exit_code(result: LabResult, fail_under: float | None) -> int:

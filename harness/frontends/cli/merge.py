@@ -13,7 +13,7 @@ from harness.frontends.cli.grade import exit_code, print_class_summary, write_re
 from harness.frontends.reports.comparison import engines_html, engines_report, engines_summary
 from harness.frontends.reports.compose_check import result_lines
 from harness.frontends.reports.compose_check import to_html as compose_check_html
-from harness.frontends.reports.json_report import write_json
+from harness.frontends.reports.json_report import write_json, write_text
 from harness.frontends.reports.junit import matrix_junit
 from harness.frontends.reports.shards import (
     COMPOSE_CHECK,
@@ -42,11 +42,15 @@ def cmd_merge(args: argparse.Namespace) -> int:
         if getattr(args, option) is not None and option not in _OUTPUTS.get(kind, _OPTIONS):
             flag = "--" + option.replace("_", "-")
             raise UsageError(f"{flag} does not apply to {kind} reports; drop it.")
-    if kind == GRADES:
-        return _merge_grades(args, shards)
-    if kind == COMPOSE_CHECK:
-        return _merge_compose_check(args, shards)
-    return _merge_matrix(args, shards)
+    merge = {GRADES: _merge_grades, COMPOSE_CHECK: _merge_compose_check}.get(kind, _merge_matrix)
+    try:
+        return merge(args, shards)
+    except (KeyError, TypeError, ValueError) as error:
+        # A block cut short or edited by hand; a shard of another version is refused earlier.
+        raise UsageError(
+            f"a shard's report lacks or garbles what merging needs ({type(error).__name__}: "
+            f"{error}); merge the unedited JSON reports the shards wrote."
+        ) from None
 
 
 def _merge_matrix(args: argparse.Namespace, shards: list[ShardReport]) -> int:
@@ -61,10 +65,10 @@ def _merge_matrix(args: argparse.Namespace, shards: list[ShardReport]) -> int:
         write_json(args.json, report)
         print(f"JSON report: {args.json}")
     if args.html:
-        _write(args.html, engines_html(runs))
+        write_text(args.html, engines_html(runs))
         print(f"HTML report: {args.html}")
     if args.junit:
-        _write(args.junit, matrix_junit(runs))
+        write_text(args.junit, matrix_junit(runs))
         print(f"JUnit: {args.junit}")
     passed = all(r.passed for run in runs for r in run.results) and all(c.passed for c in campaigns)
     return 0 if passed else 1
@@ -90,7 +94,7 @@ def _merge_compose_check(args: argparse.Namespace, shards: list[ShardReport]) ->
         write_json(args.json, report.to_json())
         print(f"JSON report: {args.json}")
     if args.html:
-        _write(args.html, compose_check_html(report))
+        write_text(args.html, compose_check_html(report))
         print(f"HTML report: {args.html}")
     return report.exit_code()
 
@@ -106,11 +110,6 @@ def _read(path: Path) -> ShardReport:
     if not isinstance(report, dict):
         raise UsageError(f"{path} is not a harness report; give the JSON report a shard wrote.")
     return ShardReport(str(path), report)
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
 
 
 def add_merge_command(commands: Any) -> None:

@@ -33,3 +33,9 @@ def to_json(
 def write_json(path: Path, report: Mapping[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_text(path: Path, text: str) -> None:
+    """A report that is text (HTML, JUnit, CSV, Markdown), its folder made if needed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
