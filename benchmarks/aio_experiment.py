@@ -66,7 +66,7 @@ class Arm:
             "lost": campaign.total("lost"),
             "unexpected": campaign.total("unexpected"),
             "error": campaign.error.splitlines()[0][:300] if campaign.error else None,
-            "evidence": [line[:2000] for line in campaign.evidence],
+            "evidence": list(campaign.evidence),  # whole: the server log is the clue
         })  # fmt: skip
 
     def row(self) -> dict[str, Any]:
