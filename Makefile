@@ -42,9 +42,10 @@ images: setup engine ## build the local images (a no-op when nothing changed)
 	@if [ "$(HARNESS_IMAGES)" != official ]; then scripts/ensure-tools.sh debootstrap; fi
 	$(BIN)/python -m harness images build
 
-engines: setup engine images ## bring up the engines under test beside the host's (docker-26, podman)
+ENGINES ?= all
+engines: setup engine images ## bring up the engines under test beside the host's (docker-26, podman, swarm; ENGINES= names some)
 	@scripts/ensure-tools.sh podman
-	$(BIN)/python -m harness engines up all
+	$(BIN)/python -m harness engines up $(ENGINES)
 
 engines-down: ## remove the engines under test (the host engine is never touched)
 	@if [ -x $(BIN)/python ] && docker info >/dev/null 2>&1; then \

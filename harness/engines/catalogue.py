@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from harness.containers.engine import Engine
 from harness.engines.dind import SecondEngine, connect_dind, load_images, start_dind, stop_dind
@@ -25,12 +25,26 @@ from harness.engines.podman import (
     start_podman,
     stop_podman,
 )
+from harness.engines.swarm import (
+    DEFAULT_NODES,
+    NodeState,
+    SwarmNode,
+    connect_node,
+    node_engines,
+    node_states,
+    running_nodes,
+    start_swarm,
+    stop_swarm,
+    swarm_formed,
+    swarm_nodes,
+)
 from harness.errors import EngineUnavailable, ImageMissing, UsageError
 from harness.images.build import Progress
 from harness.images.recipes import DIND_DOCKER_26
 
 ENGINE_LABEL = "harness.engine"
 HOST = "host"
+SWARM = "swarm"
 ENGINES_DIR_ENV = "HARNESS_ENGINES_DIR"  # where engines that run on the host keep their state
 
 
@@ -51,6 +65,8 @@ class EngineRunner(Protocol):
     def connect(self, host: Engine) -> Engine: ...
 
     def stop(self, host: Engine) -> bool: ...
+
+    def load(self, host: Engine, remote: Engine, refs: list[str], progress: Progress) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -88,6 +104,9 @@ class DindRunner:
             )
         return connect_dind(self.where, running[0])
 
+    def load(self, host: Engine, remote: Engine, refs: list[str], progress: Progress) -> None:
+        load_images(host, remote, refs, self.name, progress)
+
     def stop(self, host: Engine) -> bool:
         found = False
         for service in host.containers_labelled(self.label):
@@ -118,8 +137,58 @@ class PodmanRunner:
     def connect(self, host: Engine) -> Engine:
         return connect_podman(self.home)
 
+    def load(self, host: Engine, remote: Engine, refs: list[str], progress: Progress) -> None:
+        load_images(host, remote, refs, "podman", progress)
+
     def stop(self, host: Engine) -> bool:
         return stop_podman(self.home)
+
+
+@dataclass(frozen=True)
+class SwarmRunner:
+    """A Docker Swarm of docker-in-docker nodes (harness/engines/swarm.py), reached at its first
+    manager. `nodes` None: however many are up (three when it starts)."""
+
+    nodes: int | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{ENGINE_LABEL}={SWARM}"
+
+    @property
+    def members(self) -> list[SwarmNode]:
+        return swarm_nodes(self.nodes or DEFAULT_NODES)
+
+    @property
+    def docker_host(self) -> str:
+        return self.members[0].docker_host
+
+    def is_up(self, host: Engine) -> bool:
+        made = host.containers_labelled(self.label)
+        running = running_nodes(host, self.label)
+        if not made or len(running) != len(made):
+            return False
+        if self.nodes is not None and len(running) != self.nodes:
+            return False
+        # Node containers that run are not yet a swarm: an `up` killed before the join leaves
+        # them so.
+        return swarm_formed(swarm_nodes(len(running))[0], len(running))
+
+    def start(self, host: Engine, progress: Progress) -> None:
+        start_swarm(host, self.members, {ENGINE_LABEL: SWARM}, progress)
+
+    def connect(self, host: Engine) -> Engine:
+        return connect_node(self.members[0])
+
+    def load(self, host: Engine, remote: Engine, refs: list[str], progress: Progress) -> None:
+        # A task may run on any node: every node holds every image (none can pull here).
+        count = len(running_nodes(host, self.label))
+        with node_engines(swarm_nodes(count)) as engines:
+            for name, engine in engines.items():
+                load_images(host, engine, refs, f"swarm {name}", progress)
+
+    def stop(self, host: Engine) -> bool:
+        return stop_swarm(host, self.label)
 
 
 @dataclass(frozen=True)
@@ -156,6 +225,11 @@ OFFERS: Mapping[str, EngineOffer] = {
             "Debian bookworm's Podman 4.3, serving the Docker API on a socket of its own",
             PodmanRunner(PodmanHome(engines_root() / "podman")),
         ),
+        EngineOffer(
+            SWARM,
+            "a Docker Swarm of Debian trixie's docker.io 26 nodes (docker-in-docker, 3 by default)",
+            SwarmRunner(),
+        ),
     )
 }
 
@@ -167,15 +241,19 @@ class EngineState:
     api_version: str
     docker_host: str
     state: str  # "up", "down" (not started), "not answering"
+    nodes: tuple[NodeState, ...] = ()  # a swarm's nodes, as its managers see them
 
-    def to_dict(self) -> dict[str, str]:
-        return {
+    def to_dict(self) -> dict[str, Any]:
+        shown: dict[str, Any] = {
             "name": self.name,
             "version": self.version,
             "api_version": self.api_version,
             "docker_host": self.docker_host,
             "state": self.state,
         }
+        if self.nodes:
+            shown["nodes"] = [node.to_dict() for node in self.nodes]
+        return shown
 
 
 def offer_named(name: str) -> EngineOffer:
@@ -192,7 +270,7 @@ def engine_up(host: Engine, offer: EngineOffer, images: list[str], progress: Pro
         offer.runner.stop(host)  # a stopped or half-made one goes first
         offer.runner.start(host, progress)
     remote = offer.runner.connect(host)
-    load_images(host, remote, images, offer.name, progress)
+    offer.runner.load(host, remote, images, progress)
     return remote
 
 
@@ -259,8 +337,9 @@ def engine_states(host: Engine) -> list[EngineState]:
             states.append(EngineState(offer.name, "", "", offer.docker_host, "not answering"))
             continue
         info = remote.info
+        nodes = tuple(node_states(remote)) if isinstance(offer.runner, SwarmRunner) else ()
         remote.close()
         states.append(
-            EngineState(offer.name, info.version, info.api_version, offer.docker_host, "up")
+            EngineState(offer.name, info.version, info.api_version, offer.docker_host, "up", nodes)
         )
     return states

@@ -6,17 +6,22 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from typing import Any
 
 from harness.containers.engine import Engine
 from harness.engines.catalogue import (
     OFFERS,
+    SWARM,
     EngineOffer,
+    SwarmRunner,
     engine_down,
     engine_states,
     engine_up,
     offer_named,
 )
+from harness.engines.swarm import DEFAULT_NODES, swarm_nodes
+from harness.errors import UsageError
 from harness.frontends.options import ImageRequest
 from harness.images.availability import require_present, select_images
 from harness.images.sources import with_upgrade_images
@@ -24,10 +29,17 @@ from harness.images.sources import with_upgrade_images
 ALL = "all"
 
 
-def _offers(names: list[str]) -> list[EngineOffer]:
-    if not names or ALL in names:
-        return list(OFFERS.values())
-    return [offer_named(name) for name in names]
+def _offers(names: list[str], nodes: int | None = None) -> list[EngineOffer]:
+    chosen = list(OFFERS.values()) if not names or ALL in names else [offer_named(n) for n in names]
+    if nodes is None:
+        return chosen
+    if SWARM not in [offer.name for offer in chosen]:
+        raise UsageError("--nodes is the swarm's node count; add `swarm` to the engines.")
+    swarm_nodes(nodes)  # a count out of range is a usage error before anything starts
+    return [
+        replace(offer, runner=SwarmRunner(nodes)) if offer.name == SWARM else offer
+        for offer in chosen
+    ]
 
 
 def _quiet_progress(message: str) -> None:
@@ -48,8 +60,11 @@ def cmd_engines_up(args: argparse.Namespace) -> int:
             refs.append(extra.ref)
         else:
             _quiet_progress(f"not loading {extra.ref}: the host lacks it (upgrade cells need it)")
-    for offer in _offers(args.names):
-        remote = engine_up(host, offer, refs, _quiet_progress)
+    for offer in _offers(args.names, args.nodes):
+        # No swarm cell upgrades a server: its nodes hold the run's images alone (each image
+        # is loaded into every node, about 20 s apiece here).
+        loaded = [c.ref for c in chosen] if offer.name == SWARM else refs
+        remote = engine_up(host, offer, loaded, _quiet_progress)
         info = remote.info
         remote.close()
         print(f"{offer.name}: {info.name} {info.version} (API {info.api_version}) at "
@@ -73,6 +88,10 @@ def cmd_engines_list(args: argparse.Namespace) -> int:
     for s in states:
         version = f"{s.version} (API {s.api_version})" if s.version else "-"
         print(f"{s.name:<10} {s.state:<14} {version:<28} {s.docker_host}")
+        for node in s.nodes:
+            role = f"{node.role}{' (leader)' if node.leader else ''}"
+            print(f"  {node.name:<8} {node.state:<14} {role:<18} {node.availability:<9} "
+                  f"{node.address}")  # fmt: skip
     return 0
 
 
@@ -87,6 +106,13 @@ def add_engine_commands(commands: Any) -> None:
     # []"); `_offers` names the known engines instead.
     which = f"{', '.join(names)} (default: all)"
     up.add_argument("names", nargs="*", metavar="ENGINE", help=which)
+    up.add_argument(
+        "--nodes",
+        type=int,
+        metavar="N",
+        help=f"the swarm's node count (default {DEFAULT_NODES}; three or more keep a quorum "
+        "of managers when one node goes down)",
+    )
     up.set_defaults(handler=cmd_engines_up)
     down = actions.add_parser("down", help="remove engines and everything they hold")
     down.add_argument("names", nargs="*", metavar="ENGINE", help=which)

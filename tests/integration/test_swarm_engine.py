@@ -1,0 +1,107 @@
+"""The swarm engine: `engines up swarm` from nothing (also over what a SIGKILLed `up` left), its
+nodes listed as the managers see them, every node holding the run's images, and `engines down
+swarm` leaving no node container, volume or network, with the host's images untouched."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.containers.engine import Engine
+from harness.engines.catalogue import ENGINE_LABEL
+from harness.engines.swarm import NETWORK, connect_node, swarm_nodes
+
+REPO = Path(__file__).parents[2]
+SWARM_LABEL = f"{ENGINE_LABEL}=swarm"
+
+
+def _harness(*args: str, timeout: int = 1200) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        cwd=REPO, env=os.environ | {"HARNESS_IMAGES": "local"}, capture_output=True, text=True,
+        check=False, timeout=timeout,
+    )  # fmt: skip
+
+
+def _swarm_listed() -> dict[str, object]:
+    done = _harness("engines", "list", "--json")
+    assert done.returncode == 0, done.stderr
+    return next(entry for entry in json.loads(done.stdout) if entry["name"] == "swarm")
+
+
+def _left_on_host(host: Engine) -> list[str]:
+    networks = host.client.networks.list(filters={"label": SWARM_LABEL})
+    return [
+        *(f"container {c.id}" for c in host.containers_labelled(SWARM_LABEL)),
+        *(f"volume {v}" for v in host.volumes_labelled(SWARM_LABEL)),
+        *(f"network {n.name}" for n in networks),
+    ]
+
+
+def _killed_while_starting() -> None:
+    """`engines up swarm` SIGKILLed once its first node container exists."""
+    starting = subprocess.Popen(
+        [sys.executable, "-m", "harness", "engines", "up", "swarm", "--nodes", "2"],
+        cwd=REPO, env=os.environ | {"HARNESS_IMAGES": "local"}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert starting.stderr is not None
+    for line in starting.stderr:
+        if "starting node1" in line:
+            time.sleep(1)
+            break
+    starting.send_signal(signal.SIGKILL)
+    starting.wait(timeout=30)
+    starting.stderr.close()
+
+
+@pytest.mark.usefixtures("local_images")
+def test_swarm_comes_up_over_a_killed_start_lists_its_nodes_and_goes_down_leaving_nothing(
+    harness_engine: Engine,
+) -> None:
+    host_images = sorted(str(i.id) for i in harness_engine.client.images.list())
+    try:
+        _killed_while_starting()
+        assert _left_on_host(harness_engine), "the killed start made nothing: it tests nothing"
+
+        up = _harness("engines", "up", "swarm", "--nodes", "2")
+        assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-3000:]
+        assert up.stdout.startswith("swarm: docker 26.")
+        listed = _swarm_listed()
+        assert listed["state"] == "up"
+        nodes = listed["nodes"]
+        assert isinstance(nodes, list)
+        assert [(n["name"], n["role"], n["state"]) for n in nodes] == [
+            ("node1", "manager", "ready"),
+            ("node2", "worker", "ready"),
+        ]
+        # A task may land on any node, and no node can pull: each holds the run's images.
+        host_tags = {tag for i in harness_engine.client.images.list() for tag in i.tags}
+        for node in swarm_nodes(2):
+            engine = connect_node(node)
+            try:
+                held = {tag for i in engine.client.images.list() for tag in i.tags}
+            finally:
+                engine.close()
+            databases = {tag.split("/")[-1].split("-")[0] for tag in held}
+            assert databases == {"mariadb", "postgres"}, held
+            assert held <= host_tags
+
+        again = _harness("engines", "up", "swarm", "--nodes", "2")
+        assert again.returncode == 0
+        assert again.stderr == "", "a swarm that is up was started or loaded again"
+    finally:
+        down = _harness("engines", "down", "swarm")
+    assert down.returncode == 0, down.stderr
+    assert down.stdout == "swarm: removed\n"
+    assert _swarm_listed()["state"] == "down"
+    assert _left_on_host(harness_engine) == []
+    assert harness_engine.client.networks.list(names=[NETWORK]) == []
+    assert sorted(str(i.id) for i in harness_engine.client.images.list()) == host_images
