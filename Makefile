@@ -18,7 +18,7 @@ JOBS ?= 2
 # 6 minutes; with `load`, its last 7% of tests took 9 of 31 minutes under -n 4.
 XDIST := $(if $(filter 0,$(JOBS)),,-n $(JOBS) --dist worksteal)
 
-.PHONY: help setup engine images engines engines-down persistence compose durability grade test unit lint bench bench-scale aio-experiment clean
+.PHONY: help setup engine images engines engines-down persistence compose swarm durability grade test unit lint bench bench-scale aio-experiment clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -56,6 +56,10 @@ persistence: setup engine images ## the main job: the persistence matrix and its
 
 compose: setup engine images ## the compose matrix (a one-service compose project per cell)
 	$(BIN)/pytest -m compose scenarios/test_compose.py $(XDIST) $(PYTEST_ARGS)
+
+swarm: setup engine images ## the swarm matrix, on the swarm of docker-in-docker nodes (brought up when down)
+	$(BIN)/python -m harness engines up swarm
+	$(BIN)/pytest -m swarm scenarios/test_swarm.py $(XDIST) $(PYTEST_ARGS)
 
 durability: setup engine images ## the crash campaigns (and the kill-start cells), nothing else beside them
 	$(BIN)/pytest -m durability $(XDIST) $(PYTEST_ARGS)

@@ -28,6 +28,7 @@ from harness.engines.podman import (
 from harness.engines.swarm import (
     DEFAULT_NODES,
     NodeState,
+    SwarmCluster,
     SwarmNode,
     connect_node,
     node_engines,
@@ -320,6 +321,20 @@ def require_loaded(engine: Engine, name: str, refs: Iterable[str]) -> None:
             f"Engine {name} lacks {', '.join(missing)}; run `python -m harness engines up "
             f"{name}`, which loads the images the run uses."
         )
+
+
+def require_loaded_on_every_node(refs: Iterable[str]) -> None:
+    """Every node of the swarm that is up holds the run's images (a task lands on any)."""
+    host = Engine.connect()
+    try:
+        cluster = SwarmCluster.connect(host, f"{ENGINE_LABEL}={SWARM}")
+        try:
+            for engine in cluster.engines.values():
+                require_loaded(engine, SWARM, refs)
+        finally:
+            cluster.close()
+    finally:
+        host.close()
 
 
 def engine_states(host: Engine) -> list[EngineState]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import docker
@@ -296,4 +296,75 @@ def node_engines(nodes: list[SwarmNode]) -> Iterator[dict[str, Engine]]:
         yield engines
     finally:
         for engine in engines.values():
+            engine.close()
+
+
+@dataclass
+class SwarmCluster:
+    """A swarm that is up, as a run uses it: a client of every node, the node containers on the
+    host engine (to stop and start a node, to make a directory on it)."""
+
+    host: Engine
+    nodes: list[SwarmNode]
+    engines: dict[str, Engine]
+    down: set[str] = field(default_factory=set)  # nodes a cell stopped (no one asks them)
+
+    @classmethod
+    def connect(cls, host: Engine, label: str) -> SwarmCluster:
+        names = running_nodes(host, label)
+        if not names:
+            raise EngineUnavailable(
+                "No swarm is up; run `python -m harness engines up swarm` first."
+            )
+        nodes = swarm_nodes(len(names))
+        return cls(host, nodes, {node.name: connect_node(node) for node in nodes})
+
+    def node(self, name: str) -> SwarmNode:
+        return next(node for node in self.nodes if node.name == name)
+
+    def engine(self, name: str) -> Engine:
+        return self.engines[name]
+
+    def manager(self, avoiding: str = "") -> Engine:
+        """A manager's client, not `avoiding`'s (a node the cell is about to take down)."""
+        for node in self.nodes:
+            if node.is_manager and node.name != avoiding and node.name not in self.down:
+                return self.engines[node.name]
+        raise EngineUnavailable(
+            f"The swarm has no manager besides {avoiding}; bring it up with three nodes or more "
+            "(`python -m harness engines up swarm --nodes 3`)."
+        )
+
+    def node_name(self, node_id: str) -> str:
+        """A node's hostname (node1, ...) from its swarm id."""
+        attrs = self.manager().client.nodes.get(node_id).attrs
+        return str(attrs["Description"]["Hostname"])
+
+    def run_on_node(self, name: str, command: list[str]) -> None:
+        """A command in the node's own container (as root: its filesystem is the node's)."""
+        container = self.host.client.containers.get(self.node(name).container_name)
+        code, output = container.exec_run(command)
+        if code != 0:
+            shown = output.decode(errors="replace").strip() if isinstance(output, bytes) else ""
+            raise EngineUnavailable(f"`{' '.join(command)}` failed on {name}: {shown}")
+
+    def stop_node(self, name: str) -> None:
+        """The node's engine stopped (its container stopped, its state kept)."""
+        self.down.add(name)
+        self.engines[name].close()
+        self.host.client.containers.get(self.node(name).container_name).stop(timeout=10)
+
+    def start_node(self, name: str) -> None:
+        """The node's engine started again and reconnected."""
+        node = self.node(name)
+        self.host.client.containers.get(node.container_name).start()
+        self.engines[name] = connect_node(node)
+        self.down.discard(name)
+
+    def answering(self) -> dict[str, Engine]:
+        """The clients of the nodes that are not down."""
+        return {name: e for name, e in self.engines.items() if name not in self.down}
+
+    def close(self) -> None:
+        for engine in self.engines.values():
             engine.close()

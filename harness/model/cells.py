@@ -12,6 +12,7 @@ from harness.model.compose import COMPOSE_ACTION_NAMES, COMPOSE_ACTIONS, COMPOSE
 from harness.model.databases import DATABASES
 from harness.model.outcomes import Outcome
 from harness.model.storage import STORAGE_NAMES
+from harness.model.swarm import SWARM_ACTION_NAMES, SWARM_STORAGE_NAMES
 
 
 @dataclass(frozen=True)
@@ -35,9 +36,13 @@ MATRICES: Mapping[str, MatrixAxes] = {
         MatrixAxes("compose", "compose-", "compose matrix", COMPOSE_STORAGE_NAMES,
                    COMPOSE_ACTION_NAMES,
                    frozenset(n for n, a in COMPOSE_ACTIONS.items() if a.upgrades)),
+        MatrixAxes("swarm", "swarm-", "swarm matrix", SWARM_STORAGE_NAMES, SWARM_ACTION_NAMES,
+                   frozenset()),
     )
 }  # fmt: skip
 RUN_MATRIX = "run"
+COMPOSE_MATRIX = "compose"
+SWARM_MATRIX = "swarm"
 
 
 @dataclass(frozen=True)
@@ -77,12 +82,19 @@ class Cell:
 
 def matrix(
     databases: tuple[str, ...] = tuple(DATABASES),
-    storages: tuple[str, ...] = STORAGE_NAMES,
-    actions: tuple[str, ...] = ACTION_NAMES,
+    storages: tuple[str, ...] | None = None,
+    actions: tuple[str, ...] | None = None,
     kind: str = RUN_MATRIX,
 ) -> list[Cell]:
-    """Every cell of the `kind` matrix, databases outermost, in the table's order."""
-    return [Cell(*combo, kind) for combo in product(databases, storages, actions)]
+    """Every cell of the `kind` matrix (its own storage modes and actions unless given),
+    databases outermost, in the table's order."""
+    axes = MATRICES[kind]
+    combos = product(
+        databases,
+        axes.storages if storages is None else storages,
+        axes.actions if actions is None else actions,
+    )
+    return [Cell(*combo, kind) for combo in combos]
 
 
 @dataclass
@@ -105,6 +117,9 @@ class ScenarioResult:
     # An upgrade's two images: the one that wrote the rows, the one that read them.
     upgrade_from: str = ""
     upgrade_to: str = ""
+    # A swarm cell's nodes: where its rows were written, and where the new task read them.
+    node_written: str = ""
+    node_read: str = ""
 
     @property
     def passed(self) -> bool:
@@ -134,6 +149,8 @@ class ScenarioResult:
             entry["verified"] = False
         if self.upgrade_to:
             entry["upgrade"] = {"from": self.upgrade_from, "to": self.upgrade_to}
+        if self.node_written or self.node_read:
+            entry["nodes"] = {"written": self.node_written, "read": self.node_read}
         return entry
 
     def to_record(self) -> dict[str, Any]:

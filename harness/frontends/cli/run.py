@@ -12,7 +12,16 @@ from harness.containers.compose import Compose, compose_binary
 from harness.containers.engine import Engine
 from harness.containers.engine_watch import EngineWatch, return_limit, say_on_stderr
 from harness.containers.run_state import end_run_or_say, start_run
-from harness.engines.catalogue import HOST, connect_engine, engine_environment, require_loaded
+from harness.engines.catalogue import (
+    ENGINE_LABEL,
+    HOST,
+    SWARM,
+    connect_engine,
+    engine_environment,
+    require_loaded,
+    require_loaded_on_every_node,
+)
+from harness.engines.swarm import SwarmCluster
 from harness.errors import UsageError
 from harness.frontends.cli.common import add_image_options, image_choices
 from harness.frontends.cli.durability import (
@@ -39,7 +48,16 @@ from harness.images.sources import (
     with_upgrade_images,
 )
 from harness.model.actions import ACTION_NAMES
-from harness.model.cells import MATRICES, RUN_MATRIX, Cell, MatrixAxes, ScenarioResult, matrix
+from harness.model.cells import (
+    COMPOSE_MATRIX,
+    MATRICES,
+    RUN_MATRIX,
+    SWARM_MATRIX,
+    Cell,
+    MatrixAxes,
+    ScenarioResult,
+    matrix,
+)
 from harness.model.compose import (
     COMPOSE_ACTION_NAMES,
     COMPOSE_STORAGE_NAMES,
@@ -53,6 +71,9 @@ from harness.model.storage import STORAGE_NAMES
 from harness.persistence.compose_scenario import run_compose_cell
 from harness.persistence.initialised import InitialisedImages, databases_to_reuse
 from harness.persistence.scenario import run_scenario, without_verdict
+from harness.persistence.swarm_scenario import run_swarm_cell
+
+SWARM_CELLS = matrix(kind=SWARM_MATRIX)  # a cell's index here chooses its node and port
 
 
 def _outcome_label(result: ScenarioResult) -> str:
@@ -70,7 +91,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     axes = _matrix_axes(args)
     shard = shard_option(args.shard)
     return_limit(os.environ)  # a bad HARNESS_ENGINE_WAIT is said before any work
-    names = list(dict.fromkeys(args.engine or [HOST]))
+    names = list(dict.fromkeys(args.engine or [SWARM if args.swarm else HOST]))
     _check_usage(args, names)
     engine = connect_engine(names[0])
     source, choices = image_choices(args, engine, ask_registry=False)
@@ -98,6 +119,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             engine = connect_engine(name)
         if name == HOST:
             require_present(engine, chosen)
+        elif name == SWARM:
+            require_loaded_on_every_node([c.ref for c in chosen])
         else:
             require_loaded(engine, name, [c.ref for c in chosen])
         with engine_environment(name):
@@ -126,6 +149,11 @@ def _write_reports(
 
 
 def _check_usage(args: argparse.Namespace, names: list[str]) -> None:
+    if args.swarm and (args.compose or args.durability or names != [SWARM]):
+        raise UsageError(
+            "--swarm runs the swarm matrix on the swarm alone; drop --compose, --durability "
+            "and --engine."
+        )
     if args.durability and names != [HOST]:
         raise UsageError("--durability runs on the host engine only; drop --engine.")
     if args.durability and args.shard:
@@ -136,23 +164,32 @@ def _check_usage(args: argparse.Namespace, names: list[str]) -> None:
         )
 
 
+# How to reach one matrix from another's options, for the message when a name is in another.
+_SWITCHES = {
+    RUN_MATRIX: {COMPOSE_MATRIX: "with --compose", SWARM_MATRIX: "with --swarm"},
+    COMPOSE_MATRIX: {RUN_MATRIX: "without --compose", SWARM_MATRIX: "with --swarm"},
+    SWARM_MATRIX: {RUN_MATRIX: "without --swarm", COMPOSE_MATRIX: "with --compose"},
+}
+
+
 def _matrix_axes(args: argparse.Namespace) -> MatrixAxes:
     """The chosen matrix; a storage mode or action it does not have is a usage error."""
-    axes = MATRICES["compose" if args.compose else RUN_MATRIX]
+    axes = MATRICES[COMPOSE_MATRIX if args.compose else SWARM_MATRIX if args.swarm else RUN_MATRIX]
     for option, asked, known in (
         ("--storage", args.storage, axes.storages),
         ("--action", args.action, axes.actions),
     ):
         unknown = [name for name in asked or [] if name not in known]
         if unknown:
-            elsewhere = any(
-                unknown[0] in (other.storages if option == "--storage" else other.actions)
+            elsewhere = [
+                other.name
                 for other in MATRICES.values()
-            )
-            switch = " without --compose" if args.compose else " with --compose"
+                if unknown[0] in (other.storages if option == "--storage" else other.actions)
+            ]
+            switch = f" (it is {_SWITCHES[axes.name][elsewhere[0]]})" if elsewhere else ""
             raise UsageError(
-                f"{option} {unknown[0]} is not in the {axes.title}"
-                f"{f' (it is{switch})' if elsewhere else ''}; choose from {', '.join(known)}."
+                f"{option} {unknown[0]} is not in the {axes.title}{switch}; choose from "
+                f"{', '.join(known)}."
             )
     return axes
 
@@ -196,6 +233,7 @@ def _run_matrix(
     label = "" if name == HOST else f"{name} "
     results: list[ScenarioResult] = []
     compose = _compose_for(engine, cells)
+    swarm = _swarm_for(cells)
     watch = EngineWatch(engine, say_on_stderr, return_limit(os.environ))
     try:
         for cell in cells:
@@ -207,6 +245,10 @@ def _run_matrix(
             elif cell.matrix == RUN_MATRIX:
                 image = images[cell.database]
                 result = run_scenario(engine, session, cell, image, creds, upgrade, initialised)
+            elif cell.matrix == SWARM_MATRIX:
+                assert swarm is not None  # connected whenever a swarm cell is chosen
+                result = run_swarm_cell(swarm, session, cell, images[cell.database],
+                                        SWARM_CELLS.index(cell), creds)  # fmt: skip
             else:
                 compose_cell = ComposeCell(cell.database, cell.storage, cell.action)
                 assert compose is not None  # made whenever a compose cell is chosen
@@ -217,15 +259,24 @@ def _run_matrix(
             results.append(result)
             bar.finished(label + cell.id, _outcome_label(result))
     finally:
+        if swarm is not None:
+            swarm.close()
         # After a wait that ended without the engine, no second wait at the end.
         end_run_or_say(engine, session, say_on_stderr, watch.wait_at_end)
     return results
 
 
+def _swarm_for(cells: list[Cell]) -> SwarmCluster | None:
+    """The swarm's nodes, connected, when a swarm cell is chosen."""
+    if all(c.matrix != SWARM_MATRIX for c in cells):
+        return None
+    return SwarmCluster.connect(Engine.connect(), f"{ENGINE_LABEL}={SWARM}")
+
+
 def _compose_for(engine: Engine, cells: list[Cell]) -> Compose | None:
     """The Compose CLI bound to `engine` when a compose cell is chosen (its version read, so a
     missing or broken binary stops the run before the first cell)."""
-    if all(c.matrix == RUN_MATRIX for c in cells):
+    if all(c.matrix != COMPOSE_MATRIX for c in cells):
         return None
     compose = Compose(compose_binary(), engine.docker_host)
     compose.version()
@@ -257,6 +308,12 @@ def add_run_command(commands: Any) -> None:
         action="store_true",
         help="the compose matrix instead: compose's own storage declarations and actions "
         "(docs/compose.md)",
+    )
+    run.add_argument(
+        "--swarm",
+        action="store_true",
+        help="the swarm matrix instead: a database service on the swarm `engines up swarm` "
+        "brought up, through swarm actions (docs/clusters.md)",
     )
     run.add_argument(
         "--storage",

@@ -62,6 +62,7 @@ MARKERS = {
     "volumes": "docker volume subcommands and shared volumes",
     "durability": "acknowledged commits survive a crash (kill) of the server",
     "compose": "the compose matrix: a compose project's storage through compose's actions",
+    "swarm": "the swarm matrix: a service's storage through swarm actions, node by node",
     "grading": "lab specs and student submissions become points",
     "faults": "the engine, a server or the disk fails mid-run: no false verdict, reports kept",
     "engine": "needs a running container engine (Docker or Podman)",
@@ -468,6 +469,8 @@ class ResultCollector:
         from harness.frontends.pytest.engines import HOST, engine_names  # noqa: PLC0415
 
         order = engine_names(self.config) or [HOST]
+        # Cells that run on an engine of their own whatever `--engine` says (the swarm's).
+        order += [name for name in self.runs if name not in order]
         return [
             EngineRun(
                 name,

@@ -21,6 +21,7 @@ from harness.model.compose import COMPOSE_ACTION_NAMES, COMPOSE_STORAGE_NAMES
 from harness.model.databases import DATABASES
 from harness.model.outcomes import Outcome
 from harness.model.storage import STORAGE_NAMES
+from harness.model.swarm import SWARM_ACTION_NAMES, SWARM_STORAGE_NAMES
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SHARD = (
@@ -29,9 +30,9 @@ SHARD = (
 )
 
 Database = StrEnum("Database", {name: name for name in DATABASES})  # type: ignore[misc]
-# The `docker run` matrix's storage modes and actions, then the compose matrix's own.
-_STORAGES = dict.fromkeys([*STORAGE_NAMES, *COMPOSE_STORAGE_NAMES])
-_ACTIONS = dict.fromkeys([*ACTION_NAMES, *COMPOSE_ACTION_NAMES])
+# The `docker run` matrix's storage modes and actions, then the compose and swarm matrices' own.
+_STORAGES = dict.fromkeys([*STORAGE_NAMES, *COMPOSE_STORAGE_NAMES, *SWARM_STORAGE_NAMES])
+_ACTIONS = dict.fromkeys([*ACTION_NAMES, *COMPOSE_ACTION_NAMES, *SWARM_ACTION_NAMES])
 Storage = StrEnum("Storage", {name: name for name in _STORAGES})  # type: ignore[misc]
 Action = StrEnum("Action", {name: name for name in _ACTIONS})  # type: ignore[misc]
 
@@ -56,17 +57,25 @@ class Upgrade(_Strict):
     to: str = Field(description="the next major version's image that read them")
 
 
+class Nodes(_Strict):
+    written: str = Field(description="the swarm node the rows were written on")
+    read: str = Field(description="the node the new task read them on")
+
+
 class Result(_Strict):
     """One matrix cell: what the promise table expects and what happened to the rows."""
 
     id: str = Field(
-        description="<database>-<storage>-<action>; compose-<database>-<storage>-<action>"
+        description="<database>-<storage>-<action>; compose-<database>-<storage>-<action>; "
+        "swarm-<database>-<storage>-<action>"
     )
     database: Database
     storage: Storage
     action: Action
-    matrix: Literal["compose"] | None = Field(
-        None, description="compose: a compose matrix cell (absent: the docker run matrix)"
+    matrix: Literal["compose", "swarm"] | None = Field(
+        None,
+        description="compose: a compose matrix cell; swarm: a swarm matrix cell (absent: the "
+        "docker run matrix)",
     )
     expected: Outcome
     observed: Outcome | None = Field(description="null: no verdict (see error)")
@@ -78,6 +87,7 @@ class Result(_Strict):
     error: str | None = Field(None, description="why there is no verdict")
     verified: bool | None = Field(None, description="false: the engine is in no known range")
     upgrade: Upgrade | None = None
+    nodes: Nodes | None = Field(None, description="a swarm cell's nodes")
 
 
 class Totals(_Strict):

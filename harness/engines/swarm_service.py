@@ -1,0 +1,378 @@
+"""A database as a swarm service: its configuration, made through the API or as a stack, its
+running task found on whichever node it runs, and everything of it removed afterwards.
+
+The service uses the node's own network (`--network host`) on a port of its own, so the harness
+reaches the server at the node's address whichever node the task runs on, and cells on one node
+never compete for a port. Passwords are swarm secrets, read by the image's entrypoint through
+`<VARIABLE>_FILE` (the official images' contract), never environment variables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import docker
+import yaml
+from docker.types import Mount, SecretReference
+
+from harness.containers.engine import SCOPE_LABEL, Engine
+from harness.engines.swarm import SwarmCluster
+from harness.errors import EngineUnavailable, HarnessError, NotRunning
+
+SECRETS_TARGET = "/run/secrets"
+TASK_DEADLINE = 180.0  # seconds for a new task to run (a node going down takes ~30 s to notice)
+GONE_DEADLINE = 90.0
+POLL_SECONDS = 0.5
+STACK_SERVICE = "db"
+STACK_VOLUME = "data"
+# The server's port, by the variable each official image's server reads it from.
+PORT_VARIABLES = {"mysql": "MYSQL_TCP_PORT", "postgres": "PGPORT"}
+
+
+# The SDK's swarm calls carry no types: one typed door each.
+def service_of(engine: Engine, ident: str) -> Any:
+    return engine.client.services.get(ident)  # type: ignore[no-untyped-call]
+
+
+def tasks_of(engine: Engine, service_name: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = engine.client.api.tasks(  # type: ignore[no-untyped-call]
+        filters={"service": service_name}
+    )
+    return found
+
+
+@dataclass(frozen=True)
+class DataMount:
+    """The service's mount of the data directory (`--mount type=...`)."""
+
+    kind: str  # volume, bind, tmpfs
+    target: str
+    source: str = ""  # the volume's name (in a stack: the stack's own key), or the node's path
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """One database service, as `docker service create` or a stack file declares it."""
+
+    name: str
+    image: str
+    env: Mapping[str, str]
+    args: tuple[str, ...] | None  # None: the image's CMD
+    mount: DataMount | None
+    secrets: Mapping[str, str]  # file name under /run/secrets -> the swarm secret's name
+    constraint: str
+    labels: Mapping[str, str]
+
+    def create(self, manager: Engine, secret_ids: Mapping[str, str]) -> str:
+        """`docker service create`; the service's id."""
+        mounts = []
+        if self.mount is not None:
+            mounts.append(
+                Mount(
+                    self.mount.target,
+                    self.mount.source or None,
+                    type=self.mount.kind,  # type: ignore[arg-type]
+                    labels=dict(self.labels) if self.mount.kind == "volume" else None,
+                )
+            )
+        service = manager.client.services.create(  # type: ignore[no-untyped-call]
+            self.image,
+            name=self.name,
+            args=list(self.args) if self.args is not None else None,
+            env=[f"{key}={value}" for key, value in self.env.items()],
+            mounts=mounts,
+            secrets=[
+                SecretReference(secret_ids[name], name, filename=filename)
+                for filename, name in self.secrets.items()
+            ],
+            networks=["host"],
+            constraints=[self.constraint],
+            labels=dict(self.labels),
+            container_labels=dict(self.labels),
+        )
+        return str(service.id)
+
+    def stack_file(self) -> dict[str, Any]:
+        """The same service as a stack file (`docker stack deploy`); a volume is the stack's
+        own, which the stack prefixes with its name."""
+        service: dict[str, Any] = {
+            "image": self.image,
+            "environment": dict(self.env),
+            "secrets": [{"source": n, "target": f} for f, n in self.secrets.items()],
+            "networks": ["hostnet"],
+            "labels": dict(self.labels),
+            "deploy": {
+                "labels": dict(self.labels),
+                "placement": {"constraints": [self.constraint]},
+            },
+        }
+        if self.args is not None:
+            service["command"] = list(self.args)
+        stack: dict[str, Any] = {
+            "version": "3.8",
+            "services": {STACK_SERVICE: service},
+            "secrets": {name: {"external": True} for name in self.secrets.values()},
+            "networks": {"hostnet": {"external": True, "name": "host"}},
+        }
+        if self.mount is not None:
+            volume: dict[str, Any] = {"type": self.mount.kind, "target": self.mount.target}
+            if self.mount.kind == "volume":
+                volume["source"] = STACK_VOLUME
+                stack["volumes"] = {STACK_VOLUME: {"labels": dict(self.labels)}}
+            elif self.mount.source:
+                volume["source"] = self.mount.source
+            service["volumes"] = [volume]
+        return stack
+
+
+@dataclass(frozen=True)
+class Task:
+    """A running task: which node, which container."""
+
+    id: str
+    node: str
+    container_id: str
+
+
+@dataclass
+class SwarmTask:
+    """A task's server as readiness sees it (`RunningServer`): reached at its node's address on
+    the service's own port."""
+
+    cluster: SwarmCluster
+    task: Task
+    port: int
+
+    @property
+    def name(self) -> str:
+        return f"task {self.task.id[:12]} on {self.task.node}"
+
+    def _container(self) -> Any:
+        return self.cluster.engine(self.task.node).client.containers.get(self.task.container_id)
+
+    def endpoint(self, port: int, *, fresh: bool = True) -> tuple[str, int]:
+        return self.cluster.node(self.task.node).address, self.port
+
+    def state(self) -> Mapping[str, Any]:
+        try:
+            state: Mapping[str, Any] = self._container().attrs["State"]
+        except docker.errors.NotFound:
+            return {"Status": "removed"}
+        return state
+
+    def logs(self, tail: int) -> str:
+        try:
+            return bytes(self._container().logs(tail=tail)).decode(errors="replace")
+        except docker.errors.NotFound:
+            return "(the task's container is gone)"
+
+    def attrs(self) -> Mapping[str, Any]:
+        found: Mapping[str, Any] = self._container().attrs
+        return found
+
+
+@dataclass
+class DeployedService:
+    """A service on the swarm and what the harness made for it, removed by `remove`."""
+
+    cluster: SwarmCluster
+    config: ServiceConfig
+    stack: str | None  # deployed as this stack (the stack-redeploy action), else None
+    scratch: Path
+    secret_ids: dict[str, str] = field(default_factory=dict)
+    service_id: str = ""
+    seen_tasks: set[str] = field(default_factory=set)
+    seen_volumes: dict[str, set[str]] = field(default_factory=dict)  # node -> volume names
+    bind_path: str = ""
+
+    @property
+    def service_name(self) -> str:
+        return f"{self.stack}_{STACK_SERVICE}" if self.stack else self.config.name
+
+    def deploy(self) -> None:
+        if self.stack is None:
+            self.service_id = self.config.create(self.cluster.manager(), self.secret_ids)
+            return
+        stack_file = self.scratch / "stack.yaml"
+        stack_file.write_text(yaml.safe_dump(self.config.stack_file(), sort_keys=False))
+        self._stack_command("deploy", "--resolve-image", "never", "--compose-file",
+                            str(stack_file), self.stack)  # fmt: skip
+        self.service_id = str(service_of(self.cluster.manager(), self.service_name).id)
+
+    def remove_stack(self) -> None:
+        """`docker stack rm`, and wait until its service and containers are gone (the removal
+        is asynchronous: a deploy at once would meet the old ones)."""
+        assert self.stack is not None
+        self._stack_command("rm", self.stack)
+        self._wait_gone()
+
+    def _stack_command(self, *args: str) -> None:
+        binary = shutil.which("docker")
+        if binary is None:
+            raise HarnessError(
+                "The stack actions need the docker CLI, which is missing; run `make engine` "
+                "(it installs Debian's docker.io)."
+            )
+        manager = self.cluster.manager()
+        env = {**os.environ, "DOCKER_HOST": manager.docker_host or ""}
+        done = subprocess.run(
+            [binary, "stack", *args], env=env, capture_output=True, text=True, check=False,
+            timeout=120,
+        )  # fmt: skip
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+            raise HarnessError(f"`docker stack {args[0]}` failed: {last}")
+
+    def service(self, manager: Engine | None = None) -> Any:
+        return service_of(manager or self.cluster.manager(), self.service_id)
+
+    def running_task(self, avoiding: str = "") -> Task:
+        """The service's running task that the harness has not seen yet (a new one after an
+        action), once it runs; asked of a manager other than `avoiding`."""
+        manager = self.cluster.manager(avoiding)
+        deadline = time.monotonic() + TASK_DEADLINE
+        last_error = ""
+        while time.monotonic() < deadline:
+            for task in tasks_of(manager, self.service_name):
+                status = task.get("Status", {})
+                if task["ID"] in self.seen_tasks:
+                    continue
+                if status.get("State") == "running" and task.get("DesiredState") == "running":
+                    self.seen_tasks.add(task["ID"])
+                    found = Task(
+                        task["ID"],
+                        self.cluster.node_name(task["NodeID"]),
+                        str(status["ContainerStatus"]["ContainerID"]),
+                    )
+                    self._record_volumes(found)
+                    return found
+                if status.get("Err"):
+                    last_error = str(status["Err"])
+            time.sleep(POLL_SECONDS)
+        said = f" (the swarm said: {last_error})" if last_error else ""
+        raise NotRunning(
+            f"Service {self.service_name} had no new running task within {TASK_DEADLINE:.0f} s"
+            f"{said}."
+        )
+
+    def _remove_volumes(self) -> None:
+        """The service's volumes on every node: the labelled ones and the anonymous ones its
+        tasks had. A volume stays "in use" for a moment after its container is gone (seen
+        here): the removal is tried again until none is left."""
+        scope = f"{SCOPE_LABEL}={self.config.labels.get(SCOPE_LABEL, '')}"
+        deadline = time.monotonic() + GONE_DEADLINE
+        while True:
+            left = []
+            for node, engine in self.cluster.answering().items():
+                for volume in sorted(
+                    set(engine.volumes_labelled(scope)) | self.seen_volumes.get(node, set())
+                ):
+                    engine.remove_volume(volume)
+                    if engine.volume_exists(volume):
+                        left.append(f"{volume} on {node}")
+            if not left:
+                return
+            if time.monotonic() > deadline:
+                raise EngineUnavailable(
+                    f"Volumes {', '.join(left)} could not be removed within "
+                    f"{GONE_DEADLINE:.0f} s; `python -m harness engines down swarm` removes them."
+                )
+            time.sleep(POLL_SECONDS)
+
+    def wait_no_task(self) -> None:
+        """Until no task of the service runs (after a scale to zero)."""
+        deadline = time.monotonic() + GONE_DEADLINE
+        manager = self.cluster.manager()
+        while time.monotonic() < deadline:
+            tasks = tasks_of(manager, self.service_name)
+            if not [t for t in tasks if t.get("Status", {}).get("State") == "running"]:
+                return
+            time.sleep(POLL_SECONDS)
+        raise NotRunning(
+            f"Service {self.service_name} still ran a task {GONE_DEADLINE:.0f} s after its "
+            "scale to zero."
+        )
+
+    def _record_volumes(self, task: Task) -> None:
+        """The task container's volumes, so that `remove` finds the anonymous ones (no label
+        reaches them)."""
+        with contextlib.suppress(docker.errors.NotFound):
+            container = self.cluster.engine(task.node).client.containers.get(task.container_id)
+            names = {m.get("Name") for m in container.attrs.get("Mounts") or []}
+            self.seen_volumes.setdefault(task.node, set()).update(n for n in names if n)
+
+    def _wait_gone(self) -> None:
+        """Until no container of the service is left on any node that answers."""
+        deadline = time.monotonic() + GONE_DEADLINE
+        label = f"com.docker.swarm.service.name={self.service_name}"
+        while time.monotonic() < deadline:
+            left = 0
+            for name, engine in self.cluster.answering().items():
+                with contextlib.suppress(Exception):  # a node that went away holds nothing now
+                    found = engine.client.containers.list(all=True, filters={"label": label})
+                    for container in found:
+                        self._record_volumes(Task("", name, str(container.id)))
+                    left += len(found)
+            if not left:
+                return
+            time.sleep(POLL_SECONDS)
+        raise EngineUnavailable(
+            f"The containers of service {self.service_name} were still there "
+            f"{GONE_DEADLINE:.0f} s after its removal."
+        )
+
+    def remove(self) -> None:
+        """The service (or stack), its containers, volumes, secrets and the node directory."""
+        if self.stack is not None:
+            with contextlib.suppress(HarnessError):
+                self._stack_command("rm", self.stack)
+        else:
+            with contextlib.suppress(docker.errors.NotFound):
+                service_of(self.cluster.manager(), self.service_id).remove()
+        self._wait_gone()
+        self._remove_volumes()
+        for node in self.cluster.answering():
+            if self.bind_path:
+                self.cluster.run_on_node(node, ["rm", "-rf", self.bind_path])
+        manager = self.cluster.manager()
+        for name in self.secret_ids:
+            with contextlib.suppress(docker.errors.NotFound):
+                manager.client.secrets.get(name).remove()
+
+
+@contextlib.contextmanager
+def deployed(
+    cluster: SwarmCluster,
+    config: ServiceConfig,
+    passwords: Mapping[str, str],
+    *,
+    stack: str | None,
+    bind_path: str,
+    scratch: Path,
+) -> Iterator[DeployedService]:
+    """The service deployed (secrets first, the bind's directory made on every node); all of
+    it removed after, whatever happened."""
+    deployment = DeployedService(cluster, config, stack, scratch, bind_path=bind_path)
+    try:
+        manager = cluster.manager()
+        for filename, name in config.secrets.items():
+            secret = manager.client.secrets.create(
+                name=name, data=passwords[filename].encode(), labels=dict(config.labels)
+            )
+            deployment.secret_ids[name] = str(secret.id)
+        if bind_path:
+            # The path must exist on whichever node the task lands on.
+            for node in cluster.nodes:
+                cluster.run_on_node(node.name, ["mkdir", "-p", bind_path])
+        deployment.deploy()
+        yield deployment
+    finally:
+        deployment.remove()

@@ -1,0 +1,344 @@
+"""One swarm-matrix cell: a database service, the Persons rows written through its task, a swarm
+action, the rows read through the new task, and the verdict by where the two tasks ran.
+
+The rows are written on one node and read on another or the same; the result records both
+(`nodes`). Where the action needs a fixed node the service is pinned to it (a placement
+constraint); for a drain or a node going down the task goes where the scheduler sends it and the
+promise is read from where it went. A node the cell drained or stopped is put back afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from dataclasses import dataclass
+
+from harness.containers.engine import Session
+from harness.containers.managed import observed_mounts
+from harness.containers.readiness import wait_until_ready
+from harness.containers.run_state import RunState
+from harness.engines.swarm import SwarmCluster
+from harness.engines.swarm_service import (
+    PORT_VARIABLES,
+    SECRETS_TARGET,
+    DataMount,
+    DeployedService,
+    ServiceConfig,
+    SwarmTask,
+    Task,
+    deployed,
+)
+from harness.errors import HarnessError, UsageError, described
+from harness.model.cells import Cell, ScenarioResult
+from harness.model.credentials import Credentials, redact
+from harness.model.databases import DATABASES, DatabaseProfile
+from harness.model.faults import CellSteps
+from harness.model.outcomes import Outcome
+from harness.model.persons import PERSONS_ROWS, Observation, observe, write_persons
+from harness.model.placement import ImageFacts, covering, place
+from harness.model.swarm import (
+    SWARM_ACTIONS,
+    SWARM_STORAGE,
+    MountType,
+    Placement,
+    planned_read_node,
+    swarm_promise,
+)
+from harness.persistence.fault_causes import failure_cause
+
+BIND_ROOT = "/srv/harness"  # on the node: a bind's source directory
+NODE_BACK_DEADLINE = 120.0
+_KIND = {
+    MountType.NONE: None,
+    MountType.IMAGE_VOLUME: "volume",
+    MountType.VOLUME: "volume",
+    MountType.BIND: "bind",
+    MountType.TMPFS: "tmpfs",
+}
+
+
+@dataclass(frozen=True)
+class SwarmCellPlan:
+    """Where a cell writes, and where its action sends the task."""
+
+    written_on: str  # pinned first node ("" when the scheduler chooses)
+    other: str  # the node a move goes to
+
+
+def plan_nodes(cell: Cell, index: int, nodes: list[str]) -> SwarmCellPlan:
+    """Cells are spread over the nodes by their index; a move goes to the next node."""
+    action = SWARM_ACTIONS[cell.action]
+    if action.placement is Placement.WHERE_IT_LANDS:
+        return SwarmCellPlan("", "")
+    if action.placement is Placement.OTHER_NODE and len(nodes) < 2:
+        raise UsageError(f"{cell.id} moves the task to another node; the swarm has one node.")
+    first = nodes[index % len(nodes)]
+    return SwarmCellPlan(first, nodes[(index + 1) % len(nodes)])
+
+
+def run_swarm_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
+    cluster: SwarmCluster,
+    session: Session,
+    cell: Cell,
+    image: str,
+    index: int,
+    creds: Credentials | None = None,
+) -> ScenarioResult:
+    """Run one swarm cell; every failure becomes a result without a verdict, with its cause."""
+    creds = creds or Credentials.random()
+    scope = session.scoped(cell.id)
+    steps = CellSteps()
+    started = time.monotonic()
+    # Until the nodes are known the promise is the pinned one, or "lost" for storage that
+    # keeps nothing; a cell without a verdict keeps it only as what was planned.
+    result = ScenarioResult(cell, Outcome.LOST, "")
+    try:
+        plan = plan_nodes(cell, index, [node.name for node in cluster.nodes])
+        _expect(result, plan.written_on or "?", planned_read_node(cell.action, plan.written_on,
+                                                                   plan.other) or "?")  # fmt: skip
+        with _service(cluster, scope, cell, image, index, creds, plan) as service:
+            _exercise(cluster, service, cell, creds, result, plan, steps)
+    except Exception as error:  # no verdict, with the cause; never a crash
+        if result.observed is None:
+            text = described(error)
+            result.error = failure_cause(
+                cluster.manager(), scope, steps, redact(text, creds.secrets)
+            )
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _expect(result: ScenarioResult, written_on: str, read_on: str) -> None:
+    promise = swarm_promise(result.cell.storage, result.cell.action, written_on, read_on)
+    result.expected, result.reason = promise.outcome, promise.reason
+
+
+def _config(  # noqa: PLR0917 - what a service is made of
+    cluster: SwarmCluster,
+    scope: Session,
+    cell: Cell,
+    image: str,
+    port: int,
+    creds: Credentials,
+    constraint: str,
+) -> tuple[ServiceConfig, dict[str, str], str]:
+    """The service's configuration, its password files (by file name), and the bind's path."""
+    profile = DATABASES[cell.database]
+    storage = SWARM_STORAGE[cell.storage]
+    attrs = cluster.manager().image_attrs(image)
+    placement = place(profile, ImageFacts.from_config(image, attrs["Config"]),
+                      in_layer=storage.in_layer)  # fmt: skip
+    env = {**profile.init_env(creds), **placement.env, PORT_VARIABLES[cell.database]: str(port)}
+    suffix = secrets.token_hex(3)
+    files: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for variable in profile.password_variables:
+        if variable in env:
+            filename = variable.lower()
+            files[filename] = env.pop(variable)
+            names[filename] = f"harness-{scope.id}-{suffix}-{filename}"
+            env[f"{variable}_FILE"] = f"{SECRETS_TARGET}/{filename}"
+    bind_path = ""
+    mount = None
+    if storage.mount is MountType.VOLUME:
+        mount = DataMount("volume", placement.mount_target, f"harness-{scope.id}-{suffix}-data")
+    elif storage.mount is MountType.BIND:
+        bind_path = f"{BIND_ROOT}/{scope.id}/{cell.id}"
+        mount = DataMount("bind", placement.mount_target, bind_path)
+    elif storage.mount is MountType.TMPFS:
+        mount = DataMount("tmpfs", placement.mount_target)
+    config = ServiceConfig(
+        name=f"harness-{scope.id}-{suffix}",
+        # By id: a node pulls a tag before every task, falling back to its own copy only when
+        # the registry fails, which took 20 s a task here (no registry answers); an id it never
+        # pulls (1.5 s).
+        image=str(attrs["Id"]),
+        env=env,
+        args=tuple(placement.command) if placement.command else None,
+        mount=mount,
+        secrets=names,
+        constraint=constraint,
+        labels=scope.labels,
+    )
+    return config, files, bind_path
+
+
+@contextlib.contextmanager
+def _service(  # noqa: PLR0917 - a cell and where it runs
+    cluster: SwarmCluster,
+    scope: Session,
+    cell: Cell,
+    image: str,
+    index: int,
+    creds: Credentials,
+    plan: SwarmCellPlan,
+) -> Iterator[DeployedService]:
+    # Any node but none: a constraint every node meets keeps one code path for both.
+    constraint = f"node.hostname=={plan.written_on}" if plan.written_on else "node.role!=none"
+    config, files, bind_path = _config(cluster, scope, cell, image, cell_port(cell, index), creds,
+                                       constraint)  # fmt: skip
+    stack = f"h{scope.id}{index}" if cell.action == "stack-redeploy" else None
+    scratch = RunState.of(scope).new_directory("scratch", "swarm-")
+    with deployed(cluster, config, files, stack=stack, bind_path=bind_path,
+                  scratch=scratch) as service:  # fmt: skip
+        yield service
+
+
+def cell_port(cell: Cell, index: int) -> int:
+    """A port of the cell's own on the node (the service uses the node's network): above the
+    swarm's (2375-2377, 4789, 7946) and the servers' defaults."""
+    return 31000 + index
+
+
+def _exercise(  # noqa: PLR0917 - the cell's parts
+    cluster: SwarmCluster,
+    service: DeployedService,
+    cell: Cell,
+    creds: Credentials,
+    result: ScenarioResult,
+    plan: SwarmCellPlan,
+    steps: CellSteps,
+) -> None:
+    profile = DATABASES[cell.database]
+    port = cell_port_of(service)
+    steps.begin("the service's first task")
+    first = service.running_task()
+    result.node_written = first.node
+    server = SwarmTask(cluster, first, port)
+    with closing(wait_until_ready(server, profile, creds)) as connection:
+        steps.begin("the write of the Persons rows")
+        cursor = connection.cursor()
+        cursor.execute(profile.data_dir_query)
+        data_dir = str(cursor.fetchall()[0][0]).rstrip("/") or "/"
+        cursor.close()
+        _verify_placement(cell, data_dir, server)
+        result.rows_written = write_persons(connection)
+    steps.begin(f"the {cell.action} action", acting=True)
+    restore = _act(cluster, service, cell, first, plan)
+    try:
+        steps.begin("the read-back of the rows")
+        second = service.running_task(avoiding=first.node if cell.action == "node-down" else "")
+        result.node_read = second.node
+        _expect(result, first.node, second.node)
+        observation = _observe(cluster, second, port, profile, creds)
+        result.observed = observation.outcome
+        result.rows_read = observation.rows_read
+        result.detail = observation.detail
+        result.mounts = "; ".join(m.describe() for m in observed_mounts(SwarmTask(
+            cluster, second, port).attrs()))  # fmt: skip
+        if cell.action == "move-node" and SWARM_STORAGE[cell.storage].on_node:
+            result.detail = _read_back_on(cluster, service, first.node, port, profile, creds,
+                                          result.detail)  # fmt: skip
+    finally:
+        restore()
+
+
+def cell_port_of(service: DeployedService) -> int:
+    variables = PORT_VARIABLES.values()
+    return int(next(v for k, v in service.config.env.items() if k in variables))
+
+
+def _observe(
+    cluster: SwarmCluster, task: Task, port: int, profile: DatabaseProfile, creds: Credentials
+) -> Observation:
+    server = SwarmTask(cluster, task, port)
+    return observe(profile.classify_missing, lambda: wait_until_ready(server, profile, creds),
+                   PERSONS_ROWS)  # fmt: skip
+
+
+def _read_back_on(  # noqa: PLR0917 - where the rows are, proven
+    cluster: SwarmCluster,
+    service: DeployedService,
+    node: str,
+    port: int,
+    profile: DatabaseProfile,
+    creds: Credentials,
+    detail: str,
+) -> str:
+    """After a move, the task moved back to the node the rows were written on: what it reads
+    there says whether the rows stayed on that node (the verdict stands either way)."""
+    service.service().update(constraints=[f"node.hostname=={node}"])
+    back = service.running_task()
+    observation = _observe(cluster, back, port, profile, creds)
+    found = (f"all {observation.rows_read} rows" if observation.outcome is Outcome.SURVIVES
+             else f"{observation.rows_read} rows ({observation.detail})")  # fmt: skip
+    said = f"moved back to {node}, the task read {found} there"
+    return f"{detail}; {said}" if detail else said
+
+
+def _act(
+    cluster: SwarmCluster,
+    service: DeployedService,
+    cell: Cell,
+    task: Task,
+    plan: SwarmCellPlan,
+) -> Callable[[], None]:
+    """Apply the action; what puts the swarm back afterwards (a drained node active again, a
+    stopped node started)."""
+    action = cell.action
+    if action == "update-force":
+        service.service().force_update()
+    elif action == "kill-task":
+        cluster.engine(task.node).client.containers.get(task.container_id).kill()
+    elif action == "move-node":
+        service.service().update(constraints=[f"node.hostname=={plan.other}"])
+    elif action == "scale-zero":
+        service.service().scale(0)
+        service.wait_no_task()
+        service.service().scale(1)
+    elif action == "stack-redeploy":
+        service.remove_stack()
+        service.deploy()
+    elif action == "drain-node":
+        _set_availability(cluster, task.node, "drain")
+        return lambda: _set_availability(cluster, task.node, "active")
+    elif action == "node-down":
+        cluster.stop_node(task.node)
+        return lambda: _node_back(cluster, task.node)
+    else:
+        raise HarnessError(f"{cell.id}: no swarm action is called {action!r}.")
+    return lambda: None
+
+
+def _set_availability(cluster: SwarmCluster, name: str, availability: str) -> None:
+    manager = cluster.manager()
+    node = next(
+        n for n in manager.client.nodes.list() if n.attrs["Description"]["Hostname"] == name
+    )
+    spec = dict(node.attrs["Spec"])
+    spec["Availability"] = availability
+    node.update(spec)
+
+
+def _node_back(cluster: SwarmCluster, name: str) -> None:
+    """The stopped node's engine started again, and Ready in its managers' eyes."""
+    cluster.start_node(name)
+    deadline = time.monotonic() + NODE_BACK_DEADLINE
+    while time.monotonic() < deadline:
+        manager = cluster.manager(avoiding=name)
+        states = {n.attrs["Description"]["Hostname"]: n.attrs["Status"]["State"]
+                  for n in manager.client.nodes.list()}  # fmt: skip
+        if states.get(name) == "ready":
+            return
+        time.sleep(1)
+    raise HarnessError(
+        f"Swarm node {name} was not Ready {NODE_BACK_DEADLINE:.0f} s after it "
+        "started again; run `python -m harness engines down swarm` and up again."
+    )
+
+
+def _verify_placement(cell: Cell, data_dir: str, server: SwarmTask) -> None:
+    """The data directory must be on the mount the storage declares, else no verdict."""
+    by_destination = {m.destination: m for m in observed_mounts(server.attrs())}
+    destination = covering(list(by_destination), data_dir)
+    holder = by_destination[destination] if destination else None
+    wanted = _KIND[SWARM_STORAGE[cell.storage].mount]
+    if (holder.kind if holder else None) != wanted:
+        where = holder.describe() if holder else "the writable layer"
+        raise HarnessError(
+            f"{cell.id}: {cell.database} keeps its data in {data_dir}, on {where}, not where "
+            f"the {cell.storage} storage puts it, so there is no verdict."
+        )

@@ -1,0 +1,145 @@
+"""The swarm's pure logic: its nodes, the promise table by storage and nodes, where a cell pins
+its task, the service as a stack file, and the `engines up --nodes` checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.engines.swarm import MAX_NODES, swarm_nodes
+from harness.engines.swarm_service import STACK_VOLUME, DataMount, ServiceConfig
+from harness.errors import UsageError
+from harness.frontends.cli.engines import _offers
+from harness.model.cells import Cell, ScenarioResult, matrix
+from harness.model.outcomes import Outcome
+from harness.model.swarm import (
+    SWARM_ACTION_NAMES,
+    SWARM_ACTIONS,
+    SWARM_STORAGE_NAMES,
+    Placement,
+    planned_read_node,
+    swarm_promise,
+)
+from harness.persistence.swarm_scenario import cell_port, plan_nodes
+
+S, L = Outcome.SURVIVES, Outcome.LOST
+
+
+def test_the_action_and_storage_names_are_the_contract() -> None:
+    assert SWARM_ACTION_NAMES == ("update-force", "kill-task", "move-node", "drain-node",
+                                  "scale-zero", "stack-redeploy", "node-down")  # fmt: skip
+    assert SWARM_STORAGE_NAMES == ("layer", "anonymous", "named", "bind", "tmpfs")
+    cells = matrix(kind="swarm")
+    assert len(cells) == 70
+    assert cells[0].id == "swarm-mysql-layer-update-force"
+    assert cells[-1].id == "swarm-postgres-tmpfs-node-down"
+
+
+@pytest.mark.parametrize("storage", ["named", "bind"])
+@pytest.mark.parametrize("action", SWARM_ACTION_NAMES)
+def test_node_storage_keeps_the_rows_on_its_node_and_nowhere_else(
+    storage: str, action: str
+) -> None:
+    same = swarm_promise(storage, action, "node1", "node1")
+    moved = swarm_promise(storage, action, "node1", "node2")
+    assert same.outcome is S
+    assert moved.outcome is L
+    assert "on node1" in moved.reason
+    assert "runs on node2" in moved.reason
+
+
+@pytest.mark.parametrize("storage", ["layer", "anonymous", "tmpfs"])
+@pytest.mark.parametrize("action", SWARM_ACTION_NAMES)
+def test_a_containers_own_storage_is_lost_to_every_new_task_on_any_node(
+    storage: str, action: str
+) -> None:
+    """Every swarm action ends the task and starts a new container, on the same node or not."""
+    for read_on in ("node1", "node2"):
+        promise = swarm_promise(storage, action, "node1", read_on)
+        assert promise.outcome is L
+        assert "new container" in promise.reason
+
+
+def test_pinned_actions_know_the_read_node_before_and_the_others_read_it_after() -> None:
+    assert planned_read_node("update-force", "node2", "node3") == "node2"
+    assert planned_read_node("move-node", "node2", "node3") == "node3"
+    assert planned_read_node("drain-node", "node2", "node3") is None
+    assert planned_read_node("node-down", "node2", "node3") is None
+    whole = {name for name, a in SWARM_ACTIONS.items() if a.whole_node}
+    assert whole == {"drain-node", "node-down"}
+    assert {a.placement for a in SWARM_ACTIONS.values() if a.whole_node} == {
+        Placement.WHERE_IT_LANDS
+    }
+
+
+def test_cells_spread_over_the_nodes_and_a_move_goes_to_the_next() -> None:
+    nodes = ["node1", "node2", "node3"]
+    move = Cell("mysql", "named", "move-node", "swarm")
+    assert plan_nodes(move, 0, nodes).written_on == "node1"
+    assert plan_nodes(move, 0, nodes).other == "node2"
+    assert plan_nodes(move, 2, nodes).written_on == "node3"
+    assert plan_nodes(move, 2, nodes).other == "node1"
+    drain = Cell("mysql", "named", "drain-node", "swarm")
+    assert plan_nodes(drain, 4, nodes).written_on == ""
+    with pytest.raises(UsageError, match="one node"):
+        plan_nodes(move, 0, ["node1"])
+    ports = {cell_port(c, i) for i, c in enumerate(matrix(kind="swarm"))}
+    assert len(ports) == 70
+    assert min(ports) > 7946
+
+
+def test_the_nodes_of_a_swarm_and_its_managers() -> None:
+    three = swarm_nodes(3)
+    assert [(n.name, n.address, n.is_manager) for n in three] == [
+        ("node1", "10.233.0.11", True),
+        ("node2", "10.233.0.12", True),
+        ("node3", "10.233.0.13", True),
+    ]
+    assert [n.is_manager for n in swarm_nodes(5)] == [True, True, True, False, False]
+    assert [n.is_manager for n in swarm_nodes(2)] == [True, False]
+    assert three[0].docker_host == "tcp://10.233.0.11:2375"
+    for wrong in (0, MAX_NODES + 1):
+        with pytest.raises(UsageError, match="--nodes"):
+            swarm_nodes(wrong)
+
+
+def test_nodes_is_the_swarms_option_alone() -> None:
+    with pytest.raises(UsageError, match="add `swarm`"):
+        _offers(["podman"], 3)
+    with pytest.raises(UsageError, match="--nodes"):
+        _offers(["swarm"], 0)
+    (swarm,) = _offers(["swarm"], 5)
+    assert swarm.runner.nodes == 5  # type: ignore[attr-defined]
+
+
+def test_the_stack_file_declares_the_same_service() -> None:
+    config = ServiceConfig(
+        name="svc", image="sha256:abc", env={"A": "1"}, args=("--datadir=/x",),
+        mount=DataMount("volume", "/var/lib/mysql", "vol"), secrets={"pw": "harness-pw"},
+        constraint="node.hostname==node2", labels={"harness.session": "s"},
+    )  # fmt: skip
+    stack = config.stack_file()
+    service = stack["services"]["db"]
+    assert service["image"] == "sha256:abc"
+    assert service["command"] == ["--datadir=/x"]
+    assert service["volumes"] == [
+        {"type": "volume", "target": "/var/lib/mysql", "source": STACK_VOLUME}
+    ]
+    assert stack["volumes"][STACK_VOLUME]["labels"] == {"harness.session": "s"}
+    assert service["deploy"]["placement"]["constraints"] == ["node.hostname==node2"]
+    assert service["secrets"] == [{"source": "harness-pw", "target": "pw"}]
+    assert stack["secrets"] == {"harness-pw": {"external": True}}
+    assert stack["networks"]["hostnet"] == {"external": True, "name": "host"}
+    tmpfs = ServiceConfig(**{**config.__dict__, "mount": DataMount("tmpfs", "/d"), "args": None})
+    assert tmpfs.stack_file()["services"]["db"]["volumes"] == [{"type": "tmpfs", "target": "/d"}]
+    assert "command" not in tmpfs.stack_file()["services"]["db"]
+
+
+def test_a_swarm_result_says_its_nodes_in_the_report() -> None:
+    result = ScenarioResult(Cell("mysql", "named", "move-node", "swarm"), L, "why.", L, 6, 0)
+    result.node_written, result.node_read = "node1", "node2"
+    entry = result.to_dict()
+    assert entry["id"] == "swarm-mysql-named-move-node"
+    assert entry["matrix"] == "swarm"
+    assert entry["nodes"] == {"written": "node1", "read": "node2"}
+    assert ScenarioResult.from_record(result.to_record()).node_read == "node2"
+    assert "nodes" not in ScenarioResult(Cell("mysql", "named", "restart"), S, "").to_dict()
