@@ -23,21 +23,26 @@ from harness.errors import HarnessError
 from harness.frontends.pytest.plugin import exit_on
 from harness.frontends.pytest.stash import record_result
 from harness.model.cells import SWARM_MATRIX, Cell, matrix
-from harness.model.swarm import SWARM_ACTIONS
+from harness.model.swarm import SWARM_ACTIONS, SWARM_STORAGE
 from harness.persistence.swarm_scenario import run_swarm_cell
 
 CELLS = matrix(kind=SWARM_MATRIX)
 
 
 @pytest.fixture(scope="session")
-def swarm_cluster(harness_engine: Engine, harness_images: dict[str, str]) -> Iterator[SwarmCluster]:
-    """The swarm that is up, every node holding the run's images; else the run stops with one
-    sentence (bring it up with `python -m harness engines up swarm`)."""
+def swarm_cluster(
+    pytestconfig: pytest.Config, harness_engine: Engine, harness_images: dict[str, str]
+) -> Iterator[SwarmCluster]:
+    """The swarm that is up, every node holding the run's images. Without one, `-m swarm`
+    stops with one sentence (an environment problem); a run of the whole suite skips these
+    cells, saying how to run them (`make swarm`)."""
     try:
         require_loaded_on_every_node(harness_images.values())
         cluster = SwarmCluster.connect(harness_engine, f"{ENGINE_LABEL}={SWARM}")
     except HarnessError as error:
-        exit_on(error)
+        if "swarm" in (pytestconfig.getoption("markexpr") or ""):
+            exit_on(error)
+        pytest.skip(f"{error} (`make swarm` brings it up and runs these cells)")
     yield cluster
     cluster.close()
 
@@ -77,3 +82,6 @@ def test_swarm(
     record_result(request.node, swarm_cluster.manager(),
                   {cell.database: harness_images[cell.database]}, result, SWARM)  # fmt: skip
     assert result.passed, result.failure_message()
+    if cell.action == "move-node" and SWARM_STORAGE[cell.storage].on_node:
+        # Lost on the new node, and still where it was written: the task moved back reads it.
+        assert f"moved back to {result.node_written}, the task read all" in result.detail

@@ -14,7 +14,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,15 @@ import docker
 import yaml
 from docker.types import Mount, SecretReference
 
-from harness.containers.engine import SCOPE_LABEL, Engine
+from harness.containers.engine import (
+    OWNER_LABEL,
+    SCOPE_LABEL,
+    SESSION_LABEL,
+    Engine,
+    SweepReport,
+    owner_is_alive,
+    sweep,
+)
 from harness.engines.swarm import SwarmCluster
 from harness.errors import EngineUnavailable, HarnessError, NotRunning
 
@@ -33,8 +41,13 @@ GONE_DEADLINE = 90.0
 POLL_SECONDS = 0.5
 STACK_SERVICE = "db"
 STACK_VOLUME = "data"
-# The server's port, by the variable each official image's server reads it from.
-PORT_VARIABLES = {"mysql": "MYSQL_TCP_PORT", "postgres": "PGPORT"}
+# The server's own option for its port, appended to the image's command. (Not PGPORT: an
+# entrypoint's temporary server may listen on 5432 while its psql, reading PGPORT, looks
+# elsewhere; measured with the local image.)
+PORT_ARGS: dict[str, Callable[[int], tuple[str, ...]]] = {
+    "mysql": lambda port: (f"--port={port}",),
+    "postgres": lambda port: ("-c", f"port={port}"),
+}
 
 
 # The SDK's swarm calls carry no types: one typed door each.
@@ -64,8 +77,9 @@ class ServiceConfig:
 
     name: str
     image: str
+    port: int  # where the server listens, on the node's own network
     env: Mapping[str, str]
-    args: tuple[str, ...] | None  # None: the image's CMD
+    args: tuple[str, ...]  # the image's CMD with the storage's and the port's options
     mount: DataMount | None
     secrets: Mapping[str, str]  # file name under /run/secrets -> the swarm secret's name
     constraint: str
@@ -86,7 +100,7 @@ class ServiceConfig:
         service = manager.client.services.create(  # type: ignore[no-untyped-call]
             self.image,
             name=self.name,
-            args=list(self.args) if self.args is not None else None,
+            args=list(self.args),
             env=[f"{key}={value}" for key, value in self.env.items()],
             mounts=mounts,
             secrets=[
@@ -114,8 +128,7 @@ class ServiceConfig:
                 "placement": {"constraints": [self.constraint]},
             },
         }
-        if self.args is not None:
-            service["command"] = list(self.args)
+        service["command"] = list(self.args)
         stack: dict[str, Any] = {
             "version": "3.8",
             "services": {STACK_SERVICE: service},
@@ -309,6 +322,16 @@ class DeployedService:
             names = {m.get("Name") for m in container.attrs.get("Mounts") or []}
             self.seen_volumes.setdefault(task.node, set()).update(n for n in names if n)
 
+    def _remove_containers(self) -> None:
+        """The service's containers, removed at once on every node (the swarm's agents stop
+        them with the grace period and remove them in their own time: 7 s a cell here)."""
+        label = f"com.docker.swarm.service.name={self.service_name}"
+        for name, engine in self.cluster.answering().items():
+            with contextlib.suppress(docker.errors.APIError):
+                for container in engine.client.containers.list(all=True, filters={"label": label}):
+                    self._record_volumes(Task("", name, str(container.id)))
+                    engine.remove_container(str(container.id))
+
     def _wait_gone(self) -> None:
         """Until no container of the service is left on any node that answers."""
         deadline = time.monotonic() + GONE_DEADLINE
@@ -337,6 +360,7 @@ class DeployedService:
         else:
             with contextlib.suppress(docker.errors.NotFound):
                 service_of(self.cluster.manager(), self.service_id).remove()
+        self._remove_containers()
         self._wait_gone()
         self._remove_volumes()
         for node in self.cluster.answering():
@@ -376,3 +400,31 @@ def deployed(
         yield deployment
     finally:
         deployment.remove()
+
+
+def sweep_swarm(cluster: SwarmCluster, *, spare_live: bool = True) -> tuple[int, SweepReport]:
+    """What dead runs left on the swarm: their services and secrets (a manager holds those),
+    then each node's labelled containers and volumes, as `sweep` does on one engine; how many
+    services, and what else."""
+
+    def doomed(labels: Mapping[str, str] | None) -> bool:
+        return not spare_live or not owner_is_alive((labels or {}).get(OWNER_LABEL, ""))
+
+    manager = cluster.manager()
+    removed_services = 0
+    for service in manager.client.services.list(filters={"label": SESSION_LABEL}):
+        if doomed(service.attrs.get("Spec", {}).get("Labels")):
+            with contextlib.suppress(docker.errors.NotFound):
+                service.remove()  # type: ignore[no-untyped-call]
+            removed_services += 1
+    report = SweepReport()
+    for engine in cluster.answering().values():
+        node = sweep(engine, spare_live=spare_live)
+        report.containers += node.containers
+        report.volumes += node.volumes
+        report.networks += node.networks
+    for secret in manager.client.secrets.list(filters={"label": SESSION_LABEL}):
+        if doomed(secret.attrs.get("Spec", {}).get("Labels")):
+            with contextlib.suppress(docker.errors.APIError):  # still in use: the next clean
+                secret.remove()
+    return removed_services, report

@@ -22,7 +22,7 @@ from harness.containers.readiness import wait_until_ready
 from harness.containers.run_state import RunState
 from harness.engines.swarm import SwarmCluster
 from harness.engines.swarm_service import (
-    PORT_VARIABLES,
+    PORT_ARGS,
     SECRETS_TARGET,
     DataMount,
     DeployedService,
@@ -129,9 +129,10 @@ def _config(  # noqa: PLR0917 - what a service is made of
     profile = DATABASES[cell.database]
     storage = SWARM_STORAGE[cell.storage]
     attrs = cluster.manager().image_attrs(image)
-    placement = place(profile, ImageFacts.from_config(image, attrs["Config"]),
-                      in_layer=storage.in_layer)  # fmt: skip
-    env = {**profile.init_env(creds), **placement.env, PORT_VARIABLES[cell.database]: str(port)}
+    facts = ImageFacts.from_config(image, attrs["Config"])
+    placement = place(profile, facts, in_layer=storage.in_layer)
+    env = {**profile.init_env(creds), **placement.env}
+    args = (*(placement.command or facts.cmd), *PORT_ARGS[cell.database](port))
     suffix = secrets.token_hex(3)
     files: dict[str, str] = {}
     names: dict[str, str] = {}
@@ -156,8 +157,9 @@ def _config(  # noqa: PLR0917 - what a service is made of
         # the registry fails, which took 20 s a task here (no registry answers); an id it never
         # pulls (1.5 s).
         image=str(attrs["Id"]),
+        port=port,
         env=env,
-        args=tuple(placement.command) if placement.command else None,
+        args=args,
         mount=mount,
         secrets=names,
         constraint=constraint,
@@ -203,7 +205,7 @@ def _exercise(  # noqa: PLR0917 - the cell's parts
     steps: CellSteps,
 ) -> None:
     profile = DATABASES[cell.database]
-    port = cell_port_of(service)
+    port = service.config.port
     steps.begin("the service's first task")
     first = service.running_task()
     result.node_written = first.node
@@ -234,11 +236,6 @@ def _exercise(  # noqa: PLR0917 - the cell's parts
                                           result.detail)  # fmt: skip
     finally:
         restore()
-
-
-def cell_port_of(service: DeployedService) -> int:
-    variables = PORT_VARIABLES.values()
-    return int(next(v for k, v in service.config.env.items() if k in variables))
 
 
 def _observe(

@@ -62,10 +62,55 @@ def _killed_while_starting() -> None:
     starting.stderr.close()
 
 
+def _on_nodes(label: str) -> list[str]:
+    """What carries `label` on any node: services and secrets (the managers'), containers and
+    volumes (each node's own)."""
+    found = []
+    for node in swarm_nodes(2):
+        engine = connect_node(node)
+        try:
+            client = engine.client
+            found += [f"container on {node.name}" for _ in engine.containers_labelled(label)]
+            found += [f"volume {v} on {node.name}" for v in engine.volumes_labelled(label)]
+            if node.is_manager:
+                found += [
+                    f"service {s.name}" for s in client.services.list(filters={"label": label})
+                ]
+                found += [f"secret {s.name}" for s in client.secrets.list(filters={"label": label})]
+        finally:
+            engine.close()
+    return found
+
+
+def _run_killed_mid_cell_then_cleaned(host: Engine) -> None:
+    """`run --swarm` SIGKILLed once its cell's service exists leaves it on the swarm; `clean`
+    removes it from every node."""
+    running = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", "--swarm", "--database", "mysql", "--storage",
+         "named", "--action", "update-force"],
+        cwd=REPO, env=os.environ | {"HARNESS_IMAGES": "local"}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not _on_nodes("harness.session") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    running.send_signal(signal.SIGKILL)
+    running.wait(timeout=30)
+    assert _on_nodes("harness.session"), "the killed run had made nothing yet: it tests nothing"
+    cleaned = _harness("clean")
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert "removed from the swarm: 1 service(s)" in cleaned.stdout
+    assert _on_nodes("harness.session") == []
+
+
 @pytest.mark.usefixtures("local_images")
 def test_swarm_comes_up_over_a_killed_start_lists_its_nodes_and_goes_down_leaving_nothing(
     harness_engine: Engine,
 ) -> None:
+    if harness_engine.containers_labelled(SWARM_LABEL):
+        pytest.skip(
+            "a swarm is up (the swarm matrix may be using it); this test would take it down"
+        )
     host_images = sorted(str(i.id) for i in harness_engine.client.images.list())
     try:
         _killed_while_starting()
@@ -97,6 +142,8 @@ def test_swarm_comes_up_over_a_killed_start_lists_its_nodes_and_goes_down_leavin
         again = _harness("engines", "up", "swarm", "--nodes", "2")
         assert again.returncode == 0
         assert again.stderr == "", "a swarm that is up was started or loaded again"
+
+        _run_killed_mid_cell_then_cleaned(harness_engine)
     finally:
         down = _harness("engines", "down", "swarm")
     assert down.returncode == 0, down.stderr

@@ -7,12 +7,22 @@ from typing import Any
 
 from harness.containers.engine import IMAGE_LABEL, Engine
 from harness.containers.run_state import clean_dead_runs
+from harness.engines.catalogue import ENGINE_LABEL, SWARM
+from harness.engines.swarm import SwarmCluster, running_nodes
+from harness.engines.swarm_service import sweep_swarm
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
     engine = Engine.connect()
     report = clean_dead_runs(engine, spare_live=not args.all)
     print(f"removed {report}")
+    if running_nodes(engine, f"{ENGINE_LABEL}={SWARM}"):
+        cluster = SwarmCluster.connect(engine, f"{ENGINE_LABEL}={SWARM}")
+        try:
+            services, left = sweep_swarm(cluster, spare_live=not args.all)
+            print(f"removed from the swarm: {services} service(s), {left}")
+        finally:
+            cluster.close()
     if args.remove_images:
         removed, kept = 0, 0
         for image_id, _tags, _labels, _size in engine.labelled_images(IMAGE_LABEL):

@@ -33,7 +33,7 @@ from harness.frontends.reports.shards import matrix_block
 from harness.frontends.reports.terminal import LineKind
 from harness.frontends.signals import cleanup_on_terminate
 from harness.model.actions import ACTIONS
-from harness.model.cells import Cell, ScenarioResult, matrix
+from harness.model.cells import RUN_MATRIX, Cell, ScenarioResult, matrix
 from harness.model.credentials import Credentials
 from harness.model.databases import DATABASES
 from harness.model.durability import Campaign
@@ -157,7 +157,7 @@ def _cell_of(item: pytest.Item) -> Cell | None:
 def _upgrades(item: pytest.Item) -> bool:
     """Whether the item is a matrix cell of the upgrade action (it needs a second image)."""
     cell = _cell_of(item)
-    return cell is not None and ACTIONS[cell.action].upgrades
+    return cell is not None and cell.upgrades
 
 
 @pytest.hookimpl(trylast=True)
@@ -174,7 +174,10 @@ def pytest_collection_modifyitems(
         return
     if shard:
         _take_shard(config, shard, items)
-    config.stash[CELLS_KEY] = [cell for item in items if (cell := _cell_of(item))]
+    # The `docker run` matrix's cells: the ones an initialised image can serve.
+    config.stash[CELLS_KEY] = [
+        cell for item in items if (cell := _cell_of(item)) and cell.matrix == RUN_MATRIX
+    ]
     if _needs(items, "harness_engine"):
         # Only in a run that selected tests using the engine (the plugin loads in every run of
         # the environment): a CI job that times out sends SIGTERM, and teardown must still
