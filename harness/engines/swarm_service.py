@@ -417,12 +417,21 @@ def sweep_swarm(cluster: SwarmCluster, *, spare_live: bool = True) -> tuple[int,
             with contextlib.suppress(docker.errors.NotFound):
                 service.remove()  # type: ignore[no-untyped-call]
             removed_services += 1
+    # A removed service's task may still be starting on its node, its container made after
+    # a first sweep (seen here): the nodes are swept until a sweep finds nothing.
     report = SweepReport()
-    for engine in cluster.answering().values():
-        node = sweep(engine, spare_live=spare_live)
-        report.containers += node.containers
-        report.volumes += node.volumes
-        report.networks += node.networks
+    deadline = time.monotonic() + GONE_DEADLINE
+    while True:
+        found = 0
+        for engine in cluster.answering().values():
+            node = sweep(engine, spare_live=spare_live)
+            report.containers += node.containers
+            report.volumes += node.volumes
+            report.networks += node.networks
+            found += node.containers + node.volumes + node.networks
+        if not found or time.monotonic() > deadline:
+            break
+        time.sleep(2 * POLL_SECONDS)
     for secret in manager.client.secrets.list(filters={"label": SESSION_LABEL}):
         if doomed(secret.attrs.get("Spec", {}).get("Labels")):
             with contextlib.suppress(docker.errors.APIError):  # still in use: the next clean

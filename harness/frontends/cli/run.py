@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -123,8 +125,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             require_loaded_on_every_node([c.ref for c in chosen])
         else:
             require_loaded(engine, name, [c.ref for c in chosen])
-        with engine_environment(name):
-            results = _run_matrix(engine, cells, wanted, upgrades, name, reuse=reuse)
+        with _swarm_for(cells) as swarm, engine_environment(name):
+            results = _run_matrix(engine, cells, wanted, upgrades, name, reuse=reuse, swarm=swarm)
         runs.append(EngineRun(name, engine.info, wanted, results))
     _show(runs)
     block = matrix_block(shard, runs, len(cells), total) if shard else None
@@ -225,6 +227,7 @@ def _run_matrix(
     name: str,
     *,
     reuse: frozenset[str],
+    swarm: SwarmCluster | None = None,
 ) -> list[ScenarioResult]:
     session = start_run(engine)
     creds = Credentials.random()
@@ -233,7 +236,6 @@ def _run_matrix(
     label = "" if name == HOST else f"{name} "
     results: list[ScenarioResult] = []
     compose = _compose_for(engine, cells)
-    swarm = _swarm_for(cells)
     watch = EngineWatch(engine, say_on_stderr, return_limit(os.environ))
     try:
         for cell in cells:
@@ -259,18 +261,25 @@ def _run_matrix(
             results.append(result)
             bar.finished(label + cell.id, _outcome_label(result))
     finally:
-        if swarm is not None:
-            swarm.close()
         # After a wait that ended without the engine, no second wait at the end.
         end_run_or_say(engine, session, say_on_stderr, watch.wait_at_end)
     return results
 
 
-def _swarm_for(cells: list[Cell]) -> SwarmCluster | None:
-    """The swarm's nodes, connected, when a swarm cell is chosen."""
+@contextlib.contextmanager
+def _swarm_for(cells: list[Cell]) -> Iterator[SwarmCluster | None]:
+    """The swarm's nodes, connected, when a swarm cell is chosen. Made before DOCKER_HOST
+    names the swarm's manager for the run: the nodes are found on the host engine."""
     if all(c.matrix != SWARM_MATRIX for c in cells):
-        return None
-    return SwarmCluster.connect(Engine.connect(), f"{ENGINE_LABEL}={SWARM}")
+        yield None
+        return
+    host = Engine.connect()
+    cluster = SwarmCluster.connect(host, f"{ENGINE_LABEL}={SWARM}")
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+        host.close()
 
 
 def _compose_for(engine: Engine, cells: list[Cell]) -> Compose | None:
