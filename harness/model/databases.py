@@ -40,6 +40,14 @@ class DatabaseProfile:
     # each from a file named by `<variable>_FILE`, which keeps it out of `docker inspect`.
     password_variables: tuple[str, ...] = ()
 
+    def data_directory(self, connection: DbConnection) -> str:
+        """Where the running server really keeps its data (no trailing slash)."""
+        cursor = connection.cursor()
+        cursor.execute(self.data_dir_query)
+        found = str(cursor.fetchall()[0][0]).rstrip("/") or "/"
+        cursor.close()
+        return found
+
     def data_dir_from_image(self, image_env: Mapping[str, str]) -> str:
         if self.data_dir_env and image_env.get(self.data_dir_env):
             return image_env[self.data_dir_env]

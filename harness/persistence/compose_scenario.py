@@ -294,10 +294,7 @@ def exercise(  # noqa: PLR0917 - a project, an action, whose rows, where they mu
     service = run.service()
     with closing(wait_until_ready(service, profile, creds)) as connection:
         steps.begin("the write of the Persons rows")
-        cursor = connection.cursor()
-        cursor.execute(profile.data_dir_query)
-        data_dir = str(cursor.fetchall()[0][0]).rstrip("/") or "/"
-        cursor.close()
+        data_dir = profile.data_directory(connection)
         _verify_placement(expected_mount, profile.name, data_dir, service.mounts())
         result.rows_written = write_persons(connection)
     other = f"{run.project}-renamed"

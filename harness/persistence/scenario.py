@@ -254,10 +254,7 @@ def refused_or_lost(log: str, put_back: Callable[[], Observation]) -> Observatio
 
 def locate_data(d: Deployment, connection: DbConnection) -> tuple[str, ObservedMount | None]:
     """The server's real data directory, and the mount holding it."""
-    cursor = connection.cursor()
-    cursor.execute(d.profile.data_dir_query)
-    actual = str(cursor.fetchall()[0][0]).rstrip("/") or "/"
-    cursor.close()
+    actual = d.profile.data_directory(connection)
     mount = d.data_mount(actual)
     if mount and mount.name in d.anonymous_volumes:
         d.data_volumes.add(mount.name)

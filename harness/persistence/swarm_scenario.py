@@ -212,10 +212,7 @@ def _exercise(  # noqa: PLR0917 - the cell's parts
     server = SwarmTask(cluster, first, port)
     with closing(wait_until_ready(server, profile, creds)) as connection:
         steps.begin("the write of the Persons rows")
-        cursor = connection.cursor()
-        cursor.execute(profile.data_dir_query)
-        data_dir = str(cursor.fetchall()[0][0]).rstrip("/") or "/"
-        cursor.close()
+        data_dir = profile.data_directory(connection)
         _verify_placement(cell, data_dir, server)
         result.rows_written = write_persons(connection)
     steps.begin(f"the {cell.action} action", acting=True)
