@@ -99,7 +99,8 @@ def _run_killed_mid_cell_then_cleaned(host: Engine) -> None:
     assert _on_nodes("harness.session"), "the killed run had made nothing yet: it tests nothing"
     cleaned = _harness("clean")
     assert cleaned.returncode == 0, cleaned.stderr
-    assert "removed from the swarm: 1 service(s)" in cleaned.stdout
+    # (Not a count: another test's `clean` may sweep the dead run's service first.)
+    assert "removed from the swarm:" in cleaned.stdout
     assert _on_nodes("harness.session") == []
 
 
