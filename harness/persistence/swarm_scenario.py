@@ -92,23 +92,31 @@ def run_swarm_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
     scope = session.scoped(cell.id)
     steps = CellSteps()
     started = time.monotonic()
-    # Until the nodes are known the promise is the pinned one, or "lost" for storage that
-    # keeps nothing; a cell without a verdict keeps it only as what was planned.
+    # Until the task has run, the promise is the planned one: the pinned nodes, or for a drain
+    # or a node going down "another node" (the task leaves the node that holds the rows). The
+    # verdict is judged against the nodes the tasks really ran on.
     result = ScenarioResult(cell, Outcome.LOST, "")
     try:
         plan = plan_nodes(cell, index, [node.name for node in cluster.nodes])
-        _expect(result, plan.written_on or "?", planned_read_node(cell.action, plan.written_on,
-                                                                   plan.other) or "?")  # fmt: skip
+        planned = planned_read_node(cell.action, plan.written_on, plan.other)
+        _expect(result, plan.written_on or "its node", planned or "another node")
         with _service(cluster, scope, cell, image, index, creds, plan) as service:
             _exercise(cluster, service, cell, creds, result, plan, steps)
     except Exception as error:  # no verdict, with the cause; never a crash
         if result.observed is None:
-            text = described(error)
-            result.error = failure_cause(
-                cluster.manager(), scope, steps, redact(text, creds.secrets)
-            )
+            result.error = _cause(cluster, scope, steps, redact(described(error), creds.secrets))
     result.seconds = time.monotonic() - started
     return result
+
+
+def _cause(cluster: SwarmCluster, scope: Session, steps: CellSteps, seen: str) -> str:
+    """The cause of a cell without a verdict, asked of a manager that answers (none left: what
+    the cell saw)."""
+    try:
+        manager = cluster.manager()
+    except HarnessError:
+        return seen
+    return failure_cause(manager, scope, steps, seen)
 
 
 def _expect(result: ScenarioResult, written_on: str, read_on: str) -> None:

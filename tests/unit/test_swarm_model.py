@@ -159,3 +159,22 @@ def test_a_swarm_cell_is_no_upgrade_cell_to_the_plugin() -> None:
     assert _upgrades(item(Cell("mysql", "named", "move-node", "swarm"))) is False
     assert _upgrades(item(Cell("mysql", "named", "upgrade"))) is True
     assert _upgrades(item(Cell("mysql", "named", "restart"))) is False
+
+
+def test_a_cell_whose_managers_are_all_down_says_what_it_saw() -> None:
+    """No manager left to ask about the engine: the cause is what the cell saw, not a crash."""
+    from harness.containers.engine import Session  # noqa: PLC0415
+    from harness.engines.swarm import SwarmCluster  # noqa: PLC0415
+    from harness.model.faults import CellSteps  # noqa: PLC0415
+    from harness.persistence.swarm_scenario import _cause  # noqa: PLC0415
+
+    nodes = swarm_nodes(3)
+    cluster = SwarmCluster(host=None, nodes=nodes, engines={}, down={n.name for n in nodes})  # type: ignore[arg-type]
+    seen = "the task did not answer"
+    assert _cause(cluster, Session("abcd1234"), CellSteps(), seen) == seen
+
+
+def test_before_a_drain_the_promise_names_no_node_it_cannot_know() -> None:
+    promise = swarm_promise("named", "drain-node", "its node", "another node")
+    assert promise.outcome is L
+    assert "?" not in promise.reason
