@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -182,11 +183,16 @@ class SwarmRunner:
         return connect_node(self.members[0])
 
     def load(self, host: Engine, remote: Engine, refs: list[str], progress: Progress) -> None:
-        # A task may run on any node: every node holds every image (none can pull here).
+        # A task may run on any node: every node holds every image (none can pull here). The
+        # nodes load at once, each its images in turn.
         count = len(running_nodes(host, self.label))
-        with node_engines(swarm_nodes(count)) as engines:
-            for name, engine in engines.items():
-                load_images(host, engine, refs, f"swarm {name}", progress)
+        with node_engines(swarm_nodes(count)) as engines, ThreadPoolExecutor(count) as pool:
+            loads = [
+                pool.submit(load_images, host, engine, refs, f"swarm {name}", progress)
+                for name, engine in engines.items()
+            ]
+            for load in loads:
+                load.result()
 
     def stop(self, host: Engine) -> bool:
         return stop_swarm(host, self.label)
@@ -280,15 +286,31 @@ def engine_down(host: Engine, offer: EngineOffer) -> bool:
     return offer.runner.stop(host)
 
 
+def docker_host_of(name: str, shard_index: int | None = None) -> str:
+    """Where the engine `name` answers. The swarm's nodes are engines too: under `--shard K/N`,
+    `swarm` is its K-th node (round the nodes), so each shard of a matrix runs on a node of its
+    own; without a shard, its first."""
+    offer = offer_named(name)
+    if not isinstance(offer.runner, SwarmRunner):
+        return offer.docker_host
+    host = Engine.connect()
+    try:
+        count = len(running_nodes(host, offer.runner.label)) or DEFAULT_NODES
+    finally:
+        host.close()
+    nodes = swarm_nodes(count)
+    return nodes[((shard_index or 1) - 1) % count].docker_host
+
+
 @contextlib.contextmanager
-def engine_environment(name: str) -> Iterator[None]:
+def engine_environment(name: str, shard_index: int | None = None) -> Iterator[None]:
     """Point DOCKER_HOST at the engine while its scenarios run: testcontainers reads it from the
     environment, both to create containers and to say where their ports are reached."""
     if name == HOST:
         yield
         return
     previous = os.environ.get("DOCKER_HOST")
-    os.environ["DOCKER_HOST"] = offer_named(name).docker_host
+    os.environ["DOCKER_HOST"] = docker_host_of(name, shard_index)
     try:
         yield
     finally:
@@ -298,16 +320,17 @@ def engine_environment(name: str) -> Iterator[None]:
             os.environ["DOCKER_HOST"] = previous
 
 
-def connect_engine(name: str) -> Engine:
-    """The host engine (`host`, from DOCKER_HOST or the default socket) or an engine that is up."""
+def connect_engine(name: str, shard_index: int | None = None) -> Engine:
+    """The host engine (`host`, from DOCKER_HOST or the default socket) or an engine that is up
+    (the swarm: the node of the shard, `docker_host_of`)."""
     if name == HOST:
         return Engine.connect()
-    offer = offer_named(name)
+    docker_host = docker_host_of(name, shard_index)
     try:
-        return Engine.connect({**os.environ, "DOCKER_HOST": offer.docker_host})
+        return Engine.connect({**os.environ, "DOCKER_HOST": docker_host})
     except EngineUnavailable:
         raise EngineUnavailable(
-            f"Engine {name} does not answer at {offer.docker_host}; run "
+            f"Engine {name} does not answer at {docker_host}; run "
             f"`python -m harness engines up {name}` first."
         ) from None
 

@@ -24,6 +24,7 @@ from docker.models.containers import Container
 
 from harness.containers.engine import Engine, remove_quietly, sdk_mounts
 from harness.containers.retry import Backoff, RetryExhausted
+from harness.containers.run_state import state_root
 from harness.engines.dind import connect_when_answering
 from harness.errors import EngineUnavailable, UsageError
 from harness.images.build import Progress, ensure_images
@@ -100,6 +101,11 @@ def swarm_nodes(count: int) -> list[SwarmNode]:
 
 
 def node_spec(node: SwarmNode, volume: str, labels: Mapping[str, str]) -> ContainerSpec:
+    # A node is an engine of its own too (a shard of the `docker run` matrix runs on one): its
+    # bind cells hand it a directory under the runs' state root, which it must see at the same
+    # path, as the docker-26 engine does.
+    runs = state_root()
+    runs.mkdir(parents=True, exist_ok=True)
     return ContainerSpec(
         DIND_DOCKER_26.ref,
         command=NODE_COMMAND,
@@ -107,6 +113,7 @@ def node_spec(node: SwarmNode, volume: str, labels: Mapping[str, str]) -> Contai
         mounts=(
             Mount(MountKind.VOLUME, volume, "/var/lib/docker"),
             Mount(MountKind.BIND, "/sys/fs/cgroup", "/sys/fs/cgroup"),
+            Mount(MountKind.BIND, str(runs), str(runs)),
         ),
         tmpfs=("/run",),
         labels={**labels, NODE_LABEL: node.name},

@@ -402,6 +402,14 @@ def deployed(
         deployment.remove()
 
 
+def _tasks_left(manager: Engine, service_id: str) -> list[dict[str, Any]]:
+    """A removed service's tasks the swarm still knows (none once it forgot the service)."""
+    try:
+        return tasks_of(manager, service_id)
+    except docker.errors.APIError:
+        return []
+
+
 def sweep_swarm(cluster: SwarmCluster, *, spare_live: bool = True) -> tuple[int, SweepReport]:
     """What dead runs left on the swarm: their services and secrets (a manager holds those),
     then each node's labelled containers and volumes, as `sweep` does on one engine; how many
@@ -411,16 +419,19 @@ def sweep_swarm(cluster: SwarmCluster, *, spare_live: bool = True) -> tuple[int,
         return not spare_live or not owner_is_alive((labels or {}).get(OWNER_LABEL, ""))
 
     manager = cluster.manager()
-    removed_services = 0
+    removed: list[str] = []
     for service in manager.client.services.list(filters={"label": SESSION_LABEL}):
         if doomed(service.attrs.get("Spec", {}).get("Labels")):
             with contextlib.suppress(docker.errors.NotFound):
                 service.remove()  # type: ignore[no-untyped-call]
-            removed_services += 1
-    # A removed service's task may still be starting on its node, its container made after
-    # a first sweep (seen here): the nodes are swept until a sweep finds nothing.
-    report = SweepReport()
+            removed.append(str(service.id))
+    # A removed service's task may still be starting on its node, its container made after a
+    # sweep (seen here): the swarm forgets the tasks once their nodes have shut them down, and
+    # only then are the nodes swept, until a sweep finds nothing.
     deadline = time.monotonic() + GONE_DEADLINE
+    while any(_tasks_left(manager, ident) for ident in removed) and time.monotonic() < deadline:
+        time.sleep(POLL_SECONDS)
+    report = SweepReport()
     while True:
         found = 0
         for engine in cluster.answering().values():
@@ -436,4 +447,4 @@ def sweep_swarm(cluster: SwarmCluster, *, spare_live: bool = True) -> tuple[int,
         if doomed(secret.attrs.get("Spec", {}).get("Labels")):
             with contextlib.suppress(docker.errors.APIError):  # still in use: the next clean
                 secret.remove()
-    return removed_services, report
+    return len(removed), report

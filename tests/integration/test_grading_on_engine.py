@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tarfile
 import threading
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -413,19 +414,33 @@ def test_ctrl_c_while_grading_in_parallel_leaves_nothing_labelled(harness_engine
     assert process.stderr is not None
     timer = threading.Timer(300, process.kill)
     timer.start()
-    # Interrupt on a sign of progress, not after a delay: the first finished check (a line of
-    # the progress bar) while one of the run's database containers runs, so the Ctrl-C lands
-    # mid-grading however fast or slow the machine is.
+    # Interrupt on a sign of progress, not after a delay: after the first finished check (a
+    # line of the progress bar), as soon as one of the run's database containers runs, so the
+    # Ctrl-C lands mid-grading however fast or slow the machine is. The containers are watched
+    # all the while, not only as a line arrives: at the moments lines arrived none ran, once in
+    # a whole suite's run, and the grading finished without its Ctrl-C.
     owner = f"{OWNER_LABEL}={socket.gethostname()}:{process.pid}"
-    stderr = []
-    for line in process.stderr:
-        stderr.append(line)
-        if "/63 " in line and harness_engine.client.api.containers(filters={"label": owner}):
+    stderr: list[str] = []
+    progressed = threading.Event()
+
+    def read() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            stderr.append(line)
+            if "/63 " in line:
+                progressed.set()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    progressed.wait(timeout=300)
+    while process.poll() is None:
+        if harness_engine.client.api.containers(filters={"label": owner}):
             process.send_signal(signal.SIGINT)
             break
-    stderr.append(process.stderr.read())
-    process.stderr.close()
+        time.sleep(0.05)
     process.wait()
+    reader.join()
+    process.stderr.close()
     timer.cancel()
     output = "".join(stderr)
     assert any("/63 " in line for line in stderr), f"grading showed no progress: {output}"

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,9 +105,52 @@ def _run_killed_mid_cell_then_cleaned(host: Engine) -> None:
     assert _on_nodes("harness.session") == []
 
 
+def _verdicts(report: dict[str, Any]) -> dict[str, tuple[str, str | None, bool]]:
+    return {r["id"]: (r["expected"], r["observed"], r["passed"]) for r in report["results"]}
+
+
+def _cells_created_on(node_index: int, since: int) -> int:
+    engine = connect_node(swarm_nodes(2)[node_index - 1])
+    try:
+        events = engine.client.events(
+            since=since, until=int(time.time()) + 1, decode=True,
+            filters={"type": "container", "event": "create", "label": "harness.session"},
+        )  # fmt: skip
+        return sum(1 for _ in events)
+    finally:
+        engine.close()
+
+
+def _shards_on_their_own_nodes_merge_to_one_nodes_verdicts(tmp_path: Path) -> None:
+    """`run --engine swarm --shard K/N` runs the `docker run` matrix on the swarm's K-th node (an
+    engine of its own); the shards merged give the verdicts of one unsplit run on one node.
+    named-prune-recreate survives there (Docker 26; the host's 20.10 loses it), and a bind
+    cell needs the node to see the host's state directory."""
+    cells = ("--database", "mysql", "--storage", "named", "--storage", "bind", "--action",
+             "restart", "--action", "prune-recreate")  # fmt: skip
+    since = int(time.time())
+    whole = tmp_path / "whole.json"
+    ran = _harness("run", "--engine", "swarm", *cells, "--json", str(whole))
+    assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-2000:]
+    shards = [tmp_path / f"shard-{k}.json" for k in (1, 2)]
+    for k, path in enumerate(shards, start=1):
+        ran = _harness("run", "--engine", "swarm", *cells, "--shard", f"{k}/2", "--json", str(path))
+        assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-2000:]
+    merged = tmp_path / "merged.json"
+    ran = _harness("merge", *map(str, shards), "--json", str(merged))
+    assert ran.returncode == 0, ran.stderr
+    one_node = json.loads(whole.read_text())
+    assert _verdicts(json.loads(merged.read_text())) == _verdicts(one_node)
+    assert len(one_node["results"]) == 4
+    assert _verdicts(one_node)["mysql-named-prune-recreate"] == ("survives", "survives", True)
+    # The unsplit run and shard 1 on node1; shard 2 on node2 alone.
+    assert _cells_created_on(1, since) > 0
+    assert _cells_created_on(2, since) > 0
+
+
 @pytest.mark.usefixtures("local_images")
 def test_swarm_comes_up_over_a_killed_start_lists_its_nodes_and_goes_down_leaving_nothing(
-    harness_engine: Engine,
+    harness_engine: Engine, tmp_path: Path
 ) -> None:
     if harness_engine.containers_labelled(SWARM_LABEL):
         pytest.skip(
@@ -145,6 +189,7 @@ def test_swarm_comes_up_over_a_killed_start_lists_its_nodes_and_goes_down_leavin
         assert again.stderr == "", "a swarm that is up was started or loaded again"
 
         _run_killed_mid_cell_then_cleaned(harness_engine)
+        _shards_on_their_own_nodes_merge_to_one_nodes_verdicts(tmp_path)
     finally:
         down = _harness("engines", "down", "swarm")
     assert down.returncode == 0, down.stderr

@@ -61,10 +61,7 @@ def cmd_engines_up(args: argparse.Namespace) -> int:
         else:
             _quiet_progress(f"not loading {extra.ref}: the host lacks it (upgrade cells need it)")
     for offer in _offers(args.names, args.nodes):
-        # No swarm cell upgrades a server: its nodes hold the run's images alone (each image
-        # is loaded into every node, about 20 s apiece here).
-        loaded = [c.ref for c in chosen] if offer.name == SWARM else refs
-        remote = engine_up(host, offer, loaded, _quiet_progress)
+        remote = engine_up(host, offer, refs, _quiet_progress)
         info = remote.info
         remote.close()
         print(f"{offer.name}: {info.name} {info.version} (API {info.api_version}) at "

@@ -95,7 +95,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     return_limit(os.environ)  # a bad HARNESS_ENGINE_WAIT is said before any work
     names = list(dict.fromkeys(args.engine or [SWARM if args.swarm else HOST]))
     _check_usage(args, names)
-    engine = connect_engine(names[0])
+    on_node = shard.index if shard else None  # the swarm: the shard's own node
+    engine = connect_engine(names[0], on_node)
     source, choices = image_choices(args, engine, ask_registry=False)
     chosen = [c for c in choices if c.database in (args.database or DATABASES)]
     wanted = {c.database: c.ref for c in chosen}
@@ -118,14 +119,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     runs: list[EngineRun] = []
     for name in names:
         if runs:
-            engine = connect_engine(name)
+            engine = connect_engine(name, on_node)
         if name == HOST:
             require_present(engine, chosen)
         elif name == SWARM:
             require_loaded_on_every_node([c.ref for c in chosen])
         else:
             require_loaded(engine, name, [c.ref for c in chosen])
-        with _swarm_for(cells) as swarm, engine_environment(name):
+        with _swarm_for(cells) as swarm, engine_environment(name, on_node):
             results = _run_matrix(engine, cells, wanted, upgrades, name, reuse=reuse, swarm=swarm)
         runs.append(EngineRun(name, engine.info, wanted, results))
     _show(runs)

@@ -73,6 +73,7 @@ class EnginePool:
     show: Callable[[str], None] = print
     wait_limit: float = 180.0
     watches: dict[str, EngineWatch] = field(default_factory=dict)
+    shard_index: int | None = None  # under --shard K/N: the swarm's engine is its K-th node
 
     def ready(self, name: str) -> str:
         """ "" when the engine answers (waited for, bounded, if it went away); else why the next
@@ -91,7 +92,7 @@ class EnginePool:
             from harness.containers.run_state import start_run  # noqa: PLC0415 - heavy
             from harness.engines.catalogue import connect_engine, require_loaded  # noqa: PLC0415
 
-            engine = connect_engine(name)
+            engine = connect_engine(name, self.shard_index)
             try:
                 require_loaded(engine, name, self.images.values())
             except ImageMissing:
@@ -103,7 +104,7 @@ class EnginePool:
     def environment(self, name: str) -> AbstractContextManager[None]:
         from harness.engines.catalogue import engine_environment  # noqa: PLC0415
 
-        return engine_environment(name)
+        return engine_environment(name, self.shard_index)
 
     def wait_at_end(self, name: str) -> float:
         """How long the cleanup of `name` may wait for it: not again once its watch gave up."""
@@ -128,12 +129,21 @@ def harness_engine_pool(
     from harness.containers.engine_watch import return_limit  # noqa: PLC0415 - heavy
 
     pool = EnginePool(harness_engine, harness_session, harness_images)
+    pool.shard_index = shard_index(pytestconfig)
     pool.show = say_to(pytestconfig)
     pool.wait_limit = return_limit(os.environ)  # its value was checked before any test
     yield pool
     pool.close()
     # The host's run ends in `harness_session`, after this: it waits no more than the pool did.
     pytestconfig.stash[HOST_WAIT_AT_END] = pool.wait_at_end(HOST)
+
+
+def shard_index(config: pytest.Config) -> int | None:
+    """K of `--shard K/N`, else None."""
+    from harness.model.shards import shard_option  # noqa: PLC0415
+
+    shard = shard_option(config.getoption("harness_shard", None))
+    return shard.index if shard else None
 
 
 def check_named_engines(config: pytest.Config, image_refs: list[str]) -> None:
@@ -144,7 +154,7 @@ def check_named_engines(config: pytest.Config, image_refs: list[str]) -> None:
     for name in engine_names(config):
         if name == HOST:
             continue
-        engine = connect_engine(name)
+        engine = connect_engine(name, shard_index(config))
         try:
             require_loaded(engine, name, image_refs)
         finally:
