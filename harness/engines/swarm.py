@@ -347,6 +347,13 @@ class SwarmCluster:
             "(`python -m harness engines up swarm --nodes 3`)."
         )
 
+    def node_id(self, name: str) -> str:
+        """A node's swarm id from its hostname (node1, ...)."""
+        for node in self.manager().client.nodes.list():
+            if node.attrs["Description"]["Hostname"] == name:
+                return str(node.id)
+        raise EngineUnavailable(f"The swarm has no node {name}; run `engines up swarm` again.")
+
     def node_name(self, node_id: str) -> str:
         """A node's hostname (node1, ...) from its swarm id."""
         attrs = self.manager().client.nodes.get(node_id).attrs

@@ -20,7 +20,7 @@ from harness.containers.engine import Session
 from harness.containers.managed import observed_mounts
 from harness.containers.readiness import wait_until_ready
 from harness.containers.run_state import RunState
-from harness.engines.swarm import SwarmCluster
+from harness.engines.swarm import SwarmCluster, node_states
 from harness.engines.swarm_service import (
     PORT_ARGS,
     SECRETS_TARGET,
@@ -188,7 +188,7 @@ def _service(  # noqa: PLR0917 - a cell and where it runs
 ) -> Iterator[DeployedService]:
     # Any node but none: a constraint every node meets keeps one code path for both.
     constraint = f"node.hostname=={plan.written_on}" if plan.written_on else "node.role!=none"
-    config, files, bind_path = _config(cluster, scope, cell, image, cell_port(cell, index), creds,
+    config, files, bind_path = _config(cluster, scope, cell, image, cell_port(index), creds,
                                        constraint)  # fmt: skip
     stack = f"h{scope.id}{index}" if cell.action == "stack-redeploy" else None
     scratch = RunState.of(scope).new_directory("scratch", "swarm-")
@@ -197,7 +197,7 @@ def _service(  # noqa: PLR0917 - a cell and where it runs
         yield service
 
 
-def cell_port(cell: Cell, index: int) -> int:
+def cell_port(index: int) -> int:
     """A port of the cell's own on the node (the service uses the node's network): above the
     swarm's (2375-2377, 4789, 7946) and the servers' defaults."""
     return 31000 + index
@@ -271,6 +271,67 @@ def _read_back_on(  # noqa: PLR0917 - where the rows are, proven
     return f"{detail}; {said}" if detail else said
 
 
+def _update_force(cluster: SwarmCluster, service: DeployedService, task: Task, other: str) -> None:
+    service.service().force_update()
+
+
+def _kill_task(cluster: SwarmCluster, service: DeployedService, task: Task, other: str) -> None:
+    cluster.engine(task.node).client.containers.get(task.container_id).kill()
+
+
+def _move_node(cluster: SwarmCluster, service: DeployedService, task: Task, other: str) -> None:
+    service.service().update(constraints=[f"node.hostname=={other}"])
+
+
+def _scale_zero(cluster: SwarmCluster, service: DeployedService, task: Task, other: str) -> None:
+    service.service().scale(0)
+    service.wait_no_task()
+    service.service().scale(1)
+
+
+def _stack_redeploy(
+    cluster: SwarmCluster, service: DeployedService, task: Task, other: str
+) -> None:
+    service.remove_stack()
+    service.deploy()
+
+
+def _drain_node(cluster: SwarmCluster, service: DeployedService, task: Task, other: str) -> None:
+    _set_availability(cluster, task.node, "drain")
+
+
+def _node_down(cluster: SwarmCluster, service: DeployedService, task: Task, other: str) -> None:
+    cluster.stop_node(task.node)
+
+
+Step = Callable[[SwarmCluster, DeployedService, Task, str], None]
+
+
+def _nothing(cluster: SwarmCluster, service: DeployedService, task: Task, other: str) -> None:
+    """Nothing to put back: the action changed only the cell's own service."""
+
+
+def _reactivate(cluster: SwarmCluster, service: DeployedService, task: Task, other: str) -> None:
+    _set_availability(cluster, task.node, "active")
+
+
+def _restart_node(cluster: SwarmCluster, service: DeployedService, task: Task, other: str) -> None:
+    _node_back(cluster, task.node)
+
+
+# Each swarm action (model/swarm.py names them): what it does, and what puts the swarm back
+# afterwards (a drained node active again, a stopped node started).
+_ACTS: dict[str, tuple[Step, Step]] = {
+    "update-force": (_update_force, _nothing),
+    "kill-task": (_kill_task, _nothing),
+    "move-node": (_move_node, _nothing),
+    "scale-zero": (_scale_zero, _nothing),
+    "stack-redeploy": (_stack_redeploy, _nothing),
+    "drain-node": (_drain_node, _reactivate),
+    "node-down": (_node_down, _restart_node),
+}
+
+
 def _act(
     cluster: SwarmCluster,
     service: DeployedService,
@@ -278,38 +339,15 @@ def _act(
     task: Task,
     plan: SwarmCellPlan,
 ) -> Callable[[], None]:
-    """Apply the action; what puts the swarm back afterwards (a drained node active again, a
-    stopped node started)."""
-    action = cell.action
-    if action == "update-force":
-        service.service().force_update()
-    elif action == "kill-task":
-        cluster.engine(task.node).client.containers.get(task.container_id).kill()
-    elif action == "move-node":
-        service.service().update(constraints=[f"node.hostname=={plan.other}"])
-    elif action == "scale-zero":
-        service.service().scale(0)
-        service.wait_no_task()
-        service.service().scale(1)
-    elif action == "stack-redeploy":
-        service.remove_stack()
-        service.deploy()
-    elif action == "drain-node":
-        _set_availability(cluster, task.node, "drain")
-        return lambda: _set_availability(cluster, task.node, "active")
-    elif action == "node-down":
-        cluster.stop_node(task.node)
-        return lambda: _node_back(cluster, task.node)
-    else:
-        raise HarnessError(f"{cell.id}: no swarm action is called {action!r}.")
-    return lambda: None
+    """Apply the action; what puts the swarm back afterwards."""
+    act, put_back = _ACTS[cell.action]
+    act(cluster, service, task, plan.other)
+    return lambda: put_back(cluster, service, task, plan.other)
 
 
 def _set_availability(cluster: SwarmCluster, name: str, availability: str) -> None:
     manager = cluster.manager()
-    node = next(
-        n for n in manager.client.nodes.list() if n.attrs["Description"]["Hostname"] == name
-    )
+    node = manager.client.nodes.get(cluster.node_id(name))
     spec = dict(node.attrs["Spec"])
     spec["Availability"] = availability
     node.update(spec)
@@ -320,9 +358,7 @@ def _node_back(cluster: SwarmCluster, name: str) -> None:
     cluster.start_node(name)
     deadline = time.monotonic() + NODE_BACK_DEADLINE
     while time.monotonic() < deadline:
-        manager = cluster.manager(avoiding=name)
-        states = {n.attrs["Description"]["Hostname"]: n.attrs["Status"]["State"]
-                  for n in manager.client.nodes.list()}  # fmt: skip
+        states = {n.name: n.state for n in node_states(cluster.manager(avoiding=name))}
         if states.get(name) == "ready":
             return
         time.sleep(1)

@@ -84,7 +84,7 @@ def test_cells_spread_over_the_nodes_and_a_move_goes_to_the_next() -> None:
     assert plan_nodes(drain, 4, nodes).written_on == ""
     with pytest.raises(UsageError, match="one node"):
         plan_nodes(move, 0, ["node1"])
-    ports = {cell_port(c, i) for i, c in enumerate(matrix(kind="swarm"))}
+    ports = {cell_port(i) for i, _ in enumerate(matrix(kind="swarm"))}
     assert len(ports) == 70
     assert min(ports) > 7946
 
@@ -178,3 +178,12 @@ def test_before_a_drain_the_promise_names_no_node_it_cannot_know() -> None:
     promise = swarm_promise("named", "drain-node", "its node", "another node")
     assert promise.outcome is L
     assert "?" not in promise.reason
+
+
+def test_every_swarm_action_has_its_step_and_its_put_back() -> None:
+    """A name in the model without a step would end its cells in a KeyError, not a verdict."""
+    from harness.persistence.swarm_scenario import _ACTS  # noqa: PLC0415
+
+    assert set(_ACTS) == set(SWARM_ACTION_NAMES)
+    whole = {name for name, a in SWARM_ACTIONS.items() if a.whole_node}
+    assert {name for name, (_, back) in _ACTS.items() if back.__name__ != "_nothing"} == whole
