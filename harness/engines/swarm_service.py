@@ -14,7 +14,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from harness.containers.engine import (
 )
 from harness.engines.swarm import SwarmCluster
 from harness.errors import EngineUnavailable, HarnessError, NotRunning
+from harness.model.swarm_check import StackService
 
 SECRETS_TARGET = "/run/secrets"
 TASK_DEADLINE = 180.0  # seconds for a new task to run (a node going down takes ~30 s to notice)
@@ -62,6 +63,24 @@ def tasks_of(engine: Engine, service_name: str) -> list[dict[str, Any]]:
     return found
 
 
+def passwords_as_secrets(
+    env: Mapping[str, str], variables: Iterable[str], prefix: str
+) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """The environment with each password variable in it replaced by `<VARIABLE>_FILE`, naming
+    a swarm secret (never a password in the service's spec, which `docker service inspect`
+    shows); the secrets' contents and names (`prefix` + file name), by file name."""
+    env = dict(env)
+    files: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for variable in variables:
+        if variable in env:
+            filename = variable.lower()
+            files[filename] = env.pop(variable)
+            names[filename] = f"{prefix}{filename}"
+            env[f"{variable}_FILE"] = f"{SECRETS_TARGET}/{filename}"
+    return env, files, names
+
+
 @dataclass(frozen=True)
 class DataMount:
     """The service's mount of the data directory (`--mount type=...`)."""
@@ -84,6 +103,10 @@ class ServiceConfig:
     secrets: Mapping[str, str]  # file name under /run/secrets -> the swarm secret's name
     constraint: str
     labels: Mapping[str, str]
+    # A user's service (compose-check --on swarm): the stack keeps its keys and volumes under
+    # its own name; `mount` is then None.
+    user: StackService | None = None
+    service_key: str = STACK_SERVICE
 
     def create(self, manager: Engine, secret_ids: Mapping[str, str]) -> str:
         """`docker service create`; the service's id."""
@@ -118,6 +141,7 @@ class ServiceConfig:
         """The same service as a stack file (`docker stack deploy`); a volume is the stack's
         own, which the stack prefixes with its name."""
         service: dict[str, Any] = {
+            **(self.user.service if self.user else {}),
             "image": self.image,
             "environment": dict(self.env),
             "secrets": [{"source": n, "target": f} for f, n in self.secrets.items()],
@@ -131,11 +155,16 @@ class ServiceConfig:
         service["command"] = list(self.args)
         stack: dict[str, Any] = {
             "version": "3.8",
-            "services": {STACK_SERVICE: service},
+            "services": {self.service_key: service},
             "secrets": {name: {"external": True} for name in self.secrets.values()},
             "networks": {"hostnet": {"external": True, "name": "host"}},
         }
-        if self.mount is not None:
+        if self.user is not None:
+            if self.user.volumes:
+                service["volumes"] = list(self.user.volumes)
+            if self.user.top_volumes:
+                stack["volumes"] = dict(self.user.top_volumes)
+        elif self.mount is not None:
             volume: dict[str, Any] = {"type": self.mount.kind, "target": self.mount.target}
             if self.mount.kind == "volume":
                 volume["source"] = STACK_VOLUME
@@ -208,7 +237,7 @@ class DeployedService:
 
     @property
     def service_name(self) -> str:
-        return f"{self.stack}_{STACK_SERVICE}" if self.stack else self.config.name
+        return f"{self.stack}_{self.config.service_key}" if self.stack else self.config.name
 
     def deploy(self) -> None:
         if self.stack is None:

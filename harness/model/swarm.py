@@ -93,8 +93,8 @@ SWARM_STORAGE: dict[str, SwarmStorage] = {
                      in_layer=True),
         SwarmStorage("anonymous", "no mount (the image's VOLUME)", MountType.IMAGE_VOLUME,
                      on_node=False,
-                     gone_because="the image's anonymous volume belongs to the old task's "
-                                  "container; the new one gets a new, empty one"),
+                     gone_because="an anonymous volume belongs to the old task's container; "
+                                  "the new one gets a new, empty one"),
         SwarmStorage("named", "--mount type=volume,source=NAME (local driver)", MountType.VOLUME,
                      on_node=True),
         SwarmStorage("bind", "--mount type=bind,source=/path/on/the/node", MountType.BIND,

@@ -13,7 +13,7 @@ import contextlib
 import secrets
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import AbstractContextManager, closing
 from dataclasses import dataclass
 
 from harness.containers.engine import Session
@@ -23,20 +23,20 @@ from harness.containers.run_state import RunState
 from harness.engines.swarm import SwarmCluster, node_states
 from harness.engines.swarm_service import (
     PORT_ARGS,
-    SECRETS_TARGET,
     DataMount,
     DeployedService,
     ServiceConfig,
     SwarmTask,
     Task,
     deployed,
+    passwords_as_secrets,
 )
 from harness.errors import HarnessError, UsageError, described
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.credentials import Credentials, redact
 from harness.model.databases import DATABASES, DatabaseProfile
 from harness.model.faults import CellSteps
-from harness.model.outcomes import Outcome
+from harness.model.outcomes import Outcome, Promise
 from harness.model.persons import PERSONS_ROWS, Observation, observe, write_persons
 from harness.model.placement import ImageFacts, covering, place
 from harness.model.swarm import (
@@ -79,6 +79,10 @@ def plan_nodes(cell: Cell, index: int, nodes: list[str]) -> SwarmCellPlan:
     return SwarmCellPlan(first, nodes[(index + 1) % len(nodes)])
 
 
+Judge = Callable[[str, str], Promise]  # (node written on, node read on) -> the promise
+ServiceFor = Callable[[SwarmCellPlan], AbstractContextManager[DeployedService]]
+
+
 def run_swarm_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
     cluster: SwarmCluster,
     session: Session,
@@ -90,6 +94,27 @@ def run_swarm_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
     """Run one swarm cell; every failure becomes a result without a verdict, with its cause."""
     creds = creds or Credentials.random()
     scope = session.scoped(cell.id)
+
+    def judge(written_on: str, read_on: str) -> Promise:
+        return swarm_promise(cell.storage, cell.action, written_on, read_on)
+
+    def service_for(plan: SwarmCellPlan) -> AbstractContextManager[DeployedService]:
+        return _service(cluster, scope, cell, image, index, creds, plan)
+
+    return run_on_swarm(cluster, scope, cell, index, creds, judge, service_for)
+
+
+def run_on_swarm(  # noqa: PLR0917 - a cell, where, as whom, judged how, deployed how
+    cluster: SwarmCluster,
+    scope: Session,
+    cell: Cell,
+    index: int,
+    creds: Credentials,
+    judge: Judge,
+    service_for: ServiceFor,
+) -> ScenarioResult:
+    """A service deployed, its rows written, `cell.action` applied and the rows read back,
+    judged by `judge` at the nodes the tasks ran on; a failure: no verdict, with its cause."""
     steps = CellSteps()
     started = time.monotonic()
     # Until the task has run, the promise is the planned one: the pinned nodes, or for a drain
@@ -99,9 +124,9 @@ def run_swarm_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
     try:
         plan = plan_nodes(cell, index, [node.name for node in cluster.nodes])
         planned = planned_read_node(cell.action, plan.written_on, plan.other)
-        _expect(result, plan.written_on or "its node", planned or "another node")
-        with _service(cluster, scope, cell, image, index, creds, plan) as service:
-            _exercise(cluster, service, cell, creds, result, plan, steps)
+        _expect(result, judge, plan.written_on or "its node", planned or "another node")
+        with service_for(plan) as service:
+            _exercise(cluster, service, cell, creds, result, plan, steps, judge)
     except Exception as error:  # no verdict, with the cause; never a crash
         if result.observed is None:
             result.error = _cause(cluster, scope, steps, redact(described(error), creds.secrets))
@@ -119,8 +144,8 @@ def _cause(cluster: SwarmCluster, scope: Session, steps: CellSteps, seen: str) -
     return failure_cause(manager, scope, steps, seen)
 
 
-def _expect(result: ScenarioResult, written_on: str, read_on: str) -> None:
-    promise = swarm_promise(result.cell.storage, result.cell.action, written_on, read_on)
+def _expect(result: ScenarioResult, judge: Judge, written_on: str, read_on: str) -> None:
+    promise = judge(written_on, read_on)
     result.expected, result.reason = promise.outcome, promise.reason
 
 
@@ -142,14 +167,9 @@ def _config(  # noqa: PLR0917 - what a service is made of
     env = {**profile.init_env(creds), **placement.env}
     args = (*(placement.command or facts.cmd), *PORT_ARGS[cell.database](port))
     suffix = secrets.token_hex(3)
-    files: dict[str, str] = {}
-    names: dict[str, str] = {}
-    for variable in profile.password_variables:
-        if variable in env:
-            filename = variable.lower()
-            files[filename] = env.pop(variable)
-            names[filename] = f"harness-{scope.id}-{suffix}-{filename}"
-            env[f"{variable}_FILE"] = f"{SECRETS_TARGET}/{filename}"
+    env, files, names = passwords_as_secrets(
+        env, profile.password_variables, f"harness-{scope.id}-{suffix}-"
+    )
     bind_path = ""
     mount = None
     if storage.mount is MountType.VOLUME:
@@ -211,6 +231,7 @@ def _exercise(  # noqa: PLR0917 - the cell's parts
     result: ScenarioResult,
     plan: SwarmCellPlan,
     steps: CellSteps,
+    judge: Judge,
 ) -> None:
     profile = DATABASES[cell.database]
     port = service.config.port
@@ -229,7 +250,7 @@ def _exercise(  # noqa: PLR0917 - the cell's parts
         steps.begin("the read-back of the rows")
         second = service.running_task(avoiding=first.node if cell.action == "node-down" else "")
         result.node_read = second.node
-        _expect(result, first.node, second.node)
+        _expect(result, judge, first.node, second.node)
         observation = _observe(cluster, second, port, profile, creds)
         result.observed = observation.outcome
         result.rows_read = observation.rows_read

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from harness.errors import UsageError
-from harness.frontends.cli.compose_check import parse_actions, read_compose_file
+from harness.frontends.cli.compose_check import parse_actions
+from harness.frontends.cli.compose_check_parts import read_compose_file
 from harness.frontends.reports.compose_check import CheckEntry, CheckReport
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.compose_check import (
@@ -282,7 +283,7 @@ def test_bad_yaml_is_a_usage_error_naming_file_and_line(tmp_path: Path) -> None:
 
 
 def _actions(action: list[str] | None, must: str | None) -> argparse.Namespace:
-    return argparse.Namespace(action=action, must_survive=must)
+    return argparse.Namespace(action=action, must_survive=must, on="engine")
 
 
 def test_must_survive_actions_always_run_and_unknown_ones_are_named() -> None:

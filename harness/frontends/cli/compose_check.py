@@ -9,90 +9,59 @@ lost them (with the change to make), 2 for usage, environment and no verdict.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness.containers.compose import Compose, compose_binary
 from harness.containers.engine import Engine
 from harness.containers.engine_watch import return_limit, say_on_stderr
 from harness.containers.run_state import end_run_or_say, start_run
+from harness.engines.catalogue import SWARM
 from harness.errors import UsageError
 from harness.frontends.cli.common import add_image_options, progress_printer
-from harness.frontends.options import ImageRequest
-from harness.frontends.reports.compose_check import (
-    CheckEntry,
-    CheckReport,
-    expectation_lines,
-    result_lines,
-    to_html,
+from harness.frontends.cli.compose_check_parts import (
+    CheckedFile,
+    checked_service,
+    finish,
+    normalised,
+    read_compose_file,
 )
-from harness.frontends.reports.json_report import write_json
+from harness.frontends.cli.compose_check_swarm import check_on_swarm
+from harness.frontends.options import ImageRequest
+from harness.frontends.reports.compose_check import CheckEntry, CheckReport, expectation_lines
 from harness.frontends.reports.shards import compose_check_block
 from harness.grading.stand_ins import DATABASE_OF_NAME
 from harness.images.availability import database_of_image, require_present, select_images
-from harness.model.compose_check import (
-    CHECK_ACTIONS,
-    DEFAULT_MUST_SURVIVE,
-    database_services,
-)
+from harness.model.compose_check import CHECK_ACTIONS, DEFAULT_MUST_SURVIVE, database_services
 from harness.model.databases import DATABASES
-from harness.model.image_credentials import Unusable
 from harness.model.shards import shard_option
 from harness.model.spec import image_name
-from harness.persistence.compose_check import (
-    CheckedService,
-    ServiceChoice,
-    read_service,
-    run_check_cell,
-)
+from harness.model.swarm import SWARM_ACTION_NAMES
+from harness.model.swarm_check import DEFAULT_MUST_SURVIVE_ON_SWARM
+from harness.persistence.compose_check import CheckedService, run_check_cell
 
-
-def read_compose_file(path: Path) -> dict[str, Any]:
-    """The file's YAML; UsageError (file and line) when it cannot be read or parsed."""
-    try:
-        text = path.read_text()
-    except OSError as error:
-        raise UsageError(f"Cannot read {path}: {error.strerror}; give a compose file.") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or "not valid YAML"
-        raise UsageError(f"{path}{where}: {problem}; fix the YAML.") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("services"), dict):
-        raise UsageError(f"{path} has no `services:` mapping; give a compose file.")
-    return raw
-
-
-def normalised(compose: Compose, path: Path) -> dict[str, Any]:
-    """The file as Compose itself reads it (env files merged, paths absolute, long forms)."""
-    result = compose.run(["-f", str(path), "config", "--format", "json"], cwd=path.parent)
-    if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise UsageError(f"{path} is not a compose file Compose accepts: {last}")
-    model: dict[str, Any] = json.loads(result.stdout)
-    return model
+ONE_ENGINE = "engine"
 
 
 def parse_actions(args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(the actions to run, the must-survive ones); the must-survive ones always run."""
-    must = tuple(
-        a.strip() for a in (args.must_survive or ",".join(DEFAULT_MUST_SURVIVE)).split(",")
-    )
-    for name in must:
-        if name not in CHECK_ACTIONS:
-            raise UsageError(
-                f"--must-survive names an unknown action {name!r}; choose from "
-                f"{', '.join(CHECK_ACTIONS)}."
-            )
-    asked = args.action or list(CHECK_ACTIONS)
-    actions = tuple(a for a in CHECK_ACTIONS if a in asked or a in must)
+    """(the actions to run, the must-survive ones); the must-survive ones always run. On a
+    swarm the actions are the swarm's, on one engine Compose's."""
+    on_swarm = args.on == SWARM
+    known = SWARM_ACTION_NAMES if on_swarm else CHECK_ACTIONS
+    where = "on a swarm" if on_swarm else "on one engine (add --on swarm for the swarm's)"
+    default = DEFAULT_MUST_SURVIVE_ON_SWARM if on_swarm else DEFAULT_MUST_SURVIVE
+    must = tuple(a.strip() for a in (args.must_survive or ",".join(default)).split(","))
+    for option, names in (("--must-survive", must), ("--action", args.action or [])):
+        for name in names:
+            if name not in known:
+                raise UsageError(
+                    f"{option} names {name!r}, not an action {where}; choose from "
+                    f"{', '.join(known)}."
+                )
+    asked = args.action or list(known)
+    actions = tuple(a for a in known if a in asked or a in must)
     return actions, must
 
 
@@ -136,26 +105,6 @@ def _find_services(
     return found
 
 
-def _checked_service(  # noqa: PLR0917 - the file, its readings, the service, what stands in
-    engine: Engine,
-    path: Path,
-    model: Mapping[str, Any],
-    raw: Mapping[str, Any],
-    name: str,
-    database: str,
-    stand_ins: Mapping[str, str],
-) -> CheckedService:
-    """The service read: what runs (the file's image when the engine has it, else the stand-in
-    of its database), where its data is, and whom the harness logs in as."""
-    declared = model["services"][name]
-    image = str(declared.get("image") or "")
-    runs = image if image and engine.has_image(image) else stand_ins[database]
-    checked = read_service(engine, model, raw, ServiceChoice(name, database, runs))
-    if isinstance(checked, Unusable):
-        raise UsageError(checked.sentence(f"{path.name}'s service {name}"))
-    return checked
-
-
 def cmd_compose_check(args: argparse.Namespace) -> int:
     path: Path = args.file
     shard = shard_option(args.shard)
@@ -163,6 +112,8 @@ def cmd_compose_check(args: argparse.Namespace) -> int:
         raise UsageError(
             "--shard needs --json PATH: `merge` puts the shards' JSON reports together."
         )
+    if shard and args.on == SWARM:
+        raise UsageError("--shard splits a check over engines; on a swarm drop --shard.")
     raw = read_compose_file(path)
     actions, must_survive = parse_actions(args)
     asked = _asked_services(args)
@@ -177,8 +128,11 @@ def cmd_compose_check(args: argparse.Namespace) -> int:
                if c.database in found.values()]  # fmt: skip
     require_present(engine, choices)
     stand_ins = {c.database: c.ref for c in choices}
+    if args.on == SWARM:
+        file = CheckedFile(path, model, raw, found, stand_ins, version)
+        return check_on_swarm(args, file, actions, must_survive)
     checked = [
-        _checked_service(engine, path, model, raw, name, database, stand_ins)
+        checked_service(engine, path, model, raw, name, database, stand_ins)
         for name, database in found.items()
     ]
     print(f"compose-check: {path} on {engine.info.name} {engine.info.version}, Compose {version}")
@@ -189,14 +143,8 @@ def cmd_compose_check(args: argparse.Namespace) -> int:
     every_check = [(target, action) for target in checked for action in actions]
     mine = shard.take(every_check) if shard else every_check
     notes = _run_all(engine, compose, model, mine, report)
-    print("\nObserved against expected:")
-    print("\n".join(result_lines(report)))
-    for note in report.notes:
-        print(f"note: {note}")
-    print("\n".join(report.verdict_lines()))
     block = compose_check_block(shard, report, len(every_check), notes) if shard else None
-    _write_reports(args, report, block)
-    return report.exit_code()
+    return finish(args, report, block)
 
 
 def _run_all(
@@ -227,19 +175,6 @@ def _run_all(
     return every_note
 
 
-def _write_reports(
-    args: argparse.Namespace, report: CheckReport, shard_block: dict[str, Any] | None
-) -> None:
-    """JSON and HTML when asked for; a shard's JSON carries its `shard` block for `merge`."""
-    if args.json:
-        write_json(args.json, report.to_json() | ({"shard": shard_block} if shard_block else {}))
-        print(f"JSON report: {args.json}")
-    if args.html:
-        args.html.parent.mkdir(parents=True, exist_ok=True)
-        args.html.write_text(to_html(report))
-        print(f"HTML report: {args.html}")
-
-
 def add_compose_check_command(commands: Any) -> None:
     check = commands.add_parser(
         "compose-check",
@@ -258,15 +193,23 @@ def add_compose_check_command(commands: Any) -> None:
         help="which database --service runs, when its image does not say",
     )
     check.add_argument(
+        "--on",
+        choices=[ONE_ENGINE, SWARM],
+        default=ONE_ENGINE,
+        help="run the file as a compose project on one engine (default), or as a stack on the "
+        "swarm `engines up swarm` brought up, through the swarm's actions",
+    )
+    check.add_argument(
         "--action",
         action="append",
-        choices=list(CHECK_ACTIONS),
-        help="repeatable: run this action (default: all)",
+        choices=[*CHECK_ACTIONS, *SWARM_ACTION_NAMES],
+        help="repeatable: run this action (default: all of the target's)",
     )
     check.add_argument(
         "--must-survive",
         metavar="NAME,...",
-        help=f"actions that must keep the rows (default: {','.join(DEFAULT_MUST_SURVIVE)})",
+        help=f"actions that must keep the rows (default: {','.join(DEFAULT_MUST_SURVIVE)}; on a "
+        f"swarm {','.join(DEFAULT_MUST_SURVIVE_ON_SWARM)})",
     )
     check.add_argument("--json", type=Path, metavar="PATH", help="write the JSON report here")
     check.add_argument("--html", type=Path, metavar="PATH", help="write the HTML report here")

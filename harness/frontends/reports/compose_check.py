@@ -4,17 +4,26 @@ docs/contracts.md and a small HTML page."""
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from harness.model.cells import ScenarioResult
-from harness.model.compose_check import DatabaseService, advice, expectation
+from harness.model.compose_check import DatabaseService, Expectation, advice, expectation
 from harness.model.engine_info import EngineInfo
 from harness.model.outcomes import Outcome
+from harness.model.swarm import SWARM_ACTIONS
+from harness.model.swarm_check import swarm_advice
 
 KEPT_EXIT = 0
 LOST_EXIT = 1
 NO_VERDICT_EXIT = 2
+ON_SWARM = "swarm"
+
+
+def advice_for(service: DatabaseService, action: str) -> str:
+    """The change that keeps the rows: the swarm's for a swarm action, else Compose's."""
+    return swarm_advice(service, action) if action in SWARM_ACTIONS else advice(service, action)
 
 
 @dataclass(frozen=True)
@@ -50,10 +59,12 @@ class CheckEntry:
             "passed": result.passed,
             "reason": result.reason,
         }
+        if result.node_written or result.node_read:
+            entry["nodes"] = {"written": result.node_written, "read": result.node_read}
         if result.error:
             entry["error"] = result.error
         if result.observed is Outcome.LOST and not result.error:
-            entry["advice"] = advice(service, self.action)
+            entry["advice"] = advice_for(service, self.action)
         return entry
 
 
@@ -65,10 +76,13 @@ class CheckReport:
     must_survive: tuple[str, ...]
     entries: list[CheckEntry] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    on: str = ""  # ON_SWARM for a stack on the swarm; "" on one engine
 
     def to_json(self) -> dict[str, Any]:
+        where = {"on": self.on} if self.on else {}
         return {
             "compose_file": self.compose_file,
+            **where,
             "engine": self.engine.to_dict(),
             "compose_version": self.compose_version,
             "results": [e.to_dict() for e in self.entries],
@@ -94,7 +108,7 @@ class CheckReport:
             elif entry.result.observed is Outcome.LOST:
                 lines.append(
                     f"{entry.service.name} loses its rows on {entry.action}: "
-                    f"{advice(entry.service, entry.action)}."
+                    f"{advice_for(entry.service, entry.action)}."
                 )
         if not lines:
             lines.append(
@@ -110,14 +124,18 @@ def describe_service(service: DatabaseService) -> str:
 
 
 def expectation_lines(
-    services: list[DatabaseService], actions: tuple[str, ...], must_survive: tuple[str, ...]
+    services: list[DatabaseService],
+    actions: tuple[str, ...],
+    must_survive: tuple[str, ...],
+    expect: Callable[[DatabaseService, str], Expectation] = expectation,
 ) -> list[str]:
-    """What the file alone promises, per service and action, with the reason."""
+    """What the file alone promises, per service and action, with the reason (`expect`: the
+    promise of the target, Compose's on one engine)."""
     lines = []
     for service in services:
         lines.append(describe_service(service))
         for action in actions:
-            expected = expectation(service, action)
+            expected = expect(service, action)
             bound = "must survive" if action in must_survive else ""
             lines.append(f"  {action:<19} {expected.outcome.value:<9} {bound:<13}"
                          f"{expected.rule}")  # fmt: skip
@@ -156,8 +174,9 @@ def to_html(report: CheckReport) -> str:
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>compose-check {html.escape(report.compose_file)}</title></head><body>",
         f"<h1>Does {html.escape(report.compose_file)} keep its data?</h1>",
-        f"<p>{report.engine.name} {html.escape(report.engine.version)}, Compose "
-        f"{html.escape(report.compose_version)}. A red outline: not what Compose promises.</p>",
+        f"<p>{'A stack on a swarm of ' if report.on else ''}{report.engine.name} "
+        f"{html.escape(report.engine.version)}, Compose {html.escape(report.compose_version)}. "
+        f"A red outline: not what {'the swarm' if report.on else 'Compose'} promises.</p>",
         "<table border='1' cellpadding='4'><tr><th>service-action</th><th>storage</th>"
         "<th>expected</th><th>observed</th><th>why</th></tr>",
         *rows,

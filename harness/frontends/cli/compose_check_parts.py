@@ -1,0 +1,109 @@
+"""What `compose-check` does alike on one engine and on a swarm: the file read (as YAML and as
+Compose normalises it), each database service read, and the results said and written."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.containers.compose import Compose
+from harness.containers.engine import Engine
+from harness.errors import UsageError
+from harness.frontends.reports.compose_check import CheckReport, result_lines, to_html
+from harness.frontends.reports.json_report import write_json
+from harness.model.image_credentials import Unusable
+from harness.persistence.compose_check import CheckedService, ServiceChoice, read_service
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    """The user's file, read: its path, Compose's normalised model, the raw YAML, its database
+    services (name -> database), each database's stand-in image and Compose's version."""
+
+    path: Path
+    model: Mapping[str, Any]
+    raw: Mapping[str, Any]
+    services: Mapping[str, str]
+    stand_ins: Mapping[str, str]
+    compose_version: str
+
+
+def read_compose_file(path: Path) -> dict[str, Any]:
+    """The file's YAML; UsageError (file and line) when it cannot be read or parsed."""
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise UsageError(f"Cannot read {path}: {error.strerror}; give a compose file.") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or "not valid YAML"
+        raise UsageError(f"{path}{where}: {problem}; fix the YAML.") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("services"), dict):
+        raise UsageError(f"{path} has no `services:` mapping; give a compose file.")
+    return raw
+
+
+def normalised(compose: Compose, path: Path) -> dict[str, Any]:
+    """The file as Compose itself reads it (env files merged, paths absolute, long forms)."""
+    result = compose.run(["-f", str(path), "config", "--format", "json"], cwd=path.parent)
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise UsageError(f"{path} is not a compose file Compose accepts: {last}")
+    model: dict[str, Any] = json.loads(result.stdout)
+    return model
+
+
+def checked_service(  # noqa: PLR0917 - the file, its readings, the service, what stands in
+    engine: Engine,
+    path: Path,
+    model: Mapping[str, Any],
+    raw: Mapping[str, Any],
+    name: str,
+    database: str,
+    stand_ins: Mapping[str, str],
+    holders: Sequence[Engine] = (),
+) -> CheckedService:
+    """The service read: what runs (the file's image when the engine has it, on a swarm every
+    node in `holders`, else the stand-in of its database), where its data is, and whom the
+    harness logs in as."""
+    declared = model["services"][name]
+    image = str(declared.get("image") or "")
+    held = image and all(e.has_image(image) for e in (engine, *holders))
+    runs = image if held else stand_ins[database]
+    checked = read_service(engine, model, raw, ServiceChoice(name, database, runs))
+    if isinstance(checked, Unusable):
+        raise UsageError(checked.sentence(f"{path.name}'s service {name}"))
+    return checked
+
+
+def finish(args: argparse.Namespace, report: CheckReport, block: dict[str, Any] | None) -> int:
+    """Observed against expected, the notes and the verdict, the reports; the exit code."""
+    print("\nObserved against expected:")
+    print("\n".join(result_lines(report)))
+    for note in report.notes:
+        print(f"note: {note}")
+    print("\n".join(report.verdict_lines()))
+    _write_reports(args, report, block)
+    return report.exit_code()
+
+
+def _write_reports(
+    args: argparse.Namespace, report: CheckReport, shard_block: dict[str, Any] | None
+) -> None:
+    """JSON and HTML when asked for; a shard's JSON carries its `shard` block for `merge`."""
+    if args.json:
+        write_json(args.json, report.to_json() | ({"shard": shard_block} if shard_block else {}))
+        print(f"JSON report: {args.json}")
+    if args.html:
+        args.html.parent.mkdir(parents=True, exist_ok=True)
+        args.html.write_text(to_html(report))
+        print(f"HTML report: {args.html}")

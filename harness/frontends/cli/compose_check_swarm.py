@@ -1,0 +1,99 @@
+"""`python -m harness compose-check FILE --on swarm`: the user's compose file as a stack on the
+swarm `engines up swarm` brought up, each database service through the swarm's actions, with the
+same expectations-then-proof output, reports and exit codes as on one engine."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from harness.containers.engine import Engine
+from harness.containers.engine_watch import return_limit, say_on_stderr
+from harness.containers.run_state import end_run_or_say, start_run
+from harness.engines.catalogue import ENGINE_LABEL, SWARM, require_loaded
+from harness.engines.swarm import SwarmCluster
+from harness.frontends.cli.common import progress_printer
+from harness.frontends.cli.compose_check_parts import CheckedFile, checked_service, finish
+from harness.frontends.reports.compose_check import (
+    ON_SWARM,
+    CheckEntry,
+    CheckReport,
+    expectation_lines,
+)
+from harness.model.compose_check import DatabaseService, Expectation
+from harness.persistence.compose_check import CheckedService
+from harness.persistence.swarm_check import planned_expectation, run_swarm_check_cell
+
+
+def check_on_swarm(
+    args: argparse.Namespace,
+    file: CheckedFile,
+    actions: tuple[str, ...],
+    must_survive: tuple[str, ...],
+) -> int:
+    host = Engine.connect()
+    cluster = SwarmCluster.connect(host, f"{ENGINE_LABEL}={SWARM}")
+    try:
+        for engine in cluster.engines.values():  # a task may land on any node
+            require_loaded(engine, SWARM, file.stand_ins.values())
+        manager = cluster.manager()
+        checked = [
+            checked_service(
+                manager,
+                file.path,
+                file.model,
+                file.raw,
+                name,
+                database,
+                file.stand_ins,
+                tuple(cluster.engines.values()),
+            )
+            for name, database in file.services.items()
+        ]
+        nodes = [node.name for node in cluster.nodes]
+
+        def expect(service: DatabaseService, action: str) -> Expectation:
+            return planned_expectation(service, action, nodes, 0)
+
+        print(f"compose-check: {file.path} as a stack on a swarm of {len(nodes)} node(s), "
+              f"{manager.info.name} {manager.info.version}")  # fmt: skip
+        print("What the file promises on the swarm, before anything runs:")
+        services = [c.service for c in checked]
+        print("\n".join(expectation_lines(services, actions, must_survive, expect)))
+        report = CheckReport(str(file.path), manager.info, file.compose_version, must_survive,
+                             on=ON_SWARM)  # fmt: skip
+        checks = [(target, action) for target in checked for action in actions]
+        _run_all(cluster, manager, file, checks, report)
+        return finish(args, report, None)
+    finally:
+        cluster.close()
+        host.close()
+
+
+def _run_all(
+    cluster: SwarmCluster,
+    manager: Engine,
+    file: CheckedFile,
+    checks: list[tuple[CheckedService, str]],
+    report: CheckReport,
+) -> None:
+    """Each service-action check in turn, into `report`."""
+    total = len(checks)
+    print(f"\nRunning {total} action(s), each on a private stack of the service (your own "
+          "stacks, volumes and files are never touched):", flush=True)  # fmt: skip
+    show = progress_printer()
+    session = start_run(manager)
+    try:
+        for index, (target, action) in enumerate(checks):
+            result, notes = run_swarm_check_cell(
+                cluster, session, file.model, file.raw, target, action, index
+            )
+            entry = CheckEntry(target.service, result)
+            report.entries.append(entry)
+            report.notes.extend(n for n in notes if n not in report.notes)
+            nodes = f" (written on {result.node_written}, read on {result.node_read})" if (
+                result.node_read) else ""  # fmt: skip
+            show(f"{len(report.entries)}/{total} {entry.id}: {entry.observed()} "
+                 f"(expected {result.expected.value}){nodes}")  # fmt: skip
+    finally:
+        end_run_or_say(manager, session, say_on_stderr, return_limit(os.environ))
