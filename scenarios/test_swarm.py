@@ -9,21 +9,18 @@ depends on its storage and on the nodes its rows were written and read on
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 from collections.abc import Iterator
 
 import pytest
 
 from harness.containers.engine import Engine, Session
-from harness.containers.run_state import state_root
 from harness.engines.catalogue import ENGINE_LABEL, SWARM, require_loaded_on_every_node
 from harness.engines.swarm import SwarmCluster
 from harness.errors import HarnessError
 from harness.frontends.pytest.plugin import exit_on
 from harness.frontends.pytest.stash import record_result
 from harness.model.cells import SWARM_MATRIX, Cell, matrix
-from harness.model.swarm import SWARM_ACTIONS, SWARM_STORAGE
+from harness.model.swarm import SWARM_STORAGE
 from harness.persistence.swarm_scenario import run_swarm_cell
 
 CELLS = matrix(kind=SWARM_MATRIX)
@@ -47,21 +44,6 @@ def swarm_cluster(
     cluster.close()
 
 
-@contextlib.contextmanager
-def node_lock(cell: Cell) -> Iterator[None]:
-    """A drain or a node going down moves every task of that node, so such a cell runs alone;
-    the others share the swarm (also across pytest-xdist workers: a lock file)."""
-    path = state_root() / "swarm.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as lock:
-        alone = SWARM_ACTIONS[cell.action].whole_node
-        fcntl.flock(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 @pytest.mark.swarm
 @pytest.mark.parametrize(
     "cell",
@@ -76,9 +58,8 @@ def test_swarm(
 ) -> None:
     """The rows read by the new task match the swarm's promise for this storage and for the
     nodes the task ran on."""
-    with node_lock(cell):
-        result = run_swarm_cell(swarm_cluster, harness_session, cell,
-                                harness_images[cell.database], CELLS.index(cell))  # fmt: skip
+    result = run_swarm_cell(swarm_cluster, harness_session, cell,
+                            harness_images[cell.database], CELLS.index(cell))  # fmt: skip
     record_result(request.node, swarm_cluster.manager(),
                   {cell.database: harness_images[cell.database]}, result, SWARM)  # fmt: skip
     assert result.passed, result.failure_message()

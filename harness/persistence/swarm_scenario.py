@@ -10,6 +10,7 @@ promise is read from where it went. A node the cell drained or stopped is put ba
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from harness.containers.engine import Session
 from harness.containers.managed import observed_mounts
 from harness.containers.readiness import wait_until_ready
-from harness.containers.run_state import RunState
+from harness.containers.run_state import RunState, state_root
 from harness.engines.swarm import SwarmCluster, node_states
 from harness.engines.swarm_service import (
     PORT_ARGS,
@@ -125,13 +126,28 @@ def run_on_swarm(  # noqa: PLR0917 - a cell, where, as whom, judged how, deploye
         plan = plan_nodes(cell, index, [node.name for node in cluster.nodes])
         planned = planned_read_node(cell.action, plan.written_on, plan.other)
         _expect(result, judge, plan.written_on or "its node", planned or "another node")
-        with service_for(plan) as service:
+        with node_lock(cell.action), service_for(plan) as service:
             _exercise(cluster, service, cell, creds, result, plan, steps, judge)
     except Exception as error:  # no verdict, with the cause; never a crash
         if result.observed is None:
             result.error = _cause(cluster, scope, steps, redact(described(error), creds.secrets))
     result.seconds = time.monotonic() - started
     return result
+
+
+@contextlib.contextmanager
+def node_lock(action: str) -> Iterator[None]:
+    """A drain or a node going down moves every task of that node, so such an action runs
+    alone on the swarm; the others share it (across processes too: pytest-xdist's workers, a
+    compose-check beside a matrix run, through a lock file of the machine's runs)."""
+    path = state_root() / "swarm.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if SWARM_ACTIONS[action].whole_node else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _cause(cluster: SwarmCluster, scope: Session, steps: CellSteps, seen: str) -> str:

@@ -148,6 +148,53 @@ def _shards_on_their_own_nodes_merge_to_one_nodes_verdicts(tmp_path: Path) -> No
     assert _cells_created_on(2, since) > 0
 
 
+EXAMPLES = REPO / "docs" / "examples"
+
+
+def _compose_check_on_the_swarm_keeps_the_named_volume_on_its_node(tmp_path: Path) -> None:
+    """The docs' named-volume file as a stack: the day-to-day actions keep the rows on the node
+    that holds the volume (exit 0); a move to another node finds it empty there, and the task
+    moved back reads every row on the first node."""
+    report = tmp_path / "check.json"
+    ran = _harness("compose-check", str(EXAMPLES / "compose-named-volume.yaml"), "--on",
+                   "swarm", "--action", "move-node", "--json", str(report))  # fmt: skip
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-2000:]
+    assert "What the file promises on the swarm, before anything runs:" in ran.stdout
+    results = {r["action"]: r for r in json.loads(report.read_text())["results"]}
+    assert json.loads(report.read_text())["on"] == "swarm"
+    assert list(results) == ["update-force", "kill-task", "move-node", "scale-zero",
+                             "stack-redeploy"]  # fmt: skip
+    for action in ("update-force", "kill-task", "scale-zero", "stack-redeploy"):
+        assert results[action]["observed"] == "survives", results[action]
+        assert results[action]["nodes"] == {"written": "node1", "read": "node1"}
+    moved = results["move-node"]
+    assert (moved["expected"], moved["observed"], moved["passed"]) == ("lost", "lost", True)
+    assert moved["nodes"] == {"written": "node1", "read": "node2"}
+    assert "moved back to node1, the task read all" in moved["detail"]
+    assert "node.hostname == NODE" in moved["advice"]
+    password = (EXAMPLES / "db_root_password.txt").read_text().strip()
+    assert password not in ran.stdout + ran.stderr + report.read_text()
+    assert _on_nodes("harness.session") == []
+
+
+def _compose_check_on_the_swarm_exits_1_for_the_image_s_volume(tmp_path: Path) -> None:
+    """The docs' file without a volume: each task gets a new anonymous volume, so a forced
+    update loses the rows; a must-survive action, so exit 1 with the line to add."""
+    report = tmp_path / "anonymous.json"
+    ran = _harness("compose-check", str(EXAMPLES / "compose-no-volume.yaml"), "--on", "swarm",
+                   "--action", "update-force", "--must-survive", "update-force", "--json",
+                   str(report))  # fmt: skip
+    assert ran.returncode == 1, ran.stdout[-3000:] + ran.stderr[-2000:]
+    (result,) = json.loads(report.read_text())["results"]
+    assert (result["storage"], result["observed"], result["passed"]) == (
+        "anonymous", "lost", True)  # fmt: skip
+    assert (
+        "db loses its rows on update-force: keep /var/lib/postgresql/data in a named volume"
+        in ran.stdout
+    )
+    assert _on_nodes("harness.session") == []
+
+
 @pytest.mark.usefixtures("local_images")
 def test_swarm_comes_up_over_a_killed_start_lists_its_nodes_and_goes_down_leaving_nothing(
     harness_engine: Engine, tmp_path: Path
@@ -191,6 +238,8 @@ def test_swarm_comes_up_over_a_killed_start_lists_its_nodes_and_goes_down_leavin
 
         _run_killed_mid_cell_then_cleaned(harness_engine)
         _shards_on_their_own_nodes_merge_to_one_nodes_verdicts(tmp_path)
+        _compose_check_on_the_swarm_keeps_the_named_volume_on_its_node(tmp_path)
+        _compose_check_on_the_swarm_exits_1_for_the_image_s_volume(tmp_path)
     finally:
         down = _harness("engines", "down", "swarm")
     assert down.returncode == 0, down.stderr

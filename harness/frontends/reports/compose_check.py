@@ -59,6 +59,8 @@ class CheckEntry:
             "passed": result.passed,
             "reason": result.reason,
         }
+        if result.detail:
+            entry["detail"] = result.detail
         if result.node_written or result.node_read:
             entry["nodes"] = {"written": result.node_written, "read": result.node_read}
         if result.error:
