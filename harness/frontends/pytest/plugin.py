@@ -144,6 +144,13 @@ def preflight(config: pytest.Config, items: list[pytest.Item]) -> None:
                 from harness.frontends.pytest.engines import check_named_engines  # noqa: PLC0415
 
                 check_named_engines(config, [c.ref for c in choices])
+            if _needs(items, "swarm_cluster") and "swarm" in (config.getoption("markexpr") or ""):
+                # `-m swarm` without a swarm: one sentence here, where a worker can say it (a
+                # fixture's exit would read as crashed workers under xdist); a run of the whole
+                # suite skips the swarm cells instead.
+                from harness.engines.catalogue import require_loaded_on_every_node  # noqa: PLC0415
+
+                require_loaded_on_every_node([c.ref for c in choices])
     finally:
         engine.close()
 
