@@ -277,7 +277,17 @@ def _exercise(  # noqa: PLR0917 - the cell's parts
             result.detail = _read_back_on(cluster, service, first.node, port, profile, creds,
                                           result.detail)  # fmt: skip
     finally:
+        _put_back(restore, result)
+
+
+def _put_back(restore: Callable[[], None], result: ScenarioResult) -> None:
+    """Put the swarm back (a drained node active, a stopped node started). A failure is said
+    with the cell (its verdict, made before, stands) and never hides the cell's own failure."""
+    try:
         restore()
+    except Exception as error:  # the engine's failure, whatever the SDK calls it
+        said = f"the swarm was not put back after {result.cell.action}: {described(error)}"
+        result.detail = f"{result.detail}; {said}" if result.detail else said
 
 
 def _observe(

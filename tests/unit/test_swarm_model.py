@@ -9,7 +9,7 @@ import pytest
 
 from harness.engines.swarm import MAX_NODES, swarm_nodes
 from harness.engines.swarm_service import STACK_VOLUME, DataMount, ServiceConfig
-from harness.errors import UsageError
+from harness.errors import EngineUnavailable, UsageError
 from harness.frontends.cli.engines import _offers
 from harness.model.cells import Cell, ScenarioResult, matrix
 from harness.model.outcomes import Outcome
@@ -21,7 +21,7 @@ from harness.model.swarm import (
     planned_read_node,
     swarm_promise,
 )
-from harness.persistence.swarm_scenario import cell_port, plan_nodes
+from harness.persistence.swarm_scenario import _put_back, cell_port, plan_nodes
 
 S, L = Outcome.SURVIVES, Outcome.LOST
 
@@ -187,3 +187,20 @@ def test_every_swarm_action_has_its_step_and_its_put_back() -> None:
     assert set(_ACTS) == set(SWARM_ACTION_NAMES)
     whole = {name for name, a in SWARM_ACTIONS.items() if a.whole_node}
     assert {name for name, (_, back) in _ACTS.items() if back.__name__ != "_nothing"} == whole
+
+
+def test_a_failed_put_back_is_said_with_the_cell_and_its_verdict_stands() -> None:
+    result = ScenarioResult(Cell("mysql", "named", "drain-node", "swarm"), Outcome.LOST, "why")
+    result.observed, result.detail = Outcome.LOST, "table missing"
+
+    def node_stays_drained() -> None:
+        raise EngineUnavailable("Swarm node node2 did not answer.")
+
+    _put_back(node_stays_drained, result)
+    assert result.detail == (
+        "table missing; the swarm was not put back after drain-node: Swarm node node2 did not "
+        "answer."
+    )
+    assert result.passed
+    _put_back(lambda: None, result)
+    assert result.detail.count("not put back") == 1
