@@ -105,7 +105,9 @@ def stack_service(
     """The user's service for a stack that touches nothing of theirs: no published port, no
     bind of a user's path, volumes labelled with the run's labels and named by the stack (or by
     the harness, for a fixed name)."""
-    declared = model["services"][service_name]
+    # Compose's normalised form writes `null` for what the file leaves out (`entrypoint`,
+    # `command`); a stack file refuses those.
+    declared = {k: v for k, v in model["services"][service_name].items() if v is not None}
     notes: list[str] = []
     kept = {key: copy.deepcopy(declared[key]) for key in _KEPT_KEYS if key in declared}
     if isinstance(declared.get("healthcheck"), dict):

@@ -32,7 +32,7 @@ from harness.engines.swarm_service import (
     deployed,
     passwords_as_secrets,
 )
-from harness.errors import HarnessError, UsageError, described
+from harness.errors import EngineUnavailable, HarnessError, UsageError, described
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.credentials import Credentials, redact
 from harness.model.databases import DATABASES, DatabaseProfile
@@ -403,9 +403,14 @@ def _set_availability(cluster: SwarmCluster, name: str, availability: str) -> No
 def _node_back(cluster: SwarmCluster, name: str) -> None:
     """The stopped node's engine started again, and Ready in its managers' eyes."""
     cluster.start_node(name)
+    try:
+        # Another manager's view; on a swarm of one manager, the node's own.
+        judge = cluster.manager(avoiding=name)
+    except EngineUnavailable:
+        judge = cluster.manager()
     deadline = time.monotonic() + NODE_BACK_DEADLINE
     while time.monotonic() < deadline:
-        states = {n.name: n.state for n in node_states(cluster.manager(avoiding=name))}
+        states = {n.name: n.state for n in node_states(judge)}
         if states.get(name) == "ready":
             return
         time.sleep(1)

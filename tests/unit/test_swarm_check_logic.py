@@ -114,6 +114,7 @@ def test_the_stack_drops_what_a_stack_cannot_run_and_says_so() -> None:
         container_name="shop-db",
         depends_on={"cache": {}},
         pull_policy="always",
+        entrypoint=None,
         user="999",
         healthcheck={"test": ["CMD", "true"], "interval": "5s", "start_interval": "1s"},
         deploy={"replicas": 2, "placement": {"constraints": ["node.role==worker"]}},
