@@ -136,7 +136,8 @@ def _stack_config(  # noqa: PLR0917 - what the user's service becomes on the swa
         if content is not None:
             filename = Path(str(used.get("target") or used["source"])).name
             files[filename], names[filename] = content, f"{prefix}{filename}"
-    bind_path = f"{BIND_ROOT}/{scope.id}/{cell.id}" if cell.storage == "bind" else ""
+    # The check's own directory (two services of one storage are two checks, not one cell).
+    bind_path = f"{BIND_ROOT}/{scope.id}/{scope.scope}" if cell.storage == "bind" else ""
     stack = stack_service(model, raw, service.name, StackPlan(
         labels=scope.labels, data_dir=service.data_dir, data_bind=bind_path,
         volume_prefix=prefix,
