@@ -158,7 +158,15 @@ def test_a_users_running_project_of_the_same_file_keeps_its_rows(
     ("args", "says"),
     [
         (["--service", "nope"], "has no service 'nope'; it has db."),
-        (["--must-survive", "reboot"], "--must-survive names an unknown action 'reboot'"),
+        (
+            ["--must-survive", "reboot"],
+            "--must-survive names 'reboot', not an action on one engine",
+        ),
+        (
+            ["--action", "move-node"],
+            "--action names 'move-node', not an action on one engine (add "
+            "--on swarm for the swarm's)",
+        ),
         (["--database", "mysql"], "--database says which database a --service runs"),
     ],
 )
