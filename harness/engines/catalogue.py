@@ -352,12 +352,18 @@ def require_loaded_on_every_node(refs: Iterable[str]) -> None:
     try:
         cluster = SwarmCluster.connect(host, f"{ENGINE_LABEL}={SWARM}")
         try:
-            for engine in cluster.engines.values():
-                require_loaded(engine, SWARM, refs)
+            require_loaded_on_nodes(cluster, refs)
         finally:
             cluster.close()
     finally:
         host.close()
+
+
+def require_loaded_on_nodes(cluster: SwarmCluster, refs: Iterable[str]) -> None:
+    """Every node of a connected swarm holds the run's images."""
+    wanted = list(refs)
+    for engine in cluster.engines.values():
+        require_loaded(engine, SWARM, wanted)
 
 
 def engine_states(host: Engine) -> list[EngineState]:

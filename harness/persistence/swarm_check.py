@@ -59,12 +59,10 @@ def check_cell(service: DatabaseService, action: str) -> Cell:
     return Cell(service.database, swarm_storage(service), action, SWARM_MATRIX)
 
 
-def planned_expectation(
-    service: DatabaseService, action: str, nodes: list[str], index: int
-) -> Expectation:
+def planned_expectation(service: DatabaseService, action: str, nodes: list[str]) -> Expectation:
     """The promise before anything runs: on the nodes the harness will pin the task to, or
     "another node" where the scheduler moves it (a drain, a node going down)."""
-    plan = plan_nodes(check_cell(service, action), index, nodes)
+    plan = plan_nodes(check_cell(service, action), 0, nodes)  # every check is planned alike
     read_on = planned_read_node(action, plan.written_on, plan.other)
     return swarm_expectation(service, action, plan.written_on or "its node",
                              read_on or "another node")  # fmt: skip

@@ -62,7 +62,7 @@ def test_every_compose_storage_has_its_swarm_storage() -> None:
 def test_the_planned_promise_follows_the_swarm_table_and_names_the_nodes(
     storage: str, action: str, outcome: Outcome, says: str
 ) -> None:
-    expected = planned_expectation(_service(storage), action, NODES, 0)
+    expected = planned_expectation(_service(storage), action, NODES)
     assert expected.outcome is outcome
     assert says in expected.reason
     assert expected.reason.startswith("db keeps /var/lib/mysql in the named volume `data`: ")
@@ -211,7 +211,7 @@ def test_on_a_swarm_the_actions_are_the_swarm_s_and_compose_s_are_refused() -> N
 
 
 def _result(service: DatabaseService, action: str, observed: Outcome) -> ScenarioResult:
-    expected = planned_expectation(service, action, NODES, 0)
+    expected = planned_expectation(service, action, NODES)
     result = ScenarioResult(check_cell(service, action), expected.outcome, expected.reason)
     result.observed = observed
     result.node_written, result.node_read = "node1", "node2"
@@ -247,7 +247,7 @@ def test_a_lost_must_survive_action_exits_1_with_the_swarm_s_advice() -> None:
 
 def test_the_expectation_lines_use_the_target_s_promise() -> None:
     lines = expectation_lines([_service("named")], ("move-node",), (),
-                              lambda s, a: planned_expectation(s, a, NODES, 0))  # fmt: skip
+                              lambda s, a: planned_expectation(s, a, NODES))  # fmt: skip
     assert "move-node" in lines[1]
     assert "lost" in lines[1]
     assert "runs on node2" in lines[1]

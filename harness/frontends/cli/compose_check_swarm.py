@@ -10,7 +10,7 @@ import os
 from harness.containers.engine import Engine
 from harness.containers.engine_watch import return_limit, say_on_stderr
 from harness.containers.run_state import end_run_or_say, start_run
-from harness.engines.catalogue import ENGINE_LABEL, SWARM, require_loaded
+from harness.engines.catalogue import ENGINE_LABEL, SWARM, require_loaded_on_nodes
 from harness.engines.swarm import SwarmCluster
 from harness.frontends.cli.common import progress_printer
 from harness.frontends.cli.compose_check_parts import CheckedFile, checked_service, finish
@@ -34,8 +34,7 @@ def check_on_swarm(
     host = Engine.connect()
     cluster = SwarmCluster.connect(host, f"{ENGINE_LABEL}={SWARM}")
     try:
-        for engine in cluster.engines.values():  # a task may land on any node
-            require_loaded(engine, SWARM, file.stand_ins.values())
+        require_loaded_on_nodes(cluster, file.stand_ins.values())  # a task lands on any node
         manager = cluster.manager()
         checked = [
             checked_service(
@@ -53,7 +52,7 @@ def check_on_swarm(
         nodes = [node.name for node in cluster.nodes]
 
         def expect(service: DatabaseService, action: str) -> Expectation:
-            return planned_expectation(service, action, nodes, 0)
+            return planned_expectation(service, action, nodes)
 
         print(f"compose-check: {file.path} as a stack on a swarm of {len(nodes)} node(s), "
               f"{manager.info.name} {manager.info.version}")  # fmt: skip
