@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from harness.containers.engine import SESSION_LABEL, Engine
+from harness.containers.engine import OWNER_LABEL, SESSION_LABEL, Engine
 
 pytestmark = [pytest.mark.grading, pytest.mark.compose]
 
@@ -64,20 +65,23 @@ def graded(
 ) -> dict[str, Any]:
     def grade(folder: Path) -> dict[str, Any]:
         report = folder / "grades.json"
-        done = subprocess.run(
+        with subprocess.Popen(
             [sys.executable, "-m", "harness", "grade", str(LAB), str(SAMPLES), "--jobs", "2",
              "--json", str(report)],
-            capture_output=True, text=True, check=False, timeout=1200,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**os.environ, "HARNESS_IMAGES": "local"},
-        )  # fmt: skip
-        assert report.exists(), done.stdout + done.stderr
-        return {"code": done.returncode, "report": json.loads(report.read_text())}
+        ) as done:  # fmt: skip
+            output, _ = done.communicate(timeout=1200)
+        assert report.exists(), output
+        # The grading process's owner label names what it made, apart from the other workers'
+        # runs (the docker-run lab has a student of the same name).
+        owner = f"{socket.gethostname()}:{done.pid}"
+        return {"code": done.returncode, "owner": owner, "report": json.loads(report.read_text())}
 
     _, ran = run_once("graded-compose-samples", grade)
     contract("grades", ran["report"])
     assert ran["code"] == 0
-    report: dict[str, Any] = ran["report"]
-    return report
+    return {**ran["report"], "owner": ran["owner"]}
 
 
 def test_each_compose_sample_gets_its_exact_score(graded: dict[str, Any]) -> None:
@@ -102,6 +106,8 @@ def test_grading_a_compose_lab_writes_nothing_into_submissions_and_leaves_nothin
 ) -> None:
     assert graded["submissions"]
     assert sorted(p.name for p in (SAMPLES / "gus-bind" / "data").iterdir()) == [".keep"]
-    runs = {str(s["student"]) for s in graded["submissions"]}
-    labelled = harness_engine.client.containers.list(all=True, filters={"label": SESSION_LABEL})
-    assert [c.name for c in labelled if any(r in c.name for r in runs)] == []
+    owned = {"label": [SESSION_LABEL, f"{OWNER_LABEL}={graded['owner']}"]}
+    client = harness_engine.client
+    assert [c.name for c in client.containers.list(all=True, filters=owned)] == []
+    assert [v.name for v in client.volumes.list(filters=owned)] == []
+    assert [n.name for n in client.networks.list(filters=owned)] == []
