@@ -23,6 +23,7 @@ from harness.containers.compose import Compose
 from harness.containers.engine import Engine, Session
 from harness.containers.managed import LOCAL_PUBLISH_IP, observed_mounts
 from harness.containers.readiness import wait_until_ready
+from harness.containers.retry import Backoff, RetryExhausted, retry
 from harness.containers.run_state import RunState
 from harness.errors import HarnessError, NotReady, NotRunning
 from harness.images.sources import UpgradeImages
@@ -57,6 +58,11 @@ _MOUNT_KIND = {
     ComposeMount.BIND: "bind",
     ComposeMount.TMPFS: "tmpfs",
 }
+
+
+# Compose commands after which the next one must find the service's container stopped.
+STOPPING_COMMANDS = frozenset({"stop", "kill"})
+LISTED_STOPPED_BACKOFF = Backoff(attempts=300, deadline_seconds=30.0, first_wait=0.05, max_wait=0.5)
 
 
 class ComposeFailed(HarnessError):
@@ -137,6 +143,34 @@ class ComposeRun:
         if result.returncode != 0:
             last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
             raise ComposeFailed(f"`docker compose {' '.join(args)}` failed: {last}")
+
+    def wait_until_listed_stopped(self, after: str) -> None:
+        """Return once the engine's container list shows the service not running.
+
+        `docker compose start` starts only the containers that list calls not running. Docker
+        before 28.3 (moby#50133) answers a stop before that list says so, and a kill answers
+        before the process is even gone, so a `start` right after skipped the container: seen
+        on Docker 26 as a stop-start cell with no verdict. A person typing the next command sees
+        the list say "exited" first; the harness waits for the same, and no longer."""
+
+        def listed_stopped() -> None:
+            listed = self.engine.client.api.containers(
+                all=True,
+                filters={"label": [f"com.docker.compose.project={self.project}",
+                                   f"com.docker.compose.service={self.service_name}"]},
+            )  # fmt: skip
+            running = [c for c in listed if c.get("State") == "running"]
+            if running:
+                raise NotRunning(f"{len(running)} container(s) still listed as running")
+
+        try:
+            retry(listed_stopped, LISTED_STOPPED_BACKOFF, retry_on=(NotRunning,))
+        except RetryExhausted:
+            raise HarnessError(
+                f"The engine still listed service {self.service_name} as running "
+                f"{LISTED_STOPPED_BACKOFF.deadline_seconds:.0f} s after `docker compose {after}`; "
+                "check the engine's health and run the cell again."
+            ) from None
 
     def set_image(self, image: str) -> None:
         """The service's image in the project's file (what a user edits for an upgrade)."""
@@ -306,6 +340,8 @@ def exercise(  # noqa: PLR0917 - a project, an action, whose rows, where they mu
             run.run(command[2:], project=other)
         else:
             run.run(command)
+        if command[0] in STOPPING_COMMANDS:
+            run.wait_until_listed_stopped(command[0])
     steps.begin("the read-back of the rows")
     current = run.service(other if action.renames_project else None)
     observation = _observe(run, current, profile, creds, upgrade if action.upgrades else None)
