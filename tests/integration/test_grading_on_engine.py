@@ -406,9 +406,13 @@ def test_submissions_get_their_own_volumes_and_loses_checks_pass_only_on_loss(
 
 
 def test_ctrl_c_while_grading_in_parallel_leaves_nothing_labelled(harness_engine: Engine) -> None:
+    # Ctrl-C at a terminal reaches a foreground command. A suite started in the background
+    # (`make test &`) passes SIGINT on ignored, and Python then keeps ignoring it: the grading
+    # ran to its end in such a run. The child gets the terminal's default back.
     process = subprocess.Popen(
         [sys.executable, "-m", "harness", "grade", str(LAB), str(SAMPLES), "--jobs", "2"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_harness_env(),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509
     )  # fmt: skip
     assert process.stderr is not None
     timer = threading.Timer(300, process.kill)
