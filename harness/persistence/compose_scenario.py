@@ -144,24 +144,34 @@ class ComposeRun:
             last = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
             raise ComposeFailed(f"`docker compose {' '.join(args)}` failed: {last}")
 
-    def wait_until_listed_stopped(self, after: str) -> None:
-        """Return once the engine's container list shows the service not running.
+    def started_at(self) -> str:
+        """When the service's container last started, as the engine says (before a stop)."""
+        service = ComposeService(self.engine, self.project, self.service_name)
+        return str(service.state().get("StartedAt", ""))
+
+    def wait_until_listed_stopped(self, after: str, started: str) -> None:
+        """Return once the engine's container list no longer shows the run that began at
+        `started` as running: it stopped, or a restart policy began a new run.
 
         `docker compose start` starts only the containers that list calls not running. Docker
         before 28.3 (moby#50133) answers a stop before that list says so, and a kill answers
         before the process is even gone, so a `start` right after skipped the container: seen
         on Docker 26 as a stop-start cell with no verdict. A person typing the next command sees
         the list say "exited" first; the harness waits for the same, and no longer."""
+        api = self.engine.client.api
 
         def listed_stopped() -> None:
-            listed = self.engine.client.api.containers(
+            listed = api.containers(
                 all=True,
                 filters={"label": [f"com.docker.compose.project={self.project}",
                                    f"com.docker.compose.service={self.service_name}"]},
             )  # fmt: skip
-            running = [c for c in listed if c.get("State") == "running"]
-            if running:
-                raise NotRunning(f"{len(running)} container(s) still listed as running")
+            for container in listed:
+                if container.get("State") != "running":
+                    continue
+                state = api.inspect_container(container["Id"])["State"]
+                if not (state.get("Running") and state.get("StartedAt") != started):
+                    raise NotRunning("the container is still listed as running")
 
         try:
             retry(listed_stopped, LISTED_STOPPED_BACKOFF, retry_on=(NotRunning,))
@@ -336,12 +346,14 @@ def exercise(  # noqa: PLR0917 - a project, an action, whose rows, where they mu
     if action.upgrades and upgrade:
         run.set_image(upgrade.new_ref)
     for command in action.commands:
+        stopping = command[0] in STOPPING_COMMANDS
+        started = run.started_at() if stopping else ""
         if command[:2] == ("-p", "{other}"):
             run.run(command[2:], project=other)
         else:
             run.run(command)
-        if command[0] in STOPPING_COMMANDS:
-            run.wait_until_listed_stopped(command[0])
+        if stopping:
+            run.wait_until_listed_stopped(command[0], started)
     steps.begin("the read-back of the rows")
     current = run.service(other if action.renames_project else None)
     observation = _observe(run, current, profile, creds, upgrade if action.upgrades else None)

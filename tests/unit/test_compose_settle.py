@@ -16,19 +16,30 @@ from harness.errors import HarnessError
 from harness.persistence import compose_scenario
 from harness.persistence.compose_scenario import ComposeRun
 
+BEFORE = "2026-12-01T03:06:03.1Z"  # when the run the stop ends began
+
 
 class ListedStates:
-    """An engine whose container list answers `states` in turn (the last one from then on)."""
+    """An engine whose container list answers `states` in turn (the last one from then on);
+    its inspect says the container runs, since `started`, or that it stopped (moby#50133: the
+    list lags behind)."""
 
-    def __init__(self, *states: str) -> None:
+    def __init__(self, *states: str, running_since: str | None = None) -> None:
         self.states = list(states)
+        self.running_since = running_since
         self.calls: list[dict[str, Any]] = []
-        self.client = SimpleNamespace(api=SimpleNamespace(containers=self.containers))
+        self.client = SimpleNamespace(
+            api=SimpleNamespace(containers=self.containers, inspect_container=self.inspect)
+        )
 
     def containers(self, **kwargs: Any) -> list[dict[str, str]]:
         self.calls.append(kwargs)
         state = self.states.pop(0) if len(self.states) > 1 else self.states[0]
-        return [{"State": state}]
+        return [{"Id": "c1", "State": state}]
+
+    def inspect(self, container: str) -> dict[str, Any]:
+        running = self.running_since is not None
+        return {"State": {"Running": running, "StartedAt": self.running_since or BEFORE}}
 
 
 def run_on(engine: ListedStates) -> ComposeRun:
@@ -38,7 +49,7 @@ def run_on(engine: ListedStates) -> ComposeRun:
 def test_the_next_command_waits_until_the_list_says_exited(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(compose_scenario, "LISTED_STOPPED_BACKOFF", Backoff(first_wait=0.0))
     engine = ListedStates("running", "running", "exited")
-    run_on(engine).wait_until_listed_stopped("stop")
+    run_on(engine).wait_until_listed_stopped("stop", BEFORE)
     assert len(engine.calls) == 3
     assert engine.calls[0]["filters"]["label"] == [
         "com.docker.compose.project=proj", "com.docker.compose.service=db"]  # fmt: skip
@@ -54,5 +65,26 @@ def test_a_service_listed_running_past_the_bound_is_an_error_naming_the_command(
     with pytest.raises(
         HarnessError, match=r"still listed service db as running .* `docker compose kill`"
     ):
-        run_on(engine).wait_until_listed_stopped("kill")
+        run_on(engine).wait_until_listed_stopped("kill", BEFORE)
     assert len(engine.calls) > 1
+
+
+def test_a_run_a_restart_policy_began_after_the_kill_counts_as_settled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`restart: always` may start the container again: `start` then rightly leaves it be."""
+    monkeypatch.setattr(
+        compose_scenario, "LISTED_STOPPED_BACKOFF", Backoff(deadline_seconds=0.2, first_wait=0.01)
+    )
+    engine = ListedStates("running", running_since="2026-12-01T03:06:05.7Z")
+    run_on(engine).wait_until_listed_stopped("kill", BEFORE)
+    assert len(engine.calls) == 1
+
+
+def test_the_run_the_kill_has_not_ended_yet_is_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        compose_scenario, "LISTED_STOPPED_BACKOFF", Backoff(deadline_seconds=0.2, first_wait=0.01)
+    )
+    engine = ListedStates("running", running_since=BEFORE)
+    with pytest.raises(HarnessError, match="still listed"):
+        run_on(engine).wait_until_listed_stopped("kill", BEFORE)
