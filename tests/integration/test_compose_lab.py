@@ -71,7 +71,11 @@ def graded(
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**os.environ, "HARNESS_IMAGES": "local"},
         ) as done:  # fmt: skip
-            output, _ = done.communicate(timeout=1200)
+            try:
+                output, _ = done.communicate(timeout=1200)
+            except subprocess.TimeoutExpired:
+                done.kill()  # as subprocess.run's timeout did: the test fails, nothing hangs
+                raise
         assert report.exists(), output
         # The grading process's owner label names what it made, apart from the other workers'
         # runs (the docker-run lab has a student of the same name).
