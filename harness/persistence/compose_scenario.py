@@ -69,6 +69,12 @@ class ComposeFailed(HarnessError):
     """A compose command exited non-zero (its own last words are in the message)."""
 
 
+def service_filter(project: str, service: str) -> dict[str, str | list[str] | bool]:
+    """The engine's filter for a project's service, by compose's own labels."""
+    return {"label": [f"com.docker.compose.project={project}",
+                      f"com.docker.compose.service={service}"]}  # fmt: skip
+
+
 @dataclass
 class ComposeService:
     """The running container of a project's service, found by compose's own labels."""
@@ -81,13 +87,7 @@ class ComposeService:
 
     def _container(self) -> Any:
         found = self.engine.client.containers.list(
-            all=True,
-            filters={
-                "label": [
-                    f"com.docker.compose.project={self.project}",
-                    f"com.docker.compose.service={self.service}",
-                ]
-            },
+            all=True, filters=service_filter(self.project, self.service)
         )
         if not found:
             raise NotRunning(f"compose project {self.project} has no {self.service} container")
@@ -159,13 +159,10 @@ class ComposeRun:
         on Docker 26 as a stop-start cell with no verdict. A person typing the next command sees
         the list say "exited" first; the harness waits for the same, and no longer."""
         api = self.engine.client.api
+        wanted = service_filter(self.project, self.service_name)
 
         def listed_stopped() -> None:
-            listed = api.containers(
-                all=True,
-                filters={"label": [f"com.docker.compose.project={self.project}",
-                                   f"com.docker.compose.service={self.service_name}"]},
-            )  # fmt: skip
+            listed = api.containers(all=True, filters=wanted)
             for container in listed:
                 if container.get("State") != "running":
                     continue

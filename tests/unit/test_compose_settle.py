@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
+import requests
 
 from harness.containers.retry import Backoff
 from harness.errors import HarnessError
@@ -88,3 +89,17 @@ def test_the_run_the_kill_has_not_ended_yet_is_waited_for(monkeypatch: pytest.Mo
     engine = ListedStates("running", running_since=BEFORE)
     with pytest.raises(HarnessError, match="still listed"):
         run_on(engine).wait_until_listed_stopped("kill", BEFORE)
+
+
+def test_an_engine_gone_during_the_wait_is_raised_at_once_not_waited_out() -> None:
+    """The cell's cause is then the engine (run_compose_cell asks it), not a 30 s timeout."""
+
+    class Gone(ListedStates):
+        def containers(self, **kwargs: Any) -> list[dict[str, str]]:
+            self.calls.append(kwargs)
+            raise requests.exceptions.ConnectionError("Connection refused")
+
+    engine = Gone("running")
+    with pytest.raises(requests.exceptions.ConnectionError):
+        run_on(engine).wait_until_listed_stopped("stop", BEFORE)
+    assert len(engine.calls) == 1
