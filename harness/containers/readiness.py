@@ -46,6 +46,28 @@ def describe_exit(container: RunningServer, hidden: tuple[str, ...]) -> str:
     )
 
 
+class AnotherRun(Exception):
+    """The container stopped or started again around a connection: the connection may have
+    reached whatever held its address or port meanwhile."""
+
+
+def ensure_same_run(container: RunningServer, started_at: object) -> None:
+    """Prove a connection just made reached `container`'s server: it must still run the run
+    (`StartedAt`) it ran when inspected before the connection was made.
+
+    An engine hands a stopped container's address to the next container it starts at once
+    (Docker did so within a second, to another cell's server with the run's credentials, which
+    read back that cell's rows as this one's). A container that ran without a break from before
+    the connection until after it held its address and port all that time, so the connection
+    is its own."""
+    state = container.state()
+    if state.get("Status") != "running" or state.get("StartedAt") != started_at:
+        raise AnotherRun(
+            f"container {container.name} did not run throughout the connection "
+            f"(now {state.get('Status')})"
+        )
+
+
 def wait_until_ready(
     container: RunningServer,
     profile: DatabaseProfile,
@@ -58,7 +80,7 @@ def wait_until_ready(
     the entrypoint's temporary server is still creating the user and the database.
     """
 
-    looked: list[Any] = []  # [when, (host, port)] of the last inspect
+    looked: list[Any] = []  # [when, (host, port), StartedAt] of the last inspect
 
     def attempt() -> DbConnection:
         # Connecting is cheap; inspecting costs the engine. The container is inspected on the
@@ -66,10 +88,12 @@ def wait_until_ready(
         # how soon a server that exited is noticed (an attempt every 0.2 s inspected ~15
         # times per start, most of a cell's API calls).
         if not looked or time.monotonic() - looked[0] >= INSPECT_EVERY_SECONDS:
-            if container.state().get("Status") in ("exited", "dead"):
+            state = container.state()
+            if state.get("Status") in ("exited", "dead"):
                 raise GiveUp
-            looked[:] = [time.monotonic(), container.endpoint(profile.port, fresh=False)]
-        host, port = looked[1]
+            where = container.endpoint(profile.port, fresh=False)
+            looked[:] = [time.monotonic(), where, state.get("StartedAt")]
+        (host, port), started_at = looked[1], looked[2]
         try:
             connection = profile.connect(host, port, creds, 5.0)
         except Exception as error:
@@ -84,7 +108,9 @@ def wait_until_ready(
             cursor.fetchall()
             cursor.close()
             connection.commit()
+            ensure_same_run(container, started_at)
         except Exception:
+            looked.clear()  # inspect afresh: the server may have exited meanwhile
             connection.close()
             raise
         return connection

@@ -21,7 +21,12 @@ from harness.containers.deployment import Deployment
 from harness.containers.engine import Engine, Session
 from harness.containers.engine_watch import answers, engine_cause, forget_refused_sockets
 from harness.containers.managed import spec_of
-from harness.containers.readiness import LOG_TAIL_LINES, describe_exit
+from harness.containers.readiness import (
+    LOG_TAIL_LINES,
+    AnotherRun,
+    describe_exit,
+    ensure_same_run,
+)
 from harness.errors import HarnessError, NotRunning, described
 from harness.model.credentials import Credentials, redact
 from harness.model.databases import DATABASES, DatabaseProfile
@@ -191,8 +196,18 @@ class CrashRounds:
         self.history: list[Write] = []
 
     def connect_writer(self) -> DbConnection:
-        host, port = self.d.container.endpoint(self.profile.port)
-        return self.profile.connect(host, port, self.creds, WRITE_TIMEOUT)
+        """A writer's connection, proven to reach this campaign's server (not whatever took its
+        address after a kill: see `ensure_same_run`)."""
+        container = self.d.container
+        started_at = container.state().get("StartedAt")
+        host, port = container.endpoint(self.profile.port, fresh=False)
+        connection = self.profile.connect(host, port, self.creds, WRITE_TIMEOUT)
+        try:
+            ensure_same_run(container, started_at)
+        except AnotherRun:
+            connection.close()
+            raise
+        return connection
 
     def start(self) -> None:
         """The first container: placement checked, the setting proven, the table created."""
