@@ -6,9 +6,11 @@ through `Engine`; nothing else in the harness calls the SDK's client.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import socket
+import sys
 import tarfile
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -23,6 +25,7 @@ from docker.types import Mount as SdkMount
 
 from harness.containers.retry import Backoff, RetryExhausted, retry
 from harness.errors import EngineUnavailable, ImageMissing
+from harness.model.addressing import ConnectMode, EngineHost, connect_mode, reaches_by_address
 from harness.model.engine_info import EngineInfo, identify
 from harness.model.loopback import url_on_this_machine
 from harness.model.spec import ContainerSpec, Mount, MountKind
@@ -55,11 +58,14 @@ class Engine:
     # The DOCKER_HOST it was reached at (None: the default socket), so that another process of
     # the run can reach the same engine.
     docker_host: str | None = None
+    # HARNESS_CONNECT as it was when the engine was connected (checked then: exit 2 if unknown).
+    reach: ConnectMode = ConnectMode.AUTO
 
     @classmethod
     def connect(cls, environ: Mapping[str, str] | None = None, timeout: int = 120) -> Engine:
         env = dict(os.environ if environ is None else environ)
         target = engine_target(env)
+        mode = connect_mode(env)
         try:
             # An address that accepts the connection and never answers must not hold the run
             # for the long timeout that image builds and pulls need.
@@ -76,7 +82,11 @@ class Engine:
                 f"(or start Docker) and try again. ({type(error).__name__})"
             ) from None
         return cls(
-            client=client, info=identify(payload), target=target, docker_host=env.get("DOCKER_HOST")
+            client=client,
+            info=identify(payload),
+            target=target,
+            docker_host=env.get("DOCKER_HOST"),
+            reach=mode,
         )
 
     @property
@@ -100,6 +110,21 @@ class Engine:
             )
         )
         return self.base_url.startswith("http+docker://") and not overridden
+
+    @functools.cached_property
+    def reaches_by_address(self) -> bool:
+        """Whether database containers are reached at their own addresses, nothing published
+        (harness.model.addressing says when); asked of the engine once."""
+        if self.reach is ConnectMode.PUBLISHED or not self.is_local:
+            return self.reach is ConnectMode.ADDRESS
+        try:
+            info: Mapping[str, Any] = self.client.info()
+        except Exception:  # an engine that will not say where it runs: publish, as before
+            info = {}
+        host = EngineHost.from_info(
+            info, local=True, linux=sys.platform.startswith("linux"), hostname=socket.gethostname()
+        )
+        return reaches_by_address(self.reach, host)
 
     # Images
 

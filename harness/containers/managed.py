@@ -23,6 +23,7 @@ from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.exceptions import ContainerStartException
 
+from harness.containers.addressing import LOCAL_PUBLISH_IP, reachable_address
 from harness.containers.engine import Engine, remove_quietly, sdk_mounts
 from harness.errors import EngineRefused, HarnessError, ImageMissing, NotRunning
 from harness.model.loopback import url_on_this_machine
@@ -30,7 +31,6 @@ from harness.model.spec import ContainerSpec, Mount, MountKind
 from harness.model.storage import ObservedMount
 
 STOP_TIMEOUT = 10
-LOCAL_PUBLISH_IP = "127.0.0.1"
 
 
 @contextlib.contextmanager
@@ -107,8 +107,9 @@ def configure(
     """A copy of `pristine` configured exactly as `spec` says, through testcontainers' builder.
 
     Mounts are replaced wholesale (a `--volumes-from` container must not repeat the old one's);
-    `publish` ports go to 127.0.0.1 only when the engine is local (a database with a known
-    password must not face the network), else wherever the engine publishes by default.
+    `publish` ports are not published when the container is reached at its own address (an
+    engine on this machine), go to 127.0.0.1 only when the engine is otherwise local (a database
+    with a known password must not face the network), else wherever the engine publishes them.
     """
     container = pristine_copy(pristine)
     container.image = spec.image  # an upgrade runs the next version's image on the same storage
@@ -131,7 +132,13 @@ def configure(
     if spec.volumes_from:
         kwargs["volumes_from"] = list(spec.volumes_from)
     container.with_kwargs(**kwargs)
-    if engine.is_local:
+    if engine.reaches_by_address and not kwargs.get("network_mode"):
+        for port in publish:
+            # Reached at the container's own address (harness.model.addressing says when), so
+            # the engine picks and binds no host port for it.
+            container.ports.pop(str(port), None)
+            container.ports.pop(f"{port}/tcp", None)
+    elif engine.is_local:
         for port in publish:
             # docker-py takes (ip, None) for "this address, any port"; testcontainers' builder
             # only types a port number, so the binding is set on its port table directly.
@@ -230,13 +237,17 @@ class ManagedContainer:
         remove_quietly(lambda: container.remove(force=True, v=volumes))
 
     def endpoint(self, port: int, *, fresh: bool = True) -> tuple[str, int]:
-        """Where `port` is reachable from here: 127.0.0.1 for a local engine, else the host
+        """Where `port` is reachable from here: the container's own address when nothing is
+        published for it (see `configure`), 127.0.0.1 for a local engine, else the host
         testcontainers resolves (a TCP engine's address, a docker-in-docker gateway).
         `fresh=False` reads the inspect data the last `state()` fetched."""
         container = self.wrapped
         if fresh:
             container.reload()
-        bindings = (container.attrs["NetworkSettings"]["Ports"] or {}).get(f"{port}/tcp") or []
+        network = container.attrs["NetworkSettings"]
+        bindings = (network["Ports"] or {}).get(f"{port}/tcp") or []
+        if not bindings and self.engine.reaches_by_address:
+            return reachable_address(network, self.name), port
         if not bindings:
             raise HarnessError(f"Container {self.name} publishes no host port for {port}/tcp.")
         host_port = int(bindings[0]["HostPort"])

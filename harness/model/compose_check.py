@@ -28,7 +28,7 @@ CHECK_ACTIONS = tuple(name for name, action in COMPOSE_ACTIONS.items() if not ac
 # Service keys the private copy drops, and why (said in the report when the file has them).
 _DROPPED_KEYS = {
     "container_name": "a fixed name would collide with your own project's container",
-    "ports": "the harness publishes the database port on a free local port instead",
+    "ports": "the harness reaches the database itself (at its address, or a free local port)",
     "depends_on": "only the database service runs",
     "links": "only the database service runs",
     "profiles": "the database service runs whatever its profile",
@@ -220,7 +220,7 @@ class Replacements:
     """What the harness puts in place of the user's things (made by the caller beforehand)."""
 
     image: str
-    publish: str  # the `ports:` entry, e.g. `127.0.0.1::3306`
+    publish: str | None  # the `ports:` entry, e.g. `127.0.0.1::3306` (None: no port published)
     labels: Mapping[str, str]
     external_volumes: Mapping[str, str]  # top-level key -> a volume the harness made
     fixed_volume_names: Mapping[str, str]  # top-level key -> a name of the harness's
@@ -240,7 +240,8 @@ def private_copy(model: Mapping[str, Any], service_name: str, put: Replacements)
             notes.append(f"{service_name}'s `{key}` is left out: {why}.")
     service["image"] = put.image
     service["pull_policy"] = "never"
-    service["ports"] = [put.publish]
+    if put.publish:
+        service["ports"] = [put.publish]
     service["labels"] = {**(service.get("labels") or {}), **put.labels}
     service["environment"] = {**(service.get("environment") or {}), **put.environment}
     service["volumes"] = _mounts(service.get("volumes") or [], put, notes)

@@ -38,10 +38,11 @@ def compose_project(  # noqa: PLR0917 - one cell's whole configuration
     creds: Credentials,
     labels: Mapping[str, str],
     *,
-    publish: str,
+    publish: str | None,
     external_volume: str | None = None,
 ) -> ComposeProject:
-    """The project for `storage`; `publish` is the `ports:` entry (`127.0.0.1::3306`), and
+    """The project for `storage`; `publish` is the `ports:` entry (`127.0.0.1::3306`; None: the
+    container is reached at its own address, nothing published), and
     `external_volume` the real name of the volume an `external` mode declares."""
     env = {**profile.init_env(creds), **placement.env}
     secret_files: dict[str, str] = {}
@@ -57,8 +58,9 @@ def compose_project(  # noqa: PLR0917 - one cell's whole configuration
         "environment": env,
         "secrets": sorted(secrets),
         "labels": dict(labels),
-        "ports": [publish],
     }
+    if publish:
+        service["ports"] = [publish]
     if placement.command:
         service["command"] = placement.command
     top: dict[str, Any] = {

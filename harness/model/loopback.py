@@ -5,15 +5,26 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
+# Container bridges whose gateway was found to be an address of this machine (see
+# harness.containers.addressing): their containers' addresses stay on this machine too.
+_LOCAL_BRIDGES: set[ipaddress.IPv4Network] = set()
+
+
+def remember_local_bridge(network: ipaddress.IPv4Network) -> None:
+    """Record a container network whose gateway is this machine's own."""
+    _LOCAL_BRIDGES.add(network)
+
 
 def on_this_machine(host: str) -> bool:
-    """A loopback name or address (`localhost`, 127.0.0.0/8, ::1)."""
+    """A loopback name or address (`localhost`, 127.0.0.0/8, ::1), or a container's address
+    on a bridge of this machine."""
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    return address.is_loopback or any(address in bridge for bridge in _LOCAL_BRIDGES)
 
 
 def url_on_this_machine(url: str) -> bool:

@@ -19,9 +19,9 @@ from typing import Any
 
 import yaml
 
+from harness.containers.addressing import compose_ports_entry
 from harness.containers.compose import Compose
 from harness.containers.engine import Engine, Session
-from harness.containers.managed import LOCAL_PUBLISH_IP
 from harness.containers.run_state import RunState
 from harness.errors import HarnessError
 from harness.model.cells import Cell, ScenarioResult
@@ -186,13 +186,12 @@ def _write_copy(
         if service.holder.fixed_name and key == service.holder.volume_key
     }
     engine = run.engine
-    publish = f"{LOCAL_PUBLISH_IP}::{DATABASES[service.database].port}"
     copy = private_copy(
         model,
         service.name,
         Replacements(
             image=service.runs,
-            publish=publish if engine.is_local else str(DATABASES[service.database].port),
+            publish=compose_ports_entry(engine, DATABASES[service.database].port),
             labels=session.labels,
             external_volumes=external,
             fixed_volume_names=fixed,

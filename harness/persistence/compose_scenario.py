@@ -19,9 +19,10 @@ from urllib.parse import urlparse
 
 import yaml
 
+from harness.containers.addressing import LOCAL_PUBLISH_IP, compose_ports_entry, reachable_address
 from harness.containers.compose import Compose
 from harness.containers.engine import Engine, Session
-from harness.containers.managed import LOCAL_PUBLISH_IP, observed_mounts
+from harness.containers.managed import observed_mounts
 from harness.containers.readiness import wait_until_ready
 from harness.containers.retry import Backoff, RetryExhausted, retry
 from harness.containers.run_state import RunState
@@ -100,6 +101,9 @@ class ComposeService:
     def endpoint(self, port: int, *, fresh: bool = True) -> tuple[str, int]:
         attrs = (self._container() if fresh or self._seen is None else self._seen).attrs
         bindings = (attrs["NetworkSettings"]["Ports"] or {}).get(f"{port}/tcp") or []
+        if not bindings and self.engine.reaches_by_address:
+            name = str(attrs.get("Name", "")).lstrip("/")
+            return reachable_address(attrs["NetworkSettings"], name), port
         if not bindings:
             raise HarnessError(f"Service {self.service} of {self.project} publishes no {port}.")
         host = LOCAL_PUBLISH_IP if self.engine.is_local else urlparse(self.engine.base_url).hostname
@@ -295,10 +299,9 @@ def _project(
         if storage.mount is ComposeMount.EXTERNAL:
             external = engine.create_volume(f"{project_name}-external", session.labels)
             run.external_volumes.append(external)
-        publish = f"{LOCAL_PUBLISH_IP}::{profile.port}" if engine.is_local else str(profile.port)
         project = compose_project(
             profile, image, cell.storage, placement, creds, session.labels,
-            publish=publish, external_volume=external,
+            publish=compose_ports_entry(engine, profile.port), external_volume=external,
         )  # fmt: skip
         (directory / PROJECT_FILE).write_text(yaml.safe_dump(project.file, sort_keys=False))
         for relative, content in project.secret_files.items():

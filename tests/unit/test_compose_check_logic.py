@@ -157,7 +157,7 @@ LABELS = {"harness.session": "s1"}
 def _copy(model: dict[str, Any], **overrides: Any) -> tuple[dict[str, Any], list[str]]:
     put = Replacements(
         image="local/mariadb:1",
-        publish="127.0.0.1::3306",
+        publish=overrides.get("publish", "127.0.0.1::3306"),
         labels=LABELS,
         external_volumes=overrides.get("external", {}),
         fixed_volume_names=overrides.get("fixed", {}),
@@ -217,6 +217,13 @@ def test_the_private_copy_keeps_no_name_port_or_path_of_the_user_s() -> None:
     for left_out in ("container_name", "ports", "depends_on", "privileged", "docker.sock",
                      "driven"):  # fmt: skip
         assert left_out in said
+
+
+def test_the_private_copy_publishes_nothing_when_reached_at_the_container_s_address() -> None:
+    model = _model(ports=[{"target": 3306, "published": "3306"}])
+    file, notes = _copy(model, publish=None)
+    assert "ports" not in file["services"]["db"]
+    assert any("`ports`" in note for note in notes)  # the user's own is still said left out
 
 
 def test_secrets_given_as_files_are_read_as_the_entrypoint_reads_them() -> None:

@@ -70,12 +70,14 @@ def test_actions_say_the_commands_a_user_types() -> None:
     assert COMPOSE_ACTIONS["upgrade"].fate is ComposeFate.RECREATED
 
 
-def _project(storage: str, external: str | None = None) -> dict[str, object]:
+def _project(
+    storage: str, external: str | None = None, publish: str | None = "127.0.0.1::3306"
+) -> dict[str, object]:
     creds = Credentials("app", "app-secret", "root-secret", "employees")
     placement = Placement("/var/lib/mysql", "/var/lib/mysql", {}, None)
     project = compose_project(
         DATABASES["mysql"], "img:1", storage, placement, creds, {"harness.session": "s1"},
-        publish="127.0.0.1::3306", external_volume=external,
+        publish=publish, external_volume=external,
     )  # fmt: skip
     assert "app-secret" not in str(project.file)  # passwords only in the secret files
     assert sorted(project.secret_files.values()) == ["app-secret", "root-secret"]
@@ -104,6 +106,13 @@ def test_each_storage_mode_is_declared_as_a_user_would(
     assert service["labels"] == {"harness.session": "s1"}
     assert file["networks"] == {"default": {"labels": {"harness.session": "s1"}}}
     assert service["environment"]["MYSQL_PASSWORD_FILE"] == "/run/secrets/mysql_password"
+
+
+def test_the_port_is_published_only_when_the_container_is_not_reached_at_its_address() -> None:
+    published = _project("named")["services"]["db"]  # type: ignore[index]
+    assert published["ports"] == ["127.0.0.1::3306"]
+    reached_at_address = _project("named", publish=None)["services"]["db"]  # type: ignore[index]
+    assert "ports" not in reached_at_address
 
 
 def test_the_external_mode_needs_a_volume_made_beforehand() -> None:
