@@ -56,10 +56,10 @@ def ensure_same_run(container: RunningServer, started_at: object) -> None:
     (`StartedAt`) it ran when inspected before the connection was made.
 
     An engine hands a stopped container's address to the next container it starts at once
-    (Docker did so within a second, to another cell's server with the run's credentials, which
-    read back that cell's rows as this one's). A container that ran without a break from before
-    the connection until after it held its address and port all that time, so the connection
-    is its own."""
+    (Docker did so within a second: a read-back reached another cell's server, which accepted
+    the credentials a run's cells share). A container that ran without a break from before the
+    connection until after it held its address and port all that time, so the connection is its
+    own."""
     state = container.state()
     if state.get("Status") != "running" or state.get("StartedAt") != started_at:
         raise AnotherRun(
