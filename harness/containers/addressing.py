@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from harness.containers.engine import Engine
@@ -40,6 +40,28 @@ def compose_ports_entry(engine: Engine, port: int) -> str | None:
     if engine.reaches_by_address:
         return None
     return f"{LOCAL_PUBLISH_IP}::{port}" if engine.is_local else str(port)
+
+
+def endpoint_of(
+    network_settings: Mapping[str, Any],
+    port: int,
+    engine: Engine,
+    container: str,
+    remote_host: Callable[[], str | None],
+) -> tuple[str, int]:
+    """Where `port` of a running container is reached from here, from its inspect
+    `NetworkSettings`: its own address when nothing is published for it (an engine of this
+    machine), 127.0.0.1 when published on another local engine, else the published port at
+    `remote_host()` (a TCP engine's address, a docker-in-docker gateway)."""
+    bindings = (network_settings.get("Ports") or {}).get(f"{port}/tcp") or []
+    if not bindings and engine.reaches_by_address:
+        return reachable_address(network_settings, container), port
+    if not bindings:
+        raise HarnessError(f"Container {container} publishes no host port for {port}/tcp.")
+    host_port = int(bindings[0]["HostPort"])
+    if engine.is_local:
+        return LOCAL_PUBLISH_IP, host_port
+    return remote_host() or LOCAL_PUBLISH_IP, host_port
 
 
 def reachable_address(network_settings: Mapping[str, Any], container: str) -> str:

@@ -6,6 +6,7 @@ through `Engine`; nothing else in the harness calls the SDK's client.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import os
@@ -115,14 +116,15 @@ class Engine:
     def reaches_by_address(self) -> bool:
         """Whether database containers are reached at their own addresses, nothing published
         (harness.model.addressing says when); asked of the engine once."""
-        if self.reach is ConnectMode.PUBLISHED or not self.is_local:
-            return self.reach is ConnectMode.ADDRESS
-        try:
-            info: Mapping[str, Any] = self.client.info()
-        except Exception:  # an engine that will not say where it runs: publish, as before
-            info = {}
+        info: Mapping[str, Any] = {}
+        if self.reach is ConnectMode.AUTO and self.is_local:  # only then does auto need it
+            with contextlib.suppress(Exception):  # an engine that will not say: publish
+                info = self.client.info()
         host = EngineHost.from_info(
-            info, local=True, linux=sys.platform.startswith("linux"), hostname=socket.gethostname()
+            info,
+            local=self.is_local,
+            linux=sys.platform.startswith("linux"),
+            hostname=socket.gethostname(),
         )
         return reaches_by_address(self.reach, host)
 

@@ -23,7 +23,7 @@ from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.exceptions import ContainerStartException
 
-from harness.containers.addressing import LOCAL_PUBLISH_IP, reachable_address
+from harness.containers.addressing import LOCAL_PUBLISH_IP, endpoint_of
 from harness.containers.engine import Engine, remove_quietly, sdk_mounts
 from harness.errors import EngineRefused, HarnessError, ImageMissing, NotRunning
 from harness.model.loopback import url_on_this_machine
@@ -245,15 +245,7 @@ class ManagedContainer:
         if fresh:
             container.reload()
         network = container.attrs["NetworkSettings"]
-        bindings = (network["Ports"] or {}).get(f"{port}/tcp") or []
-        if not bindings and self.engine.reaches_by_address:
-            return reachable_address(network, self.name), port
-        if not bindings:
-            raise HarnessError(f"Container {self.name} publishes no host port for {port}/tcp.")
-        host_port = int(bindings[0]["HostPort"])
-        if self.engine.is_local:
-            return LOCAL_PUBLISH_IP, host_port
-        return self.tc.get_container_host_ip(), host_port
+        return endpoint_of(network, port, self.engine, self.name, self.tc.get_container_host_ip)
 
     def environment(self) -> dict[str, str]:
         """The container's environment as configured (the image's and its own)."""

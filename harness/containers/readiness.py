@@ -68,6 +68,26 @@ def ensure_same_run(container: RunningServer, started_at: object) -> None:
         )
 
 
+def connect_to_run(  # noqa: PLR0917 - a server, how, as whom, where, which run
+    container: RunningServer,
+    profile: DatabaseProfile,
+    creds: Credentials,
+    timeout: float,
+    where: tuple[str, int],
+    started_at: object,
+) -> DbConnection:
+    """A connection to `where`, proven by `ensure_same_run` to be `container`'s server in the run
+    that started at `started_at` (both read by the inspect before); closed if it is not."""
+    host, port = where
+    connection = profile.connect(host, port, creds, timeout)
+    try:
+        ensure_same_run(container, started_at)
+    except Exception:
+        connection.close()
+        raise
+    return connection
+
+
 def wait_until_ready(
     container: RunningServer,
     profile: DatabaseProfile,
@@ -93,9 +113,11 @@ def wait_until_ready(
                 raise GiveUp
             where = container.endpoint(profile.port, fresh=False)
             looked[:] = [time.monotonic(), where, state.get("StartedAt")]
-        (host, port), started_at = looked[1], looked[2]
         try:
-            connection = profile.connect(host, port, creds, 5.0)
+            connection = connect_to_run(container, profile, creds, 5.0, looked[1], looked[2])
+        except AnotherRun:
+            looked.clear()  # inspect afresh: the server may have exited meanwhile
+            raise
         except Exception as error:
             # The entrypoint creates the database before the server listens on TCP, so a
             # server that answers "no such database" has none: an observation, not a wait.
@@ -108,9 +130,7 @@ def wait_until_ready(
             cursor.fetchall()
             cursor.close()
             connection.commit()
-            ensure_same_run(container, started_at)
         except Exception:
-            looked.clear()  # inspect afresh: the server may have exited meanwhile
             connection.close()
             raise
         return connection

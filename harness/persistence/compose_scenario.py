@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 
 import yaml
 
-from harness.containers.addressing import LOCAL_PUBLISH_IP, compose_ports_entry, reachable_address
+from harness.containers.addressing import compose_ports_entry, endpoint_of
 from harness.containers.compose import Compose
 from harness.containers.engine import Engine, Session
 from harness.containers.managed import observed_mounts
@@ -100,14 +100,11 @@ class ComposeService:
 
     def endpoint(self, port: int, *, fresh: bool = True) -> tuple[str, int]:
         attrs = (self._container() if fresh or self._seen is None else self._seen).attrs
-        bindings = (attrs["NetworkSettings"]["Ports"] or {}).get(f"{port}/tcp") or []
-        if not bindings and self.engine.reaches_by_address:
-            name = str(attrs.get("Name", "")).lstrip("/")
-            return reachable_address(attrs["NetworkSettings"], name), port
-        if not bindings:
-            raise HarnessError(f"Service {self.service} of {self.project} publishes no {port}.")
-        host = LOCAL_PUBLISH_IP if self.engine.is_local else urlparse(self.engine.base_url).hostname
-        return host or LOCAL_PUBLISH_IP, int(bindings[0]["HostPort"])
+        name = str(attrs.get("Name", "")).lstrip("/")
+        return endpoint_of(
+            attrs["NetworkSettings"], port, self.engine, name,
+            lambda: urlparse(self.engine.base_url).hostname,
+        )  # fmt: skip
 
     def state(self) -> Mapping[str, Any]:
         self._seen = self._container()

@@ -21,12 +21,7 @@ from harness.containers.deployment import Deployment
 from harness.containers.engine import Engine, Session
 from harness.containers.engine_watch import answers, engine_cause, forget_refused_sockets
 from harness.containers.managed import spec_of
-from harness.containers.readiness import (
-    LOG_TAIL_LINES,
-    AnotherRun,
-    describe_exit,
-    ensure_same_run,
-)
+from harness.containers.readiness import LOG_TAIL_LINES, connect_to_run, describe_exit
 from harness.errors import HarnessError, NotRunning, described
 from harness.model.credentials import Credentials, redact
 from harness.model.databases import DATABASES, DatabaseProfile
@@ -200,14 +195,8 @@ class CrashRounds:
         address after a kill: see `ensure_same_run`)."""
         container = self.d.container
         started_at = container.state().get("StartedAt")
-        host, port = container.endpoint(self.profile.port, fresh=False)
-        connection = self.profile.connect(host, port, self.creds, WRITE_TIMEOUT)
-        try:
-            ensure_same_run(container, started_at)
-        except AnotherRun:
-            connection.close()
-            raise
-        return connection
+        where = container.endpoint(self.profile.port, fresh=False)
+        return connect_to_run(container, self.profile, self.creds, WRITE_TIMEOUT, where, started_at)
 
     def start(self) -> None:
         """The first container: placement checked, the setting proven, the table created."""
