@@ -431,12 +431,16 @@ def deployed(
         deployment.remove()
 
 
-def _tasks_left(manager: Engine, service_id: str) -> list[dict[str, Any]]:
-    """A removed service's tasks the swarm still knows (none once it forgot the service)."""
+def _tasks_left(manager: Engine, service_ids: set[str]) -> list[dict[str, Any]]:
+    """The tasks of removed services that the swarm still knows: it forgets each once its node
+    has shut it down. (Not `tasks_of`: a filter by service answers 404 once the service is
+    removed, which made this wait return at once and let a task's container appear after the
+    sweep, seen here: so every task is listed and picked by its service.)"""
     try:
-        return tasks_of(manager, service_id)
+        tasks: list[dict[str, Any]] = manager.client.api.tasks()  # type: ignore[no-untyped-call]
     except docker.errors.APIError:
-        return []
+        return []  # a manager that does not answer: the nodes are swept as they are
+    return [task for task in tasks if task.get("ServiceID") in service_ids]
 
 
 def sweep_swarm(cluster: SwarmCluster, *, spare_live: bool = True) -> tuple[int, SweepReport]:
@@ -455,13 +459,12 @@ def sweep_swarm(cluster: SwarmCluster, *, spare_live: bool = True) -> tuple[int,
                 service.remove()  # type: ignore[no-untyped-call]
             removed.append(str(service.id))
     # A removed service's task may still be starting on its node, its container made after a
-    # sweep (seen here): the swarm forgets the tasks once their nodes have shut them down, and
-    # only then are the nodes swept, until a sweep finds nothing.
+    # sweep (seen here). The swarm forgets a task once its node has shut it down, so the nodes
+    # are swept until a sweep finds nothing that began when no such task was left.
     deadline = time.monotonic() + GONE_DEADLINE
-    while any(_tasks_left(manager, ident) for ident in removed) and time.monotonic() < deadline:
-        time.sleep(POLL_SECONDS)
     report = SweepReport()
     while True:
+        tasks_pending = bool(removed) and bool(_tasks_left(manager, set(removed)))
         found = 0
         for engine in cluster.answering().values():
             node = sweep(engine, spare_live=spare_live)
@@ -469,9 +472,9 @@ def sweep_swarm(cluster: SwarmCluster, *, spare_live: bool = True) -> tuple[int,
             report.volumes += node.volumes
             report.networks += node.networks
             found += node.containers + node.volumes + node.networks
-        if not found or time.monotonic() > deadline:
+        if (not found and not tasks_pending) or time.monotonic() > deadline:
             break
-        time.sleep(2 * POLL_SECONDS)
+        time.sleep(POLL_SECONDS)
     for secret in manager.client.secrets.list(filters={"label": SESSION_LABEL}):
         if doomed(secret.attrs.get("Spec", {}).get("Labels")):
             with contextlib.suppress(docker.errors.APIError):  # still in use: the next clean
