@@ -11,7 +11,7 @@ from harness.errors import HarnessError
 from harness.model.addressing import CONNECT_VARIABLE, container_addresses
 from harness.model.loopback import remember_local_bridge
 
-LOCAL_PUBLISH_IP = "127.0.0.1"
+LOCAL_PUBLISH_IP = "127.0.0.1"  # where a published port is reached when nothing else says
 # Gateways found to be this machine's (an interface, once up, keeps its address for the run).
 _GATEWAYS_HERE: set[str] = set()
 
@@ -35,11 +35,11 @@ def gateway_is_here(gateway: str) -> bool:
 
 def compose_ports_entry(engine: Engine, port: int) -> str | None:
     """The `ports:` entry of a compose service the harness runs: none when the container is
-    reached at its own address, `127.0.0.1::PORT` (a free port on loopback) on another local
-    engine, else `PORT` (wherever the engine publishes)."""
+    reached at its own address, `127.0.0.1::PORT` (a free port on loopback) on another engine
+    reached at a loopback address, else `PORT` (wherever the engine publishes)."""
     if engine.reaches_by_address:
         return None
-    return f"{LOCAL_PUBLISH_IP}::{port}" if engine.is_local else str(port)
+    return f"{engine.publish_ip}::{port}" if engine.publish_ip else str(port)
 
 
 def endpoint_of(
@@ -51,7 +51,7 @@ def endpoint_of(
 ) -> tuple[str, int]:
     """Where `port` of a running container is reached from here, from its inspect
     `NetworkSettings`: its own address when nothing is published for it (an engine of this
-    machine), 127.0.0.1 when published on another local engine, else the published port at
+    machine), the loopback address it was published on (`Engine.publish_ip`), else the port at
     `remote_host()` (a TCP engine's address, a docker-in-docker gateway)."""
     bindings = (network_settings.get("Ports") or {}).get(f"{port}/tcp") or []
     if not bindings and engine.reaches_by_address:
@@ -59,8 +59,8 @@ def endpoint_of(
     if not bindings:
         raise HarnessError(f"Container {container} publishes no host port for {port}/tcp.")
     host_port = int(bindings[0]["HostPort"])
-    if engine.is_local:
-        return LOCAL_PUBLISH_IP, host_port
+    if engine.publish_ip:
+        return engine.publish_ip, host_port
     return remote_host() or LOCAL_PUBLISH_IP, host_port
 
 

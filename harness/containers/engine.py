@@ -28,7 +28,7 @@ from harness.containers.retry import Backoff, RetryExhausted, retry
 from harness.errors import EngineUnavailable, ImageMissing
 from harness.model.addressing import ConnectMode, EngineHost, connect_mode, reaches_by_address
 from harness.model.engine_info import EngineInfo, identify
-from harness.model.loopback import url_on_this_machine
+from harness.model.loopback import loopback_publish_ip, url_on_this_machine
 from harness.model.spec import ContainerSpec, Mount, MountKind
 
 SESSION_LABEL = "harness.session"
@@ -95,14 +95,10 @@ class Engine:
         return str(self.client.api.base_url)
 
     @property
-    def is_local(self) -> bool:
-        """Whether the engine runs on this machine's loopback (a unix socket, no override).
-
-        Then ports are published on 127.0.0.1 only and reached there. Elsewhere (a TCP engine,
-        docker-in-docker, or testcontainers' TC_HOST / TESTCONTAINERS_CONNECTION_MODE set)
-        testcontainers says where a container's ports are reachable.
-        """
-        overridden = any(
+    def _host_overridden(self) -> bool:
+        """testcontainers' TC_HOST / TESTCONTAINERS_HOST_OVERRIDE / _CONNECTION_MODE: then it,
+        not the harness, says where a container's ports are reachable."""
+        return any(
             os.environ.get(name)
             for name in (
                 "TC_HOST",
@@ -110,7 +106,22 @@ class Engine:
                 "TESTCONTAINERS_CONNECTION_MODE",
             )
         )
-        return self.base_url.startswith("http+docker://") and not overridden
+
+    @property
+    def is_local(self) -> bool:
+        """Whether the engine is reached on a unix socket of this machine, no override."""
+        return self.base_url.startswith("http+docker://") and not self._host_overridden
+
+    @property
+    def publish_ip(self) -> str | None:
+        """The loopback address ports are published on and reached at, when the engine is
+        reached on one (a unix socket: 127.0.0.1; a TCP engine at 127.0.0.2: that). A database
+        with a known password must not face the network. None: where the engine publishes by
+        default, reached where testcontainers says (a remote engine, docker-in-docker on its
+        own address, an override)."""
+        if self._host_overridden:
+            return None
+        return loopback_publish_ip(self.base_url)
 
     @functools.cached_property
     def reaches_by_address(self) -> bool:

@@ -23,7 +23,7 @@ from testcontainers.core.config import testcontainers_config
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.exceptions import ContainerStartException
 
-from harness.containers.addressing import LOCAL_PUBLISH_IP, endpoint_of
+from harness.containers.addressing import endpoint_of
 from harness.containers.engine import Engine, remove_quietly, sdk_mounts
 from harness.errors import EngineRefused, HarnessError, ImageMissing, NotRunning
 from harness.model.loopback import url_on_this_machine
@@ -108,8 +108,9 @@ def configure(
 
     Mounts are replaced wholesale (a `--volumes-from` container must not repeat the old one's);
     `publish` ports are not published when the container is reached at its own address (an
-    engine on this machine), go to 127.0.0.1 only when the engine is otherwise local (a database
-    with a known password must not face the network), else wherever the engine publishes them.
+    engine on this machine), go to the loopback address the engine is reached at when it is
+    reached on one (a database with a known password must not face the network), else wherever
+    the engine publishes them.
     """
     container = pristine_copy(pristine)
     container.image = spec.image  # an upgrade runs the next version's image on the same storage
@@ -138,11 +139,11 @@ def configure(
             # the engine picks and binds no host port for it.
             container.ports.pop(str(port), None)
             container.ports.pop(f"{port}/tcp", None)
-    elif engine.is_local:
+    elif engine.publish_ip:
         for port in publish:
             # docker-py takes (ip, None) for "this address, any port"; testcontainers' builder
             # only types a port number, so the binding is set on its port table directly.
-            container.ports[f"{port}/tcp"] = (LOCAL_PUBLISH_IP, None)  # type: ignore[assignment]
+            container.ports[f"{port}/tcp"] = (engine.publish_ip, None)  # type: ignore[assignment]
             container.ports.pop(str(port), None)
     return container
 

@@ -30,3 +30,19 @@ def on_this_machine(host: str) -> bool:
 def url_on_this_machine(url: str) -> bool:
     """The same for a URL; the Docker SDK names a unix socket `http+docker://localhost`."""
     return on_this_machine(urlsplit(url).hostname or "")
+
+
+def loopback_publish_ip(url: str) -> str | None:
+    """The IPv4 loopback address an engine at `url` can publish ports on and be reached at,
+    if it is reached on one: 127.0.0.1 for a unix socket (`http+docker://localhost`) or
+    `localhost`, the address itself for 127.x.y.z (a TCP engine or proxy on this machine, which
+    publishes on every interface by default). None elsewhere: a remote engine's ports must be
+    published where this machine reaches them, and `[::1]` has no `ports:` spelling of its own."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return "127.0.0.1"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return host if address.version == 4 and address.is_loopback else None

@@ -504,3 +504,35 @@ def test_grading_through_an_engine_that_goes_away_reports_every_student_with_err
     subprocess.run([sys.executable, "-m", "harness", "clean"], cwd=REPO, check=True,
                    capture_output=True, env={**os.environ, "HARNESS_IMAGES": "local"})  # fmt: skip
     assert _left_by(harness_engine, run.pid) == []
+
+
+def test_a_tcp_engine_at_a_loopback_address_publishes_the_database_on_loopback_only(
+    proxy: EngineProxy, local_images: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the proxy (tcp://127.0.0.1:P to this machine's engine, which publishes on every
+    interface by default) a database's port is published on 127.0.0.1 only, and reached there:
+    the run knows its password, and the network must not see it."""
+    from testcontainers.core.container import DockerContainer  # noqa: PLC0415
+
+    from harness.containers.managed import ManagedContainer, configure  # noqa: PLC0415
+    from harness.model.spec import ContainerSpec  # noqa: PLC0415
+
+    monkeypatch.setenv("DOCKER_HOST", proxy.docker_host)  # testcontainers reads it too
+    engine = Engine.connect()
+    session = Session.new()
+    spec = ContainerSpec(
+        local_images["postgres"],
+        env={"POSTGRES_PASSWORD": "loopback-secret"},
+        ports=(5432,),
+        labels=session.labels,
+    )
+    container = configure(DockerContainer(spec.image), spec, engine, publish=(5432,))
+    managed = ManagedContainer.start(container, engine, spec)
+    try:
+        host, port = managed.endpoint(5432)
+        bindings = managed.wrapped.attrs["NetworkSettings"]["Ports"]["5432/tcp"]
+    finally:
+        managed.remove(volumes=True)
+        engine.close()
+    assert (host, port) == ("127.0.0.1", int(bindings[0]["HostPort"]))
+    assert {binding["HostIp"] for binding in bindings} == {"127.0.0.1"}

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import replace
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 import harness.containers.addressing as addressing_os
 from harness.containers.addressing import compose_ports_entry, gateway_is_here, reachable_address
+from harness.containers.engine import Engine
 from harness.errors import HarnessError, UsageError
 from harness.model import loopback
 from harness.model.addressing import (
@@ -21,7 +23,7 @@ from harness.model.addressing import (
     container_addresses,
     reaches_by_address,
 )
-from harness.model.loopback import on_this_machine
+from harness.model.loopback import loopback_publish_ip, on_this_machine
 
 HERE = EngineHost(local=True, linux=True, engine_name="vm", hostname="vm", rootless=False)
 
@@ -157,16 +159,51 @@ def test_a_container_with_no_address_reachable_here_is_one_sentence_naming_the_r
 
 
 class _Engine:
-    def __init__(self, by_address: bool, local: bool) -> None:
+    def __init__(self, by_address: bool, publish_ip: str | None) -> None:
         self.reaches_by_address = by_address
-        self.is_local = local
+        self.publish_ip = publish_ip
 
 
 @pytest.mark.parametrize(
-    ("by_address", "local", "entry"),
-    [(True, True, None), (False, True, "127.0.0.1::5432"), (False, False, "5432")],
+    ("by_address", "publish_ip", "entry"),
+    [
+        (True, "127.0.0.1", None),
+        (False, "127.0.0.1", "127.0.0.1::5432"),
+        (False, "127.0.0.2", "127.0.0.2::5432"),
+        (False, None, "5432"),
+    ],
 )
 def test_a_compose_service_publishes_nothing_when_reached_at_its_address(
-    by_address: bool, local: bool, entry: str | None
+    by_address: bool, publish_ip: str | None, entry: str | None
 ) -> None:
-    assert compose_ports_entry(_Engine(by_address, local), 5432) == entry  # type: ignore[arg-type]
+    engine = _Engine(by_address, publish_ip)
+    assert compose_ports_entry(engine, 5432) == entry  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("url", "publish_ip"),
+    [
+        ("http+docker://localhost", "127.0.0.1"),  # the SDK's name for a unix socket
+        ("http://localhost:2375", "127.0.0.1"),
+        ("http://127.0.0.1:40123", "127.0.0.1"),  # a TCP proxy to this machine's engine
+        ("http://127.0.0.2:2375", "127.0.0.2"),  # an engine listening on another loopback
+        ("http://10.233.0.11:2375", None),  # docker-in-docker on its own address
+        ("https://docker.example.org:2376", None),  # a remote engine
+        ("http://[::1]:2375", None),  # no `ports:` spelling: the engine's default
+    ],
+)
+def test_ports_are_published_on_the_loopback_address_the_engine_is_reached_at(
+    url: str, publish_ip: str | None
+) -> None:
+    assert loopback_publish_ip(url) == publish_ip
+
+
+def test_a_testcontainers_host_override_leaves_publishing_to_the_engine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    api = SimpleNamespace(base_url="http+docker://localhost")
+    engine = Engine(client=SimpleNamespace(api=api), info=None, target="t")  # type: ignore[arg-type]
+    assert engine.publish_ip == "127.0.0.1"
+    monkeypatch.setenv("TESTCONTAINERS_HOST_OVERRIDE", "10.0.0.5")
+    assert engine.publish_ip is None
+    assert not engine.is_local
