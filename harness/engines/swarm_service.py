@@ -351,33 +351,39 @@ class DeployedService:
             names = {m.get("Name") for m in container.attrs.get("Mounts") or []}
             self.seen_volumes.setdefault(task.node, set()).update(n for n in names if n)
 
-    def _remove_containers(self) -> None:
-        """The service's containers, removed at once on every node (the swarm's agents stop
-        them with the grace period and remove them in their own time: 7 s a cell here)."""
+    def _containers_left(self, *, remove: bool) -> int:
+        """How many containers of the service the nodes that answer hold (each one's volumes
+        recorded for `_remove_volumes`); with `remove`, each removed at once."""
         label = f"com.docker.swarm.service.name={self.service_name}"
+        left = 0
         for name, engine in self.cluster.answering().items():
-            with contextlib.suppress(docker.errors.APIError):
-                for container in engine.client.containers.list(all=True, filters={"label": label}):
-                    self._record_volumes(Task("", name, str(container.id)))
-                    engine.remove_container(str(container.id))
+            try:
+                found = engine.client.api.containers(all=True, filters={"label": label})
+            except (docker.errors.APIError, OSError):  # requests' errors are OSErrors
+                continue  # a node that went away holds nothing now
+            left += len(found)
+            for container in found:
+                self._record_volumes(Task("", name, str(container["Id"])))
+                if remove:
+                    # The swarm's agent would stop it with the grace period, in its own time
+                    # (7 s a cell here); a removal it meets is the next round's.
+                    with contextlib.suppress(docker.errors.APIError):
+                        engine.remove_container(str(container["Id"]))
+        return left
 
-    def _wait_gone(self) -> None:
-        """Until no container of the service is left on any node that answers."""
+    def _wait_gone(self, *, remove: bool = False) -> None:
+        """Until no container of the service is left on any node that answers, and the swarm
+        holds no task of it there: a task still starting makes its container (and its volume)
+        later. With `remove`, each container found is removed at once; else the swarm's agents
+        stop them as the swarm does (`docker stack rm`)."""
         deadline = time.monotonic() + GONE_DEADLINE
-        label = f"com.docker.swarm.service.name={self.service_name}"
         while time.monotonic() < deadline:
-            left = 0
-            for name, engine in self.cluster.answering().items():
-                with contextlib.suppress(Exception):  # a node that went away holds nothing now
-                    found = engine.client.containers.list(all=True, filters={"label": label})
-                    for container in found:
-                        self._record_volumes(Task("", name, str(container.id)))
-                    left += len(found)
-            if not left:
+            tasks = _tasks_left(self.cluster, {self.service_id} - {""})
+            if not self._containers_left(remove=remove) and not tasks:
                 return
             time.sleep(POLL_SECONDS)
         raise EngineUnavailable(
-            f"The containers of service {self.service_name} were still there "
+            f"The containers or tasks of service {self.service_name} were still there "
             f"{GONE_DEADLINE:.0f} s after its removal."
         )
 
@@ -389,8 +395,7 @@ class DeployedService:
         else:
             with contextlib.suppress(docker.errors.NotFound):
                 service_of(self.cluster.manager(), self.service_id).remove()
-        self._remove_containers()
-        self._wait_gone()
+        self._wait_gone(remove=True)
         self._remove_volumes()
         for node in self.cluster.answering():
             if self.bind_path:
@@ -431,16 +436,49 @@ def deployed(
         deployment.remove()
 
 
-def _tasks_left(manager: Engine, service_ids: set[str]) -> list[dict[str, Any]]:
-    """The tasks of removed services that the swarm still knows: it forgets each once its node
-    has shut it down. (Not `tasks_of`: a filter by service answers 404 once the service is
-    removed, which made this wait return at once and let a task's container appear after the
-    sweep, seen here: so every task is listed and picked by its service.)"""
+# A task's states before its container surely exists: the node makes the container while the
+# task is `preparing` and starts it while `starting`. From `running` on, the container exists
+# (the nodes' listings show it) or is gone, so only these can still make one appear.
+TASK_STATES_BEFORE_CONTAINER = frozenset(
+    {"new", "allocated", "pending", "assigned", "accepted", "preparing", "ready", "starting"}
+)
+
+
+def tasks_still_held(
+    tasks: Iterable[Mapping[str, Any]], service_ids: set[str], node_ids: set[str]
+) -> list[Mapping[str, Any]]:
+    """Of a swarm's task list, the tasks of `service_ids` whose container may still appear: not
+    yet running, on a node in `node_ids` or on none yet. The swarm forgets a removed service's
+    task only once its node has shut it down (the stop grace period, ~10 s a cell here); a
+    running task's container is already there to be removed, so it is not waited for. A node
+    that is down starts nothing, and would hold its tasks until it came back."""
+    return [
+        task
+        for task in tasks
+        if task.get("ServiceID") in service_ids
+        and (not task.get("NodeID") or task.get("NodeID") in node_ids)
+        and task.get("Status", {}).get("State") in TASK_STATES_BEFORE_CONTAINER
+    ]
+
+
+def _tasks_left(cluster: SwarmCluster, service_ids: set[str]) -> list[Mapping[str, Any]]:
+    """The removed services' tasks the swarm still holds on a node that answers. (Every task
+    is listed: a filter by service answers 404 once the service is removed, seen here; the wait
+    then ended at once and a task's container appeared after the sweep.)"""
+    if not service_ids:
+        return []
     try:
+        manager = cluster.manager()
         tasks: list[dict[str, Any]] = manager.client.api.tasks()  # type: ignore[no-untyped-call]
-    except docker.errors.APIError:
+        answering = set(cluster.answering())
+        node_ids = {
+            str(node.id)
+            for node in manager.client.nodes.list()
+            if node.attrs.get("Description", {}).get("Hostname") in answering
+        }
+    except (docker.errors.APIError, EngineUnavailable, OSError):
         return []  # a manager that does not answer: the nodes are swept as they are
-    return [task for task in tasks if task.get("ServiceID") in service_ids]
+    return tasks_still_held(tasks, service_ids, node_ids)
 
 
 def sweep_swarm(cluster: SwarmCluster, *, spare_live: bool = True) -> tuple[int, SweepReport]:
@@ -464,7 +502,7 @@ def sweep_swarm(cluster: SwarmCluster, *, spare_live: bool = True) -> tuple[int,
     deadline = time.monotonic() + GONE_DEADLINE
     report = SweepReport()
     while True:
-        tasks_pending = bool(removed) and bool(_tasks_left(manager, set(removed)))
+        tasks_pending = bool(_tasks_left(cluster, set(removed)))
         found = 0
         for engine in cluster.answering().values():
             node = sweep(engine, spare_live=spare_live)
