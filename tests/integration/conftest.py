@@ -6,12 +6,13 @@ import fcntl
 import json
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness.containers.engine import Engine
+from harness.containers.engine import Engine, Session
 from harness.errors import HarnessError
 from harness.frontends.pytest.plugin import exit_on
 from harness.images.availability import require_present, select_images
@@ -23,6 +24,47 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration" in item.nodeid:
             item.add_marker(pytest.mark.engine)
+
+
+@dataclass(frozen=True)
+class Published:
+    """Where the harness reaches a published database port, and where the engine bound it."""
+
+    host: str
+    port: int
+    bound_on: frozenset[str]  # the bindings' HostIp
+    host_port: int  # the first binding's
+
+
+@pytest.fixture
+def publish_database(local_images: dict[str, str]) -> Callable[[Engine], Published]:
+    """Start a PostgreSQL container on an engine with its port published as the harness
+    publishes it (DOCKER_HOST must name that engine: testcontainers reads it too), and say
+    where it is reached and bound; the container is removed."""
+    from testcontainers.core.container import DockerContainer  # noqa: PLC0415
+
+    from harness.containers.managed import ManagedContainer, configure  # noqa: PLC0415
+    from harness.model.spec import ContainerSpec  # noqa: PLC0415
+
+    def publish(engine: Engine) -> Published:
+        spec = ContainerSpec(
+            local_images["postgres"],
+            env={"POSTGRES_PASSWORD": "published-secret"},
+            ports=(5432,),
+            labels=Session.new().labels,
+        )
+        container = configure(DockerContainer(spec.image), spec, engine, publish=(5432,))
+        managed = ManagedContainer.start(container, engine, spec)
+        try:
+            host, port = managed.endpoint(5432)
+            bindings = managed.wrapped.attrs["NetworkSettings"]["Ports"]["5432/tcp"]
+        finally:
+            managed.remove(volumes=True)
+        return Published(
+            host, port, frozenset(b["HostIp"] for b in bindings), int(bindings[0]["HostPort"])
+        )
+
+    return publish
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -507,32 +507,18 @@ def test_grading_through_an_engine_that_goes_away_reports_every_student_with_err
 
 
 def test_a_tcp_engine_at_a_loopback_address_publishes_the_database_on_loopback_only(
-    proxy: EngineProxy, local_images: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    proxy: EngineProxy,
+    publish_database: Callable[[Engine], Any],  # conftest's, giving a Published
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Through the proxy (tcp://127.0.0.1:P to this machine's engine, which publishes on every
     interface by default) a database's port is published on 127.0.0.1 only, and reached there:
     the run knows its password, and the network must not see it."""
-    from testcontainers.core.container import DockerContainer  # noqa: PLC0415
-
-    from harness.containers.managed import ManagedContainer, configure  # noqa: PLC0415
-    from harness.model.spec import ContainerSpec  # noqa: PLC0415
-
-    monkeypatch.setenv("DOCKER_HOST", proxy.docker_host)  # testcontainers reads it too
+    monkeypatch.setenv("DOCKER_HOST", proxy.docker_host)
     engine = Engine.connect()
-    session = Session.new()
-    spec = ContainerSpec(
-        local_images["postgres"],
-        env={"POSTGRES_PASSWORD": "loopback-secret"},
-        ports=(5432,),
-        labels=session.labels,
-    )
-    container = configure(DockerContainer(spec.image), spec, engine, publish=(5432,))
-    managed = ManagedContainer.start(container, engine, spec)
     try:
-        host, port = managed.endpoint(5432)
-        bindings = managed.wrapped.attrs["NetworkSettings"]["Ports"]["5432/tcp"]
+        published = publish_database(engine)
     finally:
-        managed.remove(volumes=True)
         engine.close()
-    assert (host, port) == ("127.0.0.1", int(bindings[0]["HostPort"]))
-    assert {binding["HostIp"] for binding in bindings} == {"127.0.0.1"}
+    assert (published.host, published.port) == ("127.0.0.1", published.host_port)
+    assert published.bound_on == {"127.0.0.1"}

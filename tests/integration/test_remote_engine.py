@@ -35,9 +35,10 @@ def remote_engine(
         yield remote
 
 
-def test_a_tcp_engine_runs_named_and_anonymous_cells_and_publishes_on_its_address(
+def test_a_tcp_engine_runs_named_and_anonymous_cells_and_publishes_on_its_address(  # noqa: PLR0917
     remote_engine: Engine,
     local_images: dict[str, str],
+    publish_database: Callable[[Engine], Any],
     tmp_path: Path,
     contract: Callable[[str, Any], None],
     monkeypatch: pytest.MonkeyPatch,
@@ -74,35 +75,19 @@ def test_a_tcp_engine_runs_named_and_anonymous_cells_and_publishes_on_its_addres
     client = remote_engine.client
     assert client.containers.list(all=True, filters={"label": "harness.session"}) == []
     assert client.volumes.list(filters={"label": "harness.session"}) == []
-    _ports_are_published_on_the_engines_address(remote_engine, local_images, monkeypatch)
+    _ports_are_published_on_the_engines_address(remote_engine, publish_database, monkeypatch)
 
 
 def _ports_are_published_on_the_engines_address(
-    remote_engine: Engine, local_images: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    remote_engine: Engine,
+    publish_database: Callable[[Engine], Any],  # conftest's, giving a Published
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """On a TCP engine the port is published where that engine publishes (its --ip), which is
     where testcontainers resolves the host, not 127.0.0.1 of the machine running the tests."""
-    from testcontainers.core.container import DockerContainer  # noqa: PLC0415
-
-    from harness.containers.managed import ManagedContainer, configure  # noqa: PLC0415
-    from harness.model.spec import ContainerSpec  # noqa: PLC0415
-
-    session = Session.new()
-    spec = ContainerSpec(
-        local_images["postgres"],
-        env={"POSTGRES_PASSWORD": "remote-secret"},
-        ports=(5432,),
-        labels=session.labels,
-    )
     # testcontainers resolves the host from DOCKER_HOST; monkeypatch puts back what was there.
     monkeypatch.setenv("DOCKER_HOST", WHERE.docker_host)
-    container = configure(DockerContainer(spec.image), spec, remote_engine, publish=(5432,))
-    managed = ManagedContainer.start(container, remote_engine, spec)
-    try:
-        host, port = managed.endpoint(5432)
-        bindings = managed.wrapped.attrs["NetworkSettings"]["Ports"]["5432/tcp"]
-    finally:
-        managed.remove(volumes=True)
-    assert host == WHERE.address
-    assert port > 0
-    assert {b["HostIp"] for b in bindings} == {WHERE.address}
+    published = publish_database(remote_engine)
+    assert published.host == WHERE.address
+    assert published.port > 0
+    assert published.bound_on == {WHERE.address}
