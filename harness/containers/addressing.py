@@ -9,9 +9,8 @@ from typing import Any
 from harness.containers.engine import Engine
 from harness.errors import HarnessError
 from harness.model.addressing import CONNECT_VARIABLE, container_addresses
-from harness.model.loopback import remember_local_bridge
+from harness.model.loopback import LOOPBACK_IPV4, remember_local_bridge
 
-LOCAL_PUBLISH_IP = "127.0.0.1"  # where a published port is reached when nothing else says
 # Gateways found to be this machine's (an interface, once up, keeps its address for the run).
 _GATEWAYS_HERE: set[str] = set()
 
@@ -61,7 +60,7 @@ def endpoint_of(
     host_port = int(bindings[0]["HostPort"])
     if engine.publish_ip:
         return engine.publish_ip, host_port
-    return remote_host() or LOCAL_PUBLISH_IP, host_port
+    return remote_host() or LOOPBACK_IPV4, host_port
 
 
 def reachable_address(network_settings: Mapping[str, Any], container: str) -> str:

@@ -63,6 +63,24 @@ def tasks_of(engine: Engine, service_name: str) -> list[dict[str, Any]]:
     return found
 
 
+def tasks_unless_busy(
+    engine: Engine, service_name: str | None = None
+) -> tuple[list[dict[str, Any]] | None, str]:
+    """A manager's task list (of one service, if named), or None and what it said while the
+    managers answer 5xx: they do while they elect a leader (after node-down took the leader's
+    node, a task list answered "rpc error: code = DeadlineExceeded", seen in CI's swarm subset),
+    so the list is not known yet and a wait asks again within its deadline. A 4xx raises."""
+    try:
+        if service_name is None:
+            every: list[dict[str, Any]] = engine.client.api.tasks()  # type: ignore[no-untyped-call]
+            return every, ""
+        return tasks_of(engine, service_name), ""
+    except docker.errors.APIError as error:
+        if not error.is_server_error():
+            raise
+        return None, str(error.explanation or error)
+
+
 def passwords_as_secrets(
     env: Mapping[str, str], variables: Iterable[str], prefix: str
 ) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
@@ -283,15 +301,7 @@ class DeployedService:
         deadline = time.monotonic() + TASK_DEADLINE
         last_error = ""
         while time.monotonic() < deadline:
-            try:
-                found, said = self._new_running_task(manager)
-            except docker.errors.APIError as error:
-                if not error.is_server_error():
-                    raise
-                # The managers answer 5xx while they elect a leader: after node-down took the
-                # leader's node, a task list answered "rpc error: code = DeadlineExceeded"
-                # (seen here, in CI's swarm subset). The wait goes on; its deadline still holds.
-                found, said = None, str(error.explanation or error)
+            found, said = self._new_running_task(manager)
             if found is not None:
                 return found
             last_error = said or last_error
@@ -304,9 +314,12 @@ class DeployedService:
 
     def _new_running_task(self, manager: Engine) -> tuple[Task | None, str]:
         """One look at the service's tasks: a running one not seen yet, and the last error a
-        task reported (empty if none)."""
+        task reported, or the managers' answer while they are busy (empty if none)."""
+        tasks, busy = tasks_unless_busy(manager, self.service_name)
+        if tasks is None:
+            return None, busy
         last_error = ""
-        for task in tasks_of(manager, self.service_name):
+        for task in tasks:
             status = task.get("Status", {})
             if task["ID"] in self.seen_tasks:
                 continue
@@ -352,14 +365,11 @@ class DeployedService:
         deadline = time.monotonic() + GONE_DEADLINE
         manager = self.cluster.manager()
         while time.monotonic() < deadline:
-            try:
-                tasks = tasks_of(manager, self.service_name)
-            except docker.errors.APIError as error:
-                if not error.is_server_error():  # a 5xx: the managers busy, look again
-                    raise
-            else:
-                if not [t for t in tasks if t.get("Status", {}).get("State") == "running"]:
-                    return
+            tasks, _busy = tasks_unless_busy(manager, self.service_name)
+            if tasks is not None and not [
+                t for t in tasks if t.get("Status", {}).get("State") == "running"
+            ]:
+                return
             time.sleep(POLL_SECONDS)
         raise NotRunning(
             f"Service {self.service_name} still ran a task {GONE_DEADLINE:.0f} s after its "
@@ -390,7 +400,7 @@ class DeployedService:
                 if remove:
                     # The swarm's agent would stop it with the grace period, in its own time
                     # (7 s a cell here); a removal it meets is the next round's.
-                    with contextlib.suppress(docker.errors.APIError):
+                    with contextlib.suppress(docker.errors.APIError, OSError):
                         engine.remove_container(str(container["Id"]))
         return left
 
@@ -401,8 +411,8 @@ class DeployedService:
         stop them as the swarm does (`docker stack rm`)."""
         deadline = time.monotonic() + GONE_DEADLINE
         while time.monotonic() < deadline:
-            tasks = _tasks_left(self.cluster, {self.service_id} - {""})
-            if not self._containers_left(remove=remove) and not tasks:
+            tasks_pending = _tasks_may_still_appear(self.cluster, {self.service_id} - {""})
+            if not self._containers_left(remove=remove) and not tasks_pending:
                 return
             time.sleep(POLL_SECONDS)
         raise EngineUnavailable(
@@ -484,15 +494,19 @@ def tasks_still_held(
     ]
 
 
-def _tasks_left(cluster: SwarmCluster, service_ids: set[str]) -> list[Mapping[str, Any]]:
-    """The removed services' tasks the swarm still holds on a node that answers. (Every task
-    is listed: a filter by service answers 404 once the service is removed, seen here; the wait
-    then ended at once and a task's container appeared after the sweep.)"""
+def _tasks_may_still_appear(cluster: SwarmCluster, service_ids: set[str]) -> bool:
+    """Whether a removed service's task may still make a container on a node that answers
+    (`tasks_still_held`), or the managers are too busy to say. Every task is listed: a filter
+    by service answers 404 once the service is removed, seen here; the wait then ended at once
+    and a task's container appeared after the sweep. A manager that does not answer at all
+    holds nothing up: the nodes are swept as they are."""
     if not service_ids:
-        return []
+        return False
     try:
         manager = cluster.manager()
-        tasks: list[dict[str, Any]] = manager.client.api.tasks()  # type: ignore[no-untyped-call]
+        tasks, _busy = tasks_unless_busy(manager)
+        if tasks is None:
+            return True
         answering = set(cluster.answering())
         node_ids = {
             str(node.id)
@@ -500,8 +514,8 @@ def _tasks_left(cluster: SwarmCluster, service_ids: set[str]) -> list[Mapping[st
             if node.attrs.get("Description", {}).get("Hostname") in answering
         }
     except (docker.errors.APIError, EngineUnavailable, OSError):
-        return []  # a manager that does not answer: the nodes are swept as they are
-    return tasks_still_held(tasks, service_ids, node_ids)
+        return False
+    return bool(tasks_still_held(tasks, service_ids, node_ids))
 
 
 def sweep_swarm(cluster: SwarmCluster, *, spare_live: bool = True) -> tuple[int, SweepReport]:
@@ -525,7 +539,7 @@ def sweep_swarm(cluster: SwarmCluster, *, spare_live: bool = True) -> tuple[int,
     deadline = time.monotonic() + GONE_DEADLINE
     report = SweepReport()
     while True:
-        tasks_pending = bool(_tasks_left(cluster, set(removed)))
+        tasks_pending = _tasks_may_still_appear(cluster, set(removed))
         found = 0
         for engine in cluster.answering().values():
             node = sweep(engine, spare_live=spare_live)

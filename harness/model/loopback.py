@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
+LOOPBACK_IPV4 = "127.0.0.1"
 # Container bridges whose gateway was found to be an address of this machine (see
 # harness.containers.addressing): their containers' addresses stay on this machine too.
 _LOCAL_BRIDGES: set[ipaddress.IPv4Network] = set()
@@ -40,7 +41,7 @@ def loopback_publish_ip(url: str) -> str | None:
     published where this machine reaches them, and `[::1]` has no `ports:` spelling of its own."""
     host = urlsplit(url).hostname or ""
     if host == "localhost":
-        return "127.0.0.1"
+        return LOOPBACK_IPV4
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
