@@ -201,6 +201,8 @@ def test_ports_are_published_on_the_loopback_address_the_engine_is_reached_at(
 def test_a_testcontainers_host_override_leaves_publishing_to_the_engine(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    for name in ("TC_HOST", "TESTCONTAINERS_HOST_OVERRIDE", "TESTCONTAINERS_CONNECTION_MODE"):
+        monkeypatch.delenv(name, raising=False)  # the shell running the tests may set one
     api = SimpleNamespace(base_url="http+docker://localhost")
     engine = Engine(client=SimpleNamespace(api=api), info=None, target="t")  # type: ignore[arg-type]
     assert engine.publish_ip == "127.0.0.1"
