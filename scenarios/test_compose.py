@@ -7,7 +7,6 @@ expected outcome is Compose's promise (`harness/model/compose.py`), with its rea
 from __future__ import annotations
 
 from collections.abc import Callable
-from itertools import product
 
 import pytest
 
@@ -18,18 +17,11 @@ from harness.frontends.pytest.engines import EnginePool, engine_for, engine_name
 from harness.frontends.pytest.plugin import exit_on
 from harness.frontends.pytest.stash import record_result
 from harness.images.sources import UpgradeImages, no_next_version
-from harness.model.cells import Cell
-from harness.model.compose import (
-    COMPOSE_ACTION_NAMES,
-    COMPOSE_ACTIONS,
-    COMPOSE_STORAGE_NAMES,
-    ComposeCell,
-)
-from harness.model.databases import DATABASES
+from harness.model.cells import COMPOSE_MATRIX, Cell, matrix
 from harness.persistence.compose_scenario import run_compose_cell
 from harness.persistence.scenario import without_verdict
 
-CELLS = [ComposeCell(*c) for c in product(DATABASES, COMPOSE_STORAGE_NAMES, COMPOSE_ACTION_NAMES)]
+CELLS = matrix(kind=COMPOSE_MATRIX)
 
 
 @pytest.fixture(scope="session")
@@ -53,10 +45,13 @@ def compose_for(harness_engine: Engine) -> Callable[[Engine], Compose]:
 
 
 @pytest.mark.compose
-@pytest.mark.parametrize("cell", [pytest.param(c, id=c.id) for c in CELLS])
+@pytest.mark.parametrize(
+    "cell",
+    [pytest.param(c, id=c.id, marks=getattr(pytest.mark, c.database)) for c in CELLS],
+)
 def test_compose(  # noqa: PLR0917 - parameters and fixtures
     request: pytest.FixtureRequest,
-    cell: ComposeCell,
+    cell: Cell,
     harness_engine_name: str,
     harness_engine_pool: EnginePool,
     harness_images: dict[str, str],
@@ -67,14 +62,13 @@ def test_compose(  # noqa: PLR0917 - parameters and fixtures
     upgrade: the next major version's answer, on storage that keeps the rows); on each
     `--engine` named, as the `docker run` matrix."""
     upgrade = harness_upgrades.get(cell.database)
-    upgrades = COMPOSE_ACTIONS[cell.action].upgrades
+    upgrades = cell.upgrades
     if upgrades and upgrade is None:
         pytest.skip(no_next_version(harness_images[cell.database]))
     engine, session = engine_for(harness_engine_pool, harness_engine_name)
     gone = harness_engine_pool.ready(harness_engine_name)
     if gone:  # the engine went away and did not come back: no verdict, said once per cell
-        matrix_cell = Cell(cell.database, cell.storage, cell.action, "compose")
-        result = without_verdict(engine, matrix_cell, upgrade, gone)
+        result = without_verdict(engine, cell, upgrade, gone)
     else:
         with harness_engine_pool.environment(harness_engine_name):
             result = run_compose_cell(

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from itertools import product
 from typing import Any
 
 from harness.model.actions import ACTION_NAMES, ACTIONS
-from harness.model.compose import COMPOSE_ACTION_NAMES, COMPOSE_ACTIONS, COMPOSE_STORAGE_NAMES
+from harness.model.compose import (
+    COMPOSE_ACTION_NAMES,
+    COMPOSE_ACTIONS,
+    COMPOSE_STORAGE_NAMES,
+    compose_expect,
+)
 from harness.model.databases import DATABASES
-from harness.model.outcomes import Outcome
-from harness.model.storage import STORAGE_NAMES
-from harness.model.swarm import SWARM_ACTION_NAMES, SWARM_STORAGE_NAMES
+from harness.model.engine_info import EngineInfo
+from harness.model.outcomes import Outcome, Promise
+from harness.model.storage import STORAGE_NAMES, expect
+from harness.model.swarm import SWARM_ACTION_NAMES, SWARM_STORAGE_NAMES, planned_swarm_promise
+
+# A matrix's promise for a cell before it runs: (storage, action, engine, the upgrade's line).
+PlannedPromise = Callable[[str, str, EngineInfo, "str | None"], Promise]
 
 
 @dataclass(frozen=True)
@@ -26,18 +35,34 @@ class MatrixAxes:
     storages: tuple[str, ...]
     actions: tuple[str, ...]
     upgrade_actions: frozenset[str]  # the actions that also bring the next major version
+    # What the platform promises for a cell before it runs: a cell without a verdict (its
+    # engine gone) still says what was expected, and why, on every platform.
+    planned: PlannedPromise
+
+
+def _run_planned(storage: str, action: str, engine: EngineInfo, line: str | None) -> Promise:
+    return expect(storage, action, engine, line)
+
+
+def _compose_planned(storage: str, action: str, engine: EngineInfo, line: str | None) -> Promise:
+    return compose_expect(storage, action, line)
+
+
+def _swarm_planned(storage: str, action: str, engine: EngineInfo, line: str | None) -> Promise:
+    return planned_swarm_promise(storage, action)
 
 
 MATRICES: Mapping[str, MatrixAxes] = {
     m.name: m
     for m in (
         MatrixAxes("run", "", "persistence matrix", STORAGE_NAMES, ACTION_NAMES,
-                   frozenset(n for n, a in ACTIONS.items() if a.upgrades)),
+                   frozenset(n for n, a in ACTIONS.items() if a.upgrades), _run_planned),
         MatrixAxes("compose", "compose-", "compose matrix", COMPOSE_STORAGE_NAMES,
                    COMPOSE_ACTION_NAMES,
-                   frozenset(n for n, a in COMPOSE_ACTIONS.items() if a.upgrades)),
+                   frozenset(n for n, a in COMPOSE_ACTIONS.items() if a.upgrades),
+                   _compose_planned),
         MatrixAxes("swarm", "swarm-", "swarm matrix", SWARM_STORAGE_NAMES, SWARM_ACTION_NAMES,
-                   frozenset()),
+                   frozenset(), _swarm_planned),
     )
 }  # fmt: skip
 RUN_MATRIX = "run"
@@ -69,6 +94,10 @@ class Cell:
     def table(self) -> str:
         """The table the cell is shown in: its database's, per matrix."""
         return self.database if self.matrix == RUN_MATRIX else f"{self.matrix} {self.database}"
+
+    def planned(self, engine: EngineInfo, upgrade_line: str | None = None) -> Promise:
+        """What the cell's platform promises before it runs, and why."""
+        return self.axes.planned(self.storage, self.action, engine, upgrade_line)
 
     def sort_key(self) -> tuple[int, int, int, int]:
         """The table's order (matrices, databases, then storage modes, then actions)."""

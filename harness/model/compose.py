@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 from harness.model.engine_info import EngineInfo, version_tuple
-from harness.model.outcomes import DOCKER_BEFORE_23, DOCKER_SINCE_23, PODMAN_4, Outcome
+from harness.model.outcomes import DOCKER_BEFORE_23, DOCKER_SINCE_23, PODMAN_4, Outcome, Promise
+from harness.model.versions import upgrade_promise
 
 S, L = Outcome.SURVIVES, Outcome.LOST
 
@@ -155,17 +156,6 @@ COMPOSE_STORAGE: dict[str, ComposeStorage] = {
 COMPOSE_STORAGE_NAMES = tuple(COMPOSE_STORAGE)
 
 
-@dataclass(frozen=True)
-class ComposeCell:
-    database: str
-    storage: str
-    action: str
-
-    @property
-    def id(self) -> str:
-        return f"compose-{self.database}-{self.storage}-{self.action}"
-
-
 # Where the table was observed (`pytest -m compose`, every cell, both databases): Compose 2.40
 # (2.40.3) on Docker 20.10.24, Docker 26.1.5 and Podman 4.3.1, the engine ranges below. Older
 # Compose lines had bugs of their own (2.3.x: `down -v` removed external volumes).
@@ -189,3 +179,12 @@ def compose_promise(storage: str, action: str) -> tuple[Outcome, str]:
     compose_action = COMPOSE_ACTIONS[action]
     outcome, reason = COMPOSE_STORAGE[storage].promises[compose_action.fate]
     return outcome, reason.format(action=compose_action.summary)
+
+
+def compose_expect(storage: str, action: str, upgrade_line: str | None = None) -> Promise:
+    """A compose cell's promise: Compose's, and for an upgrade on storage that keeps the rows,
+    the next version's answer (`upgrade_line`'s; None: unknown versions, which must read them)."""
+    outcome, reason = compose_promise(storage, action)
+    if COMPOSE_ACTIONS[action].upgrades and outcome is Outcome.SURVIVES:
+        return upgrade_promise(upgrade_line)
+    return Promise(outcome, reason)

@@ -121,6 +121,14 @@ def swarm_promise(storage_name: str, action_name: str, written_on: str, read_on:
                       f"runs on {read_on}, where that {kind} is empty.")  # fmt: skip
 
 
+def planned_swarm_promise(storage_name: str, action_name: str) -> Promise:
+    """A swarm cell's promise before its task has run: on the nodes the harness pins, or, for an
+    action that lets the scheduler choose, "another node" (the task leaves the node that holds
+    the rows). A cell that runs is judged on the nodes its tasks really ran on."""
+    read_on = planned_read_node(action_name, "its node", "another node") or "another node"
+    return swarm_promise(storage_name, action_name, "its node", read_on)
+
+
 def planned_read_node(action_name: str, written_on: str, other: str) -> str | None:
     """The node the new task will run on when the harness pins it; None when it is read from
     where the scheduler put the task."""

@@ -32,20 +32,17 @@ from harness.model.cells import Cell, ScenarioResult
 from harness.model.compose import (
     COMPOSE_ACTIONS,
     COMPOSE_STORAGE,
-    ComposeCell,
     ComposeMount,
+    compose_expect,
     unverified_because,
 )
-from harness.model.compose import compose_promise as promise_of
 from harness.model.compose_file import BIND_SOURCE, DATA_VOLUME, SERVICE, compose_project
 from harness.model.credentials import Credentials, redact
 from harness.model.databases import DATABASES, DatabaseProfile
 from harness.model.faults import CellSteps
-from harness.model.outcomes import Outcome
 from harness.model.persons import PERSONS_ROWS, DbConnection, Observation, observe, write_persons
 from harness.model.placement import ImageFacts, covering, place
 from harness.model.storage import ObservedMount
-from harness.model.versions import upgrade_promise
 from harness.persistence.fault_causes import failure_cause, judge_finished
 from harness.persistence.scenario import REFUSAL_LOG_LINES, refused_or_lost
 
@@ -224,7 +221,7 @@ class ComposeRun:
 def run_compose_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
     engine: Engine,
     session: Session,
-    cell: ComposeCell,
+    cell: Cell,
     image: str,
     compose: Compose,
     creds: Credentials | None = None,
@@ -237,14 +234,9 @@ def run_compose_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
         raise ValueError("the upgrade action needs the next version's image")
     if upgrades and upgrade:
         image = upgrade.old_ref  # the rows are written by the old version
-    expected, reason = promise_of(cell.storage, cell.action)
-    if COMPOSE_ACTIONS[cell.action].upgrades and expected is Outcome.SURVIVES:
-        # Storage that keeps the rows hands them to the next version, whose answer decides.
-        promise = upgrade_promise(upgrade.line if upgrade else None)
-        expected, reason = promise.outcome, promise.reason
-    result = ScenarioResult(
-        Cell(cell.database, cell.storage, cell.action, "compose"), expected, reason
-    )
+    # Storage that keeps the rows hands an upgrade's to the next version, whose answer decides.
+    promise = compose_expect(cell.storage, cell.action, upgrade.line if upgrade else None)
+    result = ScenarioResult(cell, promise.outcome, promise.reason)
     if upgrades and upgrade:
         result.upgrade_from, result.upgrade_to = upgrade.old_ref, upgrade.new_ref
     unverified = unverified_because(compose.version(), engine.info)
@@ -274,7 +266,7 @@ def run_compose_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
 def _project(
     engine: Engine,
     session: Session,
-    cell: ComposeCell,
+    cell: Cell,
     image: str,
     *,
     compose: Compose,

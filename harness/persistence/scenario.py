@@ -20,14 +20,13 @@ from harness.containers.managed import spec_of
 from harness.errors import EngineRefused, HarnessError, NotReady, UsageError, described
 from harness.images.sources import UpgradeImages
 from harness.model.actions import ACTIONS, Action
-from harness.model.cells import RUN_MATRIX, Cell, ScenarioResult
-from harness.model.compose import compose_promise
+from harness.model.cells import Cell, ScenarioResult
 from harness.model.credentials import Credentials, redact
 from harness.model.databases import DATABASES
 from harness.model.faults import CellSteps
 from harness.model.outcomes import Outcome
 from harness.model.persons import PERSONS_ROWS, DbConnection, Observation, observe, write_persons
-from harness.model.storage import STORAGE_MODES, ObservedMount, expect
+from harness.model.storage import STORAGE_MODES, ObservedMount
 from harness.model.versions import refusal_reason
 from harness.persistence.fault_causes import failure_cause, judge_finished
 from harness.persistence.initialised import InitialisedImages
@@ -144,12 +143,13 @@ def run_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
 
 
 def planned(engine: Engine, cell: Cell, upgrade: UpgradeImages | None) -> ScenarioResult:
-    """The cell's result before it runs: what the promise table expects, and why."""
-    promise = expect(cell.storage, cell.action, engine.info, upgrade.line if upgrade else None)
+    """The cell's result before it runs, on any platform: what its promise table expects, and
+    why."""
+    promise = cell.planned(engine.info, upgrade.line if upgrade else None)
     result = ScenarioResult(
         cell=cell, expected=promise.outcome, reason=promise.reason, verified=promise.verified
     )
-    if upgrade and ACTIONS[cell.action].upgrades:
+    if upgrade and cell.upgrades:
         result.upgrade_from, result.upgrade_to = upgrade.old_ref, upgrade.new_ref
     return result
 
@@ -157,12 +157,9 @@ def planned(engine: Engine, cell: Cell, upgrade: UpgradeImages | None) -> Scenar
 def without_verdict(
     engine: Engine, cell: Cell, upgrade: UpgradeImages | None, why: str
 ) -> ScenarioResult:
-    """A cell that cannot run (its engine gone): what its table promises, and why there is no
-    verdict."""
-    if cell.matrix == RUN_MATRIX:
-        result = planned(engine, cell, upgrade)
-    else:
-        result = ScenarioResult(cell, *compose_promise(cell.storage, cell.action))
+    """A cell that cannot run (its engine gone), on any platform: what its table promises, and
+    why there is no verdict."""
+    result = planned(engine, cell, upgrade)
     result.error = why
     return result
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from harness.model.cells import COMPOSE_MATRIX, Cell
 from harness.model.compose import (
     COMPOSE_ACTION_NAMES,
     COMPOSE_ACTIONS,
     COMPOSE_STORAGE_NAMES,
-    ComposeCell,
     ComposeFate,
     compose_promise,
     unverified_because,
@@ -42,7 +42,7 @@ def test_the_names_are_the_contracts() -> None:
     assert COMPOSE_STORAGE_NAMES == (
         "layer", "anonymous", "anonymous-declared", "named", "external", "bind", "tmpfs",
     )  # fmt: skip
-    assert ComposeCell("mysql", "named", "down-up").id == "compose-mysql-named-down-up"
+    assert Cell("mysql", "named", "down-up", COMPOSE_MATRIX).id == "compose-mysql-named-down-up"
 
 
 @pytest.mark.parametrize("storage", list(TRANSCRIBED))

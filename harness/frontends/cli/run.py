@@ -63,7 +63,6 @@ from harness.model.cells import (
 from harness.model.compose import (
     COMPOSE_ACTION_NAMES,
     COMPOSE_STORAGE_NAMES,
-    ComposeCell,
 )
 from harness.model.credentials import Credentials
 from harness.model.databases import DATABASES
@@ -253,10 +252,9 @@ def _run_matrix(
                 result = run_swarm_cell(swarm, session, cell, images[cell.database],
                                         SWARM_CELLS.index(cell), creds)  # fmt: skip
             else:
-                compose_cell = ComposeCell(cell.database, cell.storage, cell.action)
                 assert compose is not None  # made whenever a compose cell is chosen
                 result = run_compose_cell(
-                    engine, session.scoped(cell.id), compose_cell, images[cell.database],
+                    engine, session.scoped(cell.id), cell, images[cell.database],
                     compose, creds, upgrade if cell.upgrades else None,
                 )  # fmt: skip
             results.append(result)
