@@ -88,6 +88,35 @@ def test_redact_hides_every_secret() -> None:
     assert hidden.count(REDACTED) == 2
 
 
+@pytest.mark.parametrize(
+    ("line", "secret"),
+    [
+        # The official mysql/mariadb images' entrypoints with *_RANDOM_ROOT_PASSWORD.
+        ("2026-12-07 14:00:01+00:00 [Note] [Entrypoint]: GENERATED ROOT PASSWORD: "
+         "Ab3$x_Zq9&kk", "Ab3$x_Zq9&kk"),
+        ("GENERATED ROOT PASSWORD:  `;Wq.7vPz)", "`;Wq.7vPz)"),
+        # mysqld --initialize (not --initialize-insecure).
+        ("2026-12-07T14:00:02.1Z 6 [Note] [MY-010454] [Server] A temporary password is "
+         "generated for root@localhost: k;8Ql>rUwd#e", "k;8Ql>rUwd#e"),
+    ],
+)  # fmt: skip
+def test_redact_hides_a_password_the_server_printed(line: str, secret: str) -> None:
+    """A password no run knew (the server made it) is masked wherever a log is quoted, the rest
+    of the line kept for the reader."""
+    log = f"starting\n{line}\nready for connections\n"
+    hidden = redact(log, ())
+    assert secret not in hidden
+    assert REDACTED in hidden
+    assert "starting" in hidden
+    assert "ready for connections" in hidden
+
+
+def test_redact_keeps_lines_that_only_mention_passwords() -> None:
+    """Words about passwords are not secrets: the server's refusals stay readable."""
+    line = "FATAL: password authentication failed for user \"harness\""
+    assert redact(line, ()) == line
+
+
 def test_credentials_repr_hides_passwords() -> None:
     """A credentials object in a traceback or log shows no password."""
     creds = Credentials.random()
