@@ -113,7 +113,7 @@ def test_redact_hides_a_password_the_server_printed(line: str, secret: str) -> N
 
 def test_redact_keeps_lines_that_only_mention_passwords() -> None:
     """Words about passwords are not secrets: the server's refusals stay readable."""
-    line = "FATAL: password authentication failed for user \"harness\""
+    line = 'FATAL: password authentication failed for user "harness"'
     assert redact(line, ()) == line
 
 
