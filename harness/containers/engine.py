@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import json
 import os
 import socket
 import sys
@@ -22,6 +23,7 @@ import docker
 import docker.errors
 from docker import DockerClient
 from docker.models.containers import Container
+from docker.types import CancellableStream
 from docker.types import Mount as SdkMount
 
 from harness.containers.retry import Backoff, RetryExhausted, retry
@@ -61,6 +63,8 @@ class Engine:
     docker_host: str | None = None
     # HARNESS_CONNECT as it was when the engine was connected (checked then: exit 2 if unknown).
     reach: ConnectMode = ConnectMode.AUTO
+    # What stops with the connection (a watch on the engine's restarts), run by `close`.
+    on_close: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     @classmethod
     def connect(cls, environ: Mapping[str, str] | None = None, timeout: int = 120) -> Engine:
@@ -282,6 +286,25 @@ class Engine:
             if callable(close):
                 close()
 
+    def hold_event_stream(self) -> CancellableStream[bytes] | None:
+        """`GET /events` held open, for an event no engine sends while the harness runs (a
+        daemon reload), so nothing flows: its end means the engine ended it (stopped,
+        restarted or cut off). None when the engine answers but refuses such a stream (then it
+        tells nothing); a connection error when it does not answer."""
+        api = self.client.api
+        filters = json.dumps({"type": ["daemon"], "event": ["reload"]})
+        # No read timeout: the stream is quiet for as long as the engine lives.
+        response = api.get(
+            f"{api.base_url}/v{api.api_version}/events",
+            params={"filters": filters},
+            stream=True,
+            timeout=None,
+        )
+        if response.status_code != 200:
+            response.close()
+            return None
+        return CancellableStream(response.iter_content(chunk_size=None), response)
+
     def remove_volume(self, name: str) -> None:
         """Remove a volume if it is still there (a prune or a sweep may have been first)."""
         remove_quietly(lambda: self.client.volumes.get(name).remove(force=True))
@@ -401,6 +424,8 @@ class Engine:
         other.client.images.load(self.client.images.get(ref).save(named=True))  # type: ignore[arg-type]
 
     def close(self) -> None:
+        while self.on_close:
+            self.on_close.pop()()
         self.client.close()
 
 

@@ -7,12 +7,16 @@ next cell instead of failing every remaining cell in the same second.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import socket
 import sys
+import threading
 import time
 import warnings
-from collections.abc import Callable, Mapping
+import weakref
+from collections.abc import Callable, Iterator, Mapping
+from typing import Protocol
 from urllib.parse import urlparse
 
 from harness.containers.engine import DEFAULT_SOCKET, Engine
@@ -98,6 +102,156 @@ def engine_cause(seen: str, step: str) -> str:
     """A cell's error when the engine no longer answers after it: an engine that went away
     during `step`, not an image that failed ("exited before it answered")."""
     return f"{ENGINE_GONE} during {step} (what the cell saw: {seen})"
+
+
+def engine_restart_cause(seen: str, step: str) -> str:
+    """A failed cell's error when the engine went away during it and answers again: a restart
+    (or a cut connection) stops the engine's containers, so the image is not to blame."""
+    return (
+        f"{ENGINE_GONE} during {step} and came back (its event stream to the harness ended: "
+        f"the engine restarted or the connection to it was cut, which stops or hides its "
+        f"containers); no verdict, run the cell again (what the cell saw: {seen})"
+    )
+
+
+def engine_restart_verdict_cause(step: str) -> str:
+    """The error of a cell that read its rows back although the engine went away during it."""
+    return (
+        f"{ENGINE_GONE} during {step} and came back (its event stream to the harness ended: "
+        "the engine restarted or the connection to it was cut); the rows went through more "
+        "than the action, so no verdict"
+    )
+
+
+class HeldStream(Protocol):
+    """An engine's event stream held open: iterated until the engine ends it, closable from
+    another thread."""
+
+    def __iter__(self) -> Iterator[object]: ...
+    def close(self) -> None: ...
+
+
+class RestartWatch:
+    """Whether the engine went away at some moment, told by a stream it holds open for the run.
+
+    Docker's API has no daemon start time, and a restarted engine answers as before; but every
+    connection a dying engine held ends. So the run holds one quiet stream (`hold`: an event
+    stream for events that never come) and notes, in this machine's clock, each time it ends;
+    once the engine answers again the stream is held again. It works for any engine the SDK
+    reaches, local or remote (no engine clock, no process of this machine). An engine that
+    refuses such a stream tells nothing, and nothing is claimed from it."""
+
+    def __init__(
+        self,
+        hold: Callable[[], HeldStream | None],
+        *,
+        clock: Callable[[], int] = time.time_ns,
+        retry_seconds: float = 1.0,
+    ) -> None:
+        self._hold = hold
+        self._clock = clock
+        self._retry_seconds = retry_seconds
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._stream: HeldStream | None = None
+        self.breaks: list[int] = []  # when a held stream ended, this machine's clock
+        self.held_once = False  # a stream was held (before that, nothing can be told)
+        self.refused = False  # the engine answers but will not hold such a stream
+
+    def start(self) -> RestartWatch:
+        threading.Thread(target=self._watch, name="harness-restart-watch", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stopped.set()
+        with self._lock:
+            stream, self._stream = self._stream, None
+        if stream is not None:
+            _close_quietly(stream)
+
+    def went_away_at(self, since_ns: int | None, until_ns: int | None = None) -> int | None:
+        """When the engine first ended the stream from `since_ns` on (before `until_ns`); with
+        no end given, also now if it holds none after it once did (gone, or not yet held
+        again). None: it did not go away, or nothing can be told."""
+        if since_ns is None or self.refused:
+            return None
+        with self._lock:
+            broken = [at for at in self.breaks if at >= since_ns]
+            down_now = self.held_once and self._stream is None and not self._stopped.is_set()
+        if until_ns is not None:
+            broken = [at for at in broken if at < until_ns]
+        elif down_now:
+            broken.append(self._clock())
+        return min(broken, default=None)
+
+    def _watch(self) -> None:
+        while not self._stopped.is_set():
+            stream = self._open()
+            if stream is None:
+                if self.refused:
+                    return
+                self._stopped.wait(self._retry_seconds)
+                continue
+            # Nothing comes; the loop ends when the stream does (a reset or a protocol error
+            # ends it too).
+            with contextlib.suppress(Exception):
+                for _ in stream:
+                    pass
+            with self._lock:
+                held, self._stream = self._stream is stream, None
+                if held and not self._stopped.is_set():
+                    self.breaks.append(self._clock())
+            _close_quietly(stream)
+
+    def _open(self) -> HeldStream | None:
+        try:
+            stream = self._hold()
+        except Exception:  # the engine does not answer now: try again later
+            return None
+        if stream is None:
+            self.refused = True
+            return None
+        with self._lock:
+            if self._stopped.is_set():
+                _close_quietly(stream)
+                return None
+            self._stream, self.held_once = stream, True
+        return stream
+
+
+def _close_quietly(stream: HeldStream) -> None:
+    with contextlib.suppress(Exception):  # already closed by the engine's end
+        stream.close()
+    forget_refused_sockets()
+
+
+# Per engine connection (by identity: an Engine compares by value), forgotten when it goes.
+_WATCHES: dict[int, RestartWatch] = {}
+
+
+def watch_restarts(engine: Engine) -> RestartWatch:
+    """The engine's restart watch, started on first use and stopped when the engine is
+    closed (one per engine connection, whatever runs on it)."""
+    key = id(engine)
+    watch = _WATCHES.get(key)
+    if watch is None:
+        watch = RestartWatch(engine.hold_event_stream).start()
+        _WATCHES[key] = watch
+
+        def forget() -> None:
+            watch.stop()
+            _WATCHES.pop(key, None)
+
+        engine.on_close.append(forget)
+        weakref.finalize(engine, forget)
+    return watch
+
+
+def went_away_at(engine: Engine, since_ns: int | None, until_ns: int | None = None) -> int | None:
+    """When the engine's watch saw it go away from `since_ns` on (None also when no run watches
+    it: nothing is claimed without evidence)."""
+    watch = _WATCHES.get(id(engine))
+    return None if watch is None else watch.went_away_at(since_ns, until_ns)
 
 
 class EngineWatch:

@@ -35,7 +35,12 @@ from harness.containers.engine import (
     owner_is_alive,
     sweep,
 )
-from harness.containers.engine_watch import answers, forget_refused_sockets, wait_for_engine
+from harness.containers.engine_watch import (
+    answers,
+    forget_refused_sockets,
+    wait_for_engine,
+    watch_restarts,
+)
 from harness.errors import EnvironmentProblem
 
 STATE_DIR_ENV = "HARNESS_STATE_DIR"
@@ -168,7 +173,9 @@ def clean_dead_runs(
 
 
 def start_run(engine: Engine) -> Session:
-    """A new session, after removing this host's dead runs' leftovers."""
+    """A new session, after removing this host's dead runs' leftovers; from here on the engine's
+    restarts are watched (a cell it stopped says so, never blames its image)."""
+    watch_restarts(engine)
     clean_dead_runs(engine, other_hosts=False)
     session = Session.new()
     RunState.of(session)

@@ -7,7 +7,14 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 from harness.containers.engine import DEFAULT_SOCKET, Engine, Session
-from harness.containers.engine_watch import answers, engine_cause, forget_refused_sockets
+from harness.containers.engine_watch import (
+    answers,
+    engine_cause,
+    engine_restart_cause,
+    engine_restart_verdict_cause,
+    forget_refused_sockets,
+    went_away_at,
+)
 from harness.model.cells import ScenarioResult
 from harness.model.faults import (
     WATCHED_EVENTS,
@@ -51,6 +58,9 @@ def failure_cause(engine: Engine, session: Session, steps: CellSteps, seen: str)
     if not answers(engine):
         forget_refused_sockets()
         return engine_cause(seen, steps.current)
+    gone_at = went_away_at(engine, steps.started_ns)
+    if gone_at is not None:  # a restart stops every container: its kills are the engine's
+        return engine_restart_cause(seen, _step_at(steps, gone_at))
     struck = outside_cause(engine, session, steps)
     if struck:
         return struck_from_outside(struck, seen)
@@ -65,7 +75,17 @@ def judge_finished(
     verdict becomes no verdict with that cause."""
     if result.error:
         return
+    gone_at = went_away_at(engine, steps.started_ns, steps.finished_ns)
+    if gone_at is not None:
+        result.error = engine_restart_verdict_cause(_step_at(steps, gone_at))
+        result.observed = None
+        return
     struck = outside_cause(engine, session, steps)
     if struck:
         result.error = verdict_struck_from_outside(struck)
         result.observed = None
+
+
+def _step_at(steps: CellSteps, at_ns: int) -> str:
+    located = steps.step_at(at_ns)
+    return located[0] if located else steps.current

@@ -522,3 +522,46 @@ def test_a_tcp_engine_at_a_loopback_address_publishes_the_database_on_loopback_o
         engine.close()
     assert (published.host, published.port) == ("127.0.0.1", published.host_port)
     assert published.bound_on == {"127.0.0.1"}
+
+
+# --- the engine restarted under a cell: its containers stopped by the engine, not by a person ---
+
+
+@pytest.mark.usefixtures("local_images")
+def test_a_cell_whose_engine_restarted_names_the_engine_not_someone_outside(
+    proxy: EngineProxy, local_images: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a restart does, from the run's side: every connection to the engine ends, the
+    engine stops its containers (SIGTERM, as dockerd's shutdown does), and it answers again.
+    The cell gets no verdict naming the engine; before, the engine's own SIGTERM read as
+    "killed with signal 15 by something outside the harness ... fix the image"."""
+    monkeypatch.setenv("DOCKER_HOST", proxy.docker_host)
+    engine = Engine.connect()
+    real_write = persons.write_persons
+    stopped: list[str] = []
+
+    def restart_then_write(connection: DbConnection) -> int:
+        mine = f"{OWNER_LABEL}={socket.gethostname()}:{os.getpid()}"  # this process's run
+        running = engine.client.api.containers(filters={"status": "running", "label": mine})
+        proxy.cut()  # the run's connections end, its held event stream with them
+        for container in running:  # through the engine's own socket, not the proxy
+            subprocess.run(["docker", "--host", f"unix://{ENGINE_SOCKET}", "stop", "-t", "10",
+                            str(container["Id"])], check=True, capture_output=True)  # fmt: skip
+            stopped.append(str(container["Id"]))
+        proxy.start()  # the engine answers again
+        return real_write(connection)
+
+    monkeypatch.setattr("harness.persistence.scenario.write_persons", restart_then_write)
+    try:
+        result = check_persistence(
+            stock_mysql(local_images["mysql"]), storage="named", action="restart", engine=engine
+        )
+    finally:
+        engine.close()
+
+    assert len(stopped) == 1, stopped
+    assert result.observed is None, result
+    assert result.error.startswith(
+        "the engine stopped answering during the write of the Persons rows and came back"
+    ), result.error
+    assert "outside the harness" not in result.error
