@@ -11,8 +11,8 @@ export HARNESS_IMAGES ?= local
 # testcontainers' reaper image comes from a registry; the harness sweeps its own labels instead.
 export TESTCONTAINERS_RYUK_DISABLED ?= true
 PYTEST_ARGS ?=
-# Scenarios wait on servers more than they compute: two workers (pytest-xdist) took the matrix
-# from 248 s to 141 s on a 2-core machine. JOBS=0 runs in one process.
+# Scenarios wait on servers more than they compute: two workers (pytest-xdist) run the matrix in
+# about half the time of one on a 2-core machine (benchmarks/RESULTS.md). JOBS=0: one process.
 JOBS ?= 2
 # worksteal: an idle worker takes tests queued behind a busy one's. The suite has tests of 3 to
 # 6 minutes; with `load`, its last 7% of tests took 9 of 31 minutes under -n 4.
