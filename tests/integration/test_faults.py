@@ -565,3 +565,84 @@ def test_a_cell_whose_engine_restarted_names_the_engine_not_someone_outside(
         "the engine stopped answering during the write of the Persons rows and came back"
     ), result.error
     assert "outside the harness" not in result.error
+
+
+# --- the gates under an engine that goes away: compose-check and upgrade-check ---
+
+
+def _gate(proxy: EngineProxy, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "HARNESS_IMAGES": "local", "DOCKER_HOST": proxy.docker_host,
+           "HARNESS_ENGINE_WAIT": "5"}  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "harness", *args], cwd=REPO, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def _cut_after(proxy: EngineProxy, run: subprocess.Popen[str], marker: str) -> list[str]:
+    """Cut the engine once the gate's progress (stdout) shows `marker`; the lines seen."""
+    assert run.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        line = run.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if marker in line:
+            proxy.cut()
+            return seen
+    pytest.fail(f"the gate never showed {marker!r}: {''.join(seen)[-2000:]}")
+
+
+def test_compose_check_through_an_engine_gone_reports_every_check_and_exits_2(
+    proxy: EngineProxy, tmp_path: Path, harness_engine: Engine
+) -> None:
+    """A compose file's check with its engine gone after the first action: every action is in
+    the report, the finished one with its verdict, the others without one and naming the
+    engine; exit 2 (a must-survive action without a verdict), no traceback."""
+    report = tmp_path / "check.json"
+    run = _gate(proxy, "compose-check", str(REPO / "docs/examples/compose-named-volume.yaml"),
+                "--action", "restart", "--action", "down-up", "--action", "stop-start",
+                "--must-survive", "restart,down-up,stop-start", "--json", str(report))  # fmt: skip
+    _cut_after(proxy, run, "1/3")
+    code, _, stderr = _finish(run, [])
+
+    assert "Traceback" not in stderr, stderr[-3000:]
+    assert code == 2, stderr[-3000:]
+    results = json.loads(report.read_text())["results"]
+    assert len(results) == 3
+    finished = [r for r in results if r["observed"] is not None]
+    assert len(finished) == 1 and finished[0]["passed"], results
+    for result in results:
+        if result["observed"] is None:
+            assert "the engine stopped answering" in str(result.get("error")), result
+    proxy.start()
+    clean = subprocess.run([sys.executable, "-m", "harness", "clean"], cwd=REPO, check=False,
+                           capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert clean.returncode == 0, clean.stderr
+    assert _left_by(harness_engine, run.pid) == []
+
+
+def test_upgrade_check_through_an_engine_gone_has_no_verdict_and_exits_2(
+    proxy: EngineProxy, local_versions: dict[str, str], harness_engine: Engine
+) -> None:
+    run = _gate(proxy, "upgrade-check", "--from", local_versions["postgres-15"],
+                "--to", local_versions["postgres-17"])  # fmt: skip
+    # Cut as soon as the check's first server runs (it prints nothing before its verdict).
+    mine = {"label": f"{OWNER_LABEL}={socket.gethostname()}:{run.pid}", "status": "running"}
+    deadline = time.monotonic() + 120
+    while not harness_engine.client.api.containers(filters=mine) and run.poll() is None:
+        assert time.monotonic() < deadline, "the check never started a server"
+        time.sleep(0.05)
+    proxy.cut()
+    code, stdout, stderr = _finish(run, [])
+
+    assert "Traceback" not in stderr, stderr[-3000:]
+    assert code == 2, stdout + stderr
+    assert "no verdict: the engine stopped answering" in stdout, stdout + stderr
+    proxy.start()
+    clean = subprocess.run([sys.executable, "-m", "harness", "clean"], cwd=REPO, check=False,
+                           capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert clean.returncode == 0, clean.stderr
+    assert _left_by(harness_engine, run.pid) == []
