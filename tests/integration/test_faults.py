@@ -613,7 +613,8 @@ def test_compose_check_through_an_engine_gone_reports_every_check_and_exits_2(
     results = json.loads(report.read_text())["results"]
     assert len(results) == 3
     finished = [r for r in results if r["observed"] is not None]
-    assert len(finished) == 1 and finished[0]["passed"], results
+    assert len(finished) == 1, results
+    assert finished[0]["passed"], results
     for result in results:
         if result["observed"] is None:
             assert "the engine stopped answering" in str(result.get("error")), result
