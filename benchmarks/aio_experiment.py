@@ -40,8 +40,8 @@ from harness.containers.run_state import end_run, start_run
 from harness.engines.catalogue import connect_engine
 from harness.frontends.options import ImageRequest
 from harness.images.availability import require_present, select_images
-from harness.model.credentials import Credentials
 from harness.model.durability import DEFAULT_SEED, Campaign, CampaignPlan
+from harness.model.servers.credentials import Credentials
 from harness.persistence.durability import run_campaign
 
 ROOT = Path(__file__).resolve().parents[1]

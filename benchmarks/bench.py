@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.model.actions import SINGLE_IMAGE_ACTIONS
+from harness.model.platforms.actions import SINGLE_IMAGE_ACTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -147,7 +147,7 @@ class Bench:
         from harness.containers.engine import Engine  # noqa: PLC0415 - after the env is set
         from harness.containers.run_state import start_run  # noqa: PLC0415
         from harness.images.recipes import DATABASE_IMAGES  # noqa: PLC0415
-        from harness.model.credentials import Credentials  # noqa: PLC0415
+        from harness.model.servers.credentials import Credentials  # noqa: PLC0415
 
         self.engine = Engine.connect()
         self.session = start_run(self.engine)
@@ -159,8 +159,8 @@ class Bench:
     def _initialise_once(self) -> Any:
         """The run's initialised images (both flavours), made once as a matrix run makes them;
         their one-time cost is a measurement of its own."""
-        from harness.model.databases import DATABASES  # noqa: PLC0415
-        from harness.model.storage import STORAGE_MODES  # noqa: PLC0415
+        from harness.model.platforms.storage import STORAGE_MODES  # noqa: PLC0415
+        from harness.model.servers.databases import DATABASES  # noqa: PLC0415
         from harness.persistence.initialised import InitialisedImages  # noqa: PLC0415
 
         initialised = InitialisedImages(self.creds)
@@ -217,8 +217,8 @@ class Bench:
         from harness.containers.database import database_container  # noqa: PLC0415
         from harness.containers.deployment import Deployment  # noqa: PLC0415
         from harness.containers.managed import spec_of  # noqa: PLC0415
-        from harness.model.databases import DATABASES  # noqa: PLC0415
-        from harness.model.storage import STORAGE_MODES  # noqa: PLC0415
+        from harness.model.platforms.storage import STORAGE_MODES  # noqa: PLC0415
+        from harness.model.servers.databases import DATABASES  # noqa: PLC0415
 
         profile, anonymous = DATABASES[database], STORAGE_MODES["anonymous"]
         image = self.initialised.image_for(

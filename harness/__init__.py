@@ -14,27 +14,27 @@ if TYPE_CHECKING:
     from harness.containers.deployment import Deployment
     from harness.containers.engine import Engine, Session, sweep
     from harness.errors import HarnessError
-    from harness.model.actions import ACTION_NAMES, ACTIONS, Action
     from harness.model.cells import Cell, ScenarioResult, matrix
-    from harness.model.credentials import Credentials
-    from harness.model.databases import DATABASES, DatabaseProfile
     from harness.model.engine_info import EngineInfo
     from harness.model.outcomes import Outcome, Promise
-    from harness.model.persons import PERSONS_ROWS
+    from harness.model.platforms.actions import ACTION_NAMES, ACTIONS, Action
+    from harness.model.platforms.storage import STORAGE_MODES, STORAGE_NAMES, StorageMode, expect
+    from harness.model.servers.credentials import Credentials
+    from harness.model.servers.databases import DATABASES, DatabaseProfile
+    from harness.model.servers.persons import PERSONS_ROWS
     from harness.model.spec import ContainerSpec, Mount, MountKind
-    from harness.model.storage import STORAGE_MODES, STORAGE_NAMES, StorageMode, expect
     from harness.persistence.byo import check_persistence
     from harness.persistence.scenario import run_scenario
 
 _WHERE = {
-    "ACTIONS": "harness.model.actions",
-    "ACTION_NAMES": "harness.model.actions",
-    "Action": "harness.model.actions",
+    "ACTIONS": "harness.model.platforms.actions",
+    "ACTION_NAMES": "harness.model.platforms.actions",
+    "Action": "harness.model.platforms.actions",
     "Cell": "harness.model.cells",
     "ContainerSpec": "harness.model.spec",
-    "Credentials": "harness.model.credentials",
-    "DATABASES": "harness.model.databases",
-    "DatabaseProfile": "harness.model.databases",
+    "Credentials": "harness.model.servers.credentials",
+    "DATABASES": "harness.model.servers.databases",
+    "DatabaseProfile": "harness.model.servers.databases",
     "Deployment": "harness.containers.deployment",
     "Engine": "harness.containers.engine",
     "EngineInfo": "harness.model.engine_info",
@@ -42,15 +42,15 @@ _WHERE = {
     "Mount": "harness.model.spec",
     "MountKind": "harness.model.spec",
     "Outcome": "harness.model.outcomes",
-    "PERSONS_ROWS": "harness.model.persons",
+    "PERSONS_ROWS": "harness.model.servers.persons",
     "Promise": "harness.model.outcomes",
-    "STORAGE_MODES": "harness.model.storage",
-    "STORAGE_NAMES": "harness.model.storage",
+    "STORAGE_MODES": "harness.model.platforms.storage",
+    "STORAGE_NAMES": "harness.model.platforms.storage",
     "ScenarioResult": "harness.model.cells",
     "Session": "harness.containers.engine",
-    "StorageMode": "harness.model.storage",
+    "StorageMode": "harness.model.platforms.storage",
     "check_persistence": "harness.persistence.byo",
-    "expect": "harness.model.storage",
+    "expect": "harness.model.platforms.storage",
     "matrix": "harness.model.cells",
     "run_scenario": "harness.persistence.scenario",
     "sweep": "harness.containers.engine",

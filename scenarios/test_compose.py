@@ -1,7 +1,7 @@
 """The compose matrix: a one-service compose project per cell, the Persons rows, a compose action.
 
 `pytest -m compose` runs it (`-k named`, `-k "postgres and down"` select parts). Each cell's
-expected outcome is Compose's promise (`harness/model/compose.py`), with its reason.
+expected outcome is Compose's promise (`harness/model/platforms/compose.py`), with its reason.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ from collections.abc import Callable
 import pytest
 
 from harness.frontends.reports.durability import failure
-from harness.model.databases import DATABASES
 from harness.model.durability import Campaign, CampaignPlan, standard_campaigns
+from harness.model.servers.databases import DATABASES
 
 MIN_WRITES_PER_ROUND = 200
 

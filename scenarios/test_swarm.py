@@ -4,7 +4,7 @@ action, and whether the rows are where the new task runs.
 `pytest -m swarm` runs it on the swarm `python -m harness engines up swarm` brought up (`make
 swarm` does both); `-k named`, `-k "postgres and move-node"` select parts. Each cell's promise
 depends on its storage and on the nodes its rows were written and read on
-(`harness/model/swarm.py`); the result records both.
+(`harness/model/platforms/swarm.py`); the result records both.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from harness.errors import HarnessError
 from harness.frontends.pytest.plugin import exit_on
 from harness.frontends.pytest.stash import record_result
 from harness.model.cells import SWARM_MATRIX, Cell, matrix
-from harness.model.swarm import SWARM_STORAGE
+from harness.model.platforms.swarm import SWARM_STORAGE
 from harness.persistence.swarm_scenario import run_swarm_cell
 
 CELLS = matrix(kind=SWARM_MATRIX)

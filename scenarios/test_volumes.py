@@ -16,10 +16,10 @@ from harness.containers.engine import Engine, Session
 from harness.containers.managed import ManagedContainer
 from harness.containers.readiness import wait_until_ready
 from harness.errors import NotReady
-from harness.model.credentials import Credentials
-from harness.model.databases import DATABASES
 from harness.model.outcomes import Outcome
-from harness.model.persons import PERSONS_ROWS, observe, write_persons
+from harness.model.servers.credentials import Credentials
+from harness.model.servers.databases import DATABASES
+from harness.model.servers.persons import PERSONS_ROWS, observe, write_persons
 from harness.model.spec import Mount as SpecMount
 from harness.model.spec import MountKind
 

@@ -17,8 +17,8 @@ from testcontainers.core.container import DockerContainer
 from harness.containers.engine import Engine, Session, sdk_mounts
 from harness.containers.managed import ManagedContainer, configure, spec_of
 from harness.containers.secrets import secret_files
-from harness.model.credentials import Credentials
-from harness.model.databases import DatabaseProfile
+from harness.model.servers.credentials import Credentials
+from harness.model.servers.databases import DatabaseProfile
 from harness.model.spec import ContainerSpec, Mount
 
 

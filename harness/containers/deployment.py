@@ -20,14 +20,14 @@ from harness.containers.readiness import wait_until_ready
 from harness.containers.run_state import RunState
 from harness.containers.secrets import is_secret_mount
 from harness.errors import HarnessError
-from harness.model.actions import Action, Step
-from harness.model.credentials import Credentials
-from harness.model.databases import DatabaseProfile
 from harness.model.faults import CellSteps
-from harness.model.persons import DbConnection
 from harness.model.placement import ImageFacts, Placement, covering, place
+from harness.model.platforms.actions import Action, Step
+from harness.model.platforms.storage import ObservedMount, Resource, StorageMode
+from harness.model.servers.credentials import Credentials
+from harness.model.servers.databases import DatabaseProfile
+from harness.model.servers.persons import DbConnection
 from harness.model.spec import ContainerSpec, MountKind
-from harness.model.storage import ObservedMount, Resource, StorageMode
 
 
 def placement_for(

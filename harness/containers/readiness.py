@@ -9,9 +9,9 @@ from typing import Any, Protocol
 
 from harness.containers.retry import Backoff, GiveUp, RetryExhausted, retry
 from harness.errors import NotReady
-from harness.model.credentials import Credentials, redact
-from harness.model.databases import DatabaseProfile
-from harness.model.persons import DbConnection, MissingData
+from harness.model.servers.credentials import Credentials, redact
+from harness.model.servers.databases import DatabaseProfile
+from harness.model.servers.persons import DbConnection, MissingData
 
 # A server answers 0.3 to 3 s after its start; doubling waits up to 1 s saw one ready at 0.8 s
 # only at 1.5 s. An attempt is a connect (and an inspect once a second), so waits stay short.

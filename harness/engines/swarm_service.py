@@ -34,7 +34,7 @@ from harness.containers.engine import (
 )
 from harness.engines.swarm import SwarmCluster
 from harness.errors import EngineUnavailable, HarnessError, NotRunning
-from harness.model.swarm_check import StackService
+from harness.model.platforms.swarm_check import StackService
 
 SECRETS_TARGET = "/run/secrets"
 TASK_DEADLINE = 180.0  # seconds for a new task to run (a node going down takes ~30 s to notice)

@@ -9,7 +9,7 @@ from typing import Any
 from harness.errors import UsageError
 from harness.images.recipes import DATABASE_IMAGES
 from harness.images.sources import ImageRequest, ImageSource, override_option, version_variable
-from harness.model.versions import versions_of
+from harness.model.servers.versions import versions_of
 
 
 @dataclass(frozen=True)

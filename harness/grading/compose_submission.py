@@ -26,10 +26,10 @@ from harness.grading.run_line import SOCKET_PATHS, Refused
 from harness.grading.stand_ins import StandIn
 from harness.grading.survival import survival_passed, wrong_kind
 from harness.grading.workspace import LOG_MAX_SIZE, MEMORY_LIMIT, PIDS_LIMIT, Workspace
-from harness.model.compose import COMPOSE_ACTIONS
-from harness.model.compose_check import CHECK_ACTIONS
-from harness.model.image_credentials import Unusable
 from harness.model.outcomes import Outcome
+from harness.model.platforms.compose import COMPOSE_ACTIONS
+from harness.model.platforms.compose_check import CHECK_ACTIONS
+from harness.model.servers.image_variables import Unusable
 from harness.persistence.compose_check import (
     CheckedService,
     ServiceChoice,

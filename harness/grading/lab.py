@@ -14,8 +14,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness.errors import UsageError
-from harness.model.actions import SINGLE_IMAGE_ACTIONS
-from harness.model.compose_check import CHECK_ACTIONS
+from harness.model.platforms.actions import SINGLE_IMAGE_ACTIONS
+from harness.model.platforms.compose_check import CHECK_ACTIONS
 
 CHECK_ID = r"^[a-z0-9-]+$"
 # `docker run` actions (a run.txt submission's), then compose's own (a compose.yaml one's); the

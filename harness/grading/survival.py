@@ -31,16 +31,20 @@ from harness.grading.workspace import (
     GradingCancelled,
     Workspace,
 )
-from harness.model.actions import ACTIONS
-from harness.model.credentials import Credentials, redact
-from harness.model.databases import DATABASES, DatabaseProfile
 from harness.model.faults import CellSteps, verdict_struck_from_outside
-from harness.model.image_credentials import Unusable, harness_additions, read_credentials
-from harness.model.image_variables import contract_for
 from harness.model.outcomes import Outcome
 from harness.model.placement import covers
+from harness.model.platforms.actions import ACTIONS
+from harness.model.platforms.storage import ObservedMount, Resource, StorageMode
+from harness.model.servers.credentials import Credentials, redact
+from harness.model.servers.databases import DATABASES, DatabaseProfile
+from harness.model.servers.image_variables import (
+    Unusable,
+    contract_for,
+    harness_additions,
+    read_credentials,
+)
 from harness.model.spec import ContainerSpec, Mount, MountKind
-from harness.model.storage import ObservedMount, Resource, StorageMode
 from harness.persistence.fault_causes import failure_cause, outside_cause
 from harness.persistence.scenario import Trial, exercise
 

@@ -14,8 +14,8 @@ from harness.images.sources import (
     images_missing,
     missing_images_error,
 )
-from harness.model.databases import DATABASES
 from harness.model.placement import ImageFacts
+from harness.model.servers.databases import DATABASES
 
 
 def official_available(engine: Engine, *, ask_registry: bool) -> Callable[[str], bool]:

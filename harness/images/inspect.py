@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from harness.model.databases import DATABASES
 from harness.model.placement import ImageFacts, covering
+from harness.model.servers.databases import DATABASES
 
 FIRST_POSTGRES_WITH_PARENT_VOLUME = 18
 

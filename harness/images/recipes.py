@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.model.versions import VERSIONS, ServerVersion, default_version
+from harness.model.servers.versions import VERSIONS, ServerVersion, default_version
 
 CONTEXT_ROOT = Path(__file__).parent / "context"
 # The entrypoints' shared helpers (logging, `<VAR>_FILE`), one file for every database image.

@@ -9,7 +9,7 @@ from typing import Any
 
 from harness.errors import ImageMissing, UsageError
 from harness.images.recipes import DATABASE_IMAGES, VERSION_IMAGES
-from harness.model.versions import (
+from harness.model.servers.versions import (
     ServerVersion,
     UpgradePair,
     default_version,

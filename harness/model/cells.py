@@ -7,18 +7,22 @@ from dataclasses import dataclass, field, fields
 from itertools import product
 from typing import Any
 
-from harness.model.actions import ACTION_NAMES, ACTIONS
-from harness.model.compose import (
+from harness.model.engine_info import EngineInfo
+from harness.model.outcomes import Outcome, Promise
+from harness.model.platforms.actions import ACTION_NAMES, ACTIONS
+from harness.model.platforms.compose import (
     COMPOSE_ACTION_NAMES,
     COMPOSE_ACTIONS,
     COMPOSE_STORAGE_NAMES,
     compose_expect,
 )
-from harness.model.databases import DATABASES
-from harness.model.engine_info import EngineInfo
-from harness.model.outcomes import Outcome, Promise
-from harness.model.storage import STORAGE_NAMES, expect
-from harness.model.swarm import SWARM_ACTION_NAMES, SWARM_STORAGE_NAMES, planned_swarm_promise
+from harness.model.platforms.storage import STORAGE_NAMES, expect
+from harness.model.platforms.swarm import (
+    SWARM_ACTION_NAMES,
+    SWARM_STORAGE_NAMES,
+    planned_swarm_promise,
+)
+from harness.model.servers.databases import DATABASES
 
 # A matrix's promise for a cell before it runs: (storage, action, engine, the upgrade's line).
 PlannedPromise = Callable[[str, str, EngineInfo, "str | None"], Promise]

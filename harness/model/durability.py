@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
-from harness.model.persons import Row
+from harness.model.servers.persons import Row
 
 # The seed every front end plans its kill moments from, unless told another.
 DEFAULT_SEED = 20261128

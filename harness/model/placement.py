@@ -8,7 +8,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from harness.errors import UsageError
-from harness.model.databases import DatabaseProfile
+from harness.model.servers.databases import DatabaseProfile
 
 # Outside every path an official or local database image declares as a volume.
 LAYER_ROOT = "/srv/harness-layer"

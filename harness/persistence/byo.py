@@ -24,13 +24,12 @@ from harness.containers.run_state import end_run, start_run
 from harness.errors import UsageError
 from harness.images.availability import cannot_tell_database, database_of_image
 from harness.images.sources import UpgradeImages
-from harness.model.actions import ACTIONS
 from harness.model.cells import Cell, ScenarioResult
-from harness.model.credentials import Credentials
-from harness.model.databases import DATABASES, DatabaseProfile
-from harness.model.image_credentials import Unusable, read_credentials
-from harness.model.image_variables import contract_for
-from harness.model.storage import STORAGE_MODES
+from harness.model.platforms.actions import ACTIONS
+from harness.model.platforms.storage import STORAGE_MODES
+from harness.model.servers.credentials import Credentials
+from harness.model.servers.databases import DATABASES, DatabaseProfile
+from harness.model.servers.image_variables import Unusable, contract_for, read_credentials
 from harness.persistence.scenario import run_cell
 
 

@@ -25,7 +25,8 @@ from harness.containers.engine import Engine, Session
 from harness.containers.run_state import RunState
 from harness.errors import HarnessError
 from harness.model.cells import Cell, ScenarioResult
-from harness.model.compose_check import (
+from harness.model.placement import ImageFacts, covers
+from harness.model.platforms.compose_check import (
     DatabaseService,
     PrivateCopy,
     Replacements,
@@ -35,11 +36,14 @@ from harness.model.compose_check import (
     private_copy,
     server_environment,
 )
-from harness.model.credentials import Credentials, redact
-from harness.model.databases import DATABASES
-from harness.model.image_credentials import Unusable, harness_additions, read_credentials
-from harness.model.image_variables import contract_for
-from harness.model.placement import ImageFacts, covers
+from harness.model.servers.credentials import Credentials, redact
+from harness.model.servers.databases import DATABASES
+from harness.model.servers.image_variables import (
+    Unusable,
+    contract_for,
+    harness_additions,
+    read_credentials,
+)
 from harness.persistence.compose_scenario import PROJECT_FILE, ComposeRun, ExpectedMount, exercise
 from harness.persistence.fault_causes import failure_cause, judge_finished
 

@@ -29,20 +29,26 @@ from harness.containers.run_state import RunState
 from harness.errors import HarnessError, NotReady, NotRunning
 from harness.images.sources import UpgradeImages
 from harness.model.cells import Cell, ScenarioResult
-from harness.model.compose import (
+from harness.model.faults import CellSteps
+from harness.model.placement import ImageFacts, covering, place
+from harness.model.platforms.compose import (
     COMPOSE_ACTIONS,
     COMPOSE_STORAGE,
     ComposeMount,
     compose_expect,
     unverified_because,
 )
-from harness.model.compose_file import BIND_SOURCE, DATA_VOLUME, SERVICE, compose_project
-from harness.model.credentials import Credentials, redact
-from harness.model.databases import DATABASES, DatabaseProfile
-from harness.model.faults import CellSteps
-from harness.model.persons import PERSONS_ROWS, DbConnection, Observation, observe, write_persons
-from harness.model.placement import ImageFacts, covering, place
-from harness.model.storage import ObservedMount
+from harness.model.platforms.compose_file import BIND_SOURCE, DATA_VOLUME, SERVICE, compose_project
+from harness.model.platforms.storage import ObservedMount
+from harness.model.servers.credentials import Credentials, redact
+from harness.model.servers.databases import DATABASES, DatabaseProfile
+from harness.model.servers.persons import (
+    PERSONS_ROWS,
+    DbConnection,
+    Observation,
+    observe,
+    write_persons,
+)
 from harness.persistence.fault_causes import failure_cause, judge_finished
 from harness.persistence.scenario import REFUSAL_LOG_LINES, refused_or_lost
 

@@ -23,8 +23,6 @@ from harness.containers.engine_watch import answers, engine_cause, forget_refuse
 from harness.containers.managed import spec_of
 from harness.containers.readiness import LOG_TAIL_LINES, connect_to_run, describe_exit
 from harness.errors import HarnessError, NotRunning, described
-from harness.model.credentials import Credentials, redact
-from harness.model.databases import DATABASES, DatabaseProfile
 from harness.model.durability import (
     DEFAULT_SEED,
     SAFE,
@@ -41,8 +39,10 @@ from harness.model.durability import (
     plan_rounds,
     settle,
 )
-from harness.model.persons import CREATE_TABLE_IF_MISSING, INSERT, SELECT, DbConnection, Row
-from harness.model.storage import STORAGE_MODES
+from harness.model.platforms.storage import STORAGE_MODES
+from harness.model.servers.credentials import Credentials, redact
+from harness.model.servers.databases import DATABASES, DatabaseProfile
+from harness.model.servers.persons import CREATE_TABLE_IF_MISSING, INSERT, SELECT, DbConnection, Row
 from harness.persistence.scenario import locate_data, verify_placement
 
 WRITE_TIMEOUT = 10.0  # seconds a writer waits on one statement before calling it unanswered

@@ -36,9 +36,9 @@ from harness.containers.engine import SCOPE_LABEL, Engine, Session, sweep
 from harness.containers.managed import spec_of
 from harness.errors import EngineUnavailable, HarnessError
 from harness.model.cells import Cell
-from harness.model.credentials import Credentials
-from harness.model.databases import DatabaseProfile
-from harness.model.storage import STORAGE_MODES, StorageMode
+from harness.model.platforms.storage import STORAGE_MODES, StorageMode
+from harness.model.servers.credentials import Credentials
+from harness.model.servers.databases import DatabaseProfile
 
 REPOSITORY = "harness-initialised"
 ARCHIVE_NAME = "initialised-data.tar"

@@ -19,15 +19,21 @@ from harness.containers.engine import Engine, Session
 from harness.containers.managed import spec_of
 from harness.errors import EngineRefused, HarnessError, NotReady, UsageError, described
 from harness.images.sources import UpgradeImages
-from harness.model.actions import ACTIONS, Action
 from harness.model.cells import Cell, ScenarioResult
-from harness.model.credentials import Credentials, redact
-from harness.model.databases import DATABASES
 from harness.model.faults import CellSteps
 from harness.model.outcomes import Outcome
-from harness.model.persons import PERSONS_ROWS, DbConnection, Observation, observe, write_persons
-from harness.model.storage import STORAGE_MODES, ObservedMount
-from harness.model.versions import refusal_reason
+from harness.model.platforms.actions import ACTIONS, Action
+from harness.model.platforms.storage import STORAGE_MODES, ObservedMount
+from harness.model.servers.credentials import Credentials, redact
+from harness.model.servers.databases import DATABASES
+from harness.model.servers.persons import (
+    PERSONS_ROWS,
+    DbConnection,
+    Observation,
+    observe,
+    write_persons,
+)
+from harness.model.servers.versions import refusal_reason
 from harness.persistence.fault_causes import failure_cause, judge_finished
 from harness.persistence.initialised import InitialisedImages
 

@@ -27,18 +27,18 @@ from harness.engines.swarm_service import (
     passwords_as_secrets,
 )
 from harness.model.cells import SWARM_MATRIX, Cell, ScenarioResult
-from harness.model.compose_check import DatabaseService, Expectation
-from harness.model.databases import DATABASES
 from harness.model.outcomes import Promise
 from harness.model.placement import ImageFacts
-from harness.model.swarm import planned_read_node
-from harness.model.swarm_check import (
+from harness.model.platforms.compose_check import DatabaseService, Expectation
+from harness.model.platforms.swarm import planned_read_node
+from harness.model.platforms.swarm_check import (
     StackPlan,
     StackService,
     stack_service,
     swarm_expectation,
     swarm_storage,
 )
+from harness.model.servers.databases import DATABASES
 from harness.persistence.compose_check import CheckedService
 from harness.persistence.swarm_scenario import (
     BIND_ROOT,

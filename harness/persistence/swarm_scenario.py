@@ -34,20 +34,20 @@ from harness.engines.swarm_service import (
 )
 from harness.errors import EngineUnavailable, HarnessError, UsageError, described
 from harness.model.cells import Cell, ScenarioResult
-from harness.model.credentials import Credentials, redact
-from harness.model.databases import DATABASES, DatabaseProfile
 from harness.model.faults import CellSteps
 from harness.model.outcomes import Outcome, Promise
-from harness.model.persons import PERSONS_ROWS, Observation, observe, write_persons
 from harness.model.placement import ImageFacts, covering, place
-from harness.model.swarm import (
+from harness.model.platforms.swarm import (
     SWARM_ACTIONS,
     SWARM_STORAGE,
     MountType,
-    Placement,
+    TaskPlacement,
     planned_read_node,
     swarm_promise,
 )
+from harness.model.servers.credentials import Credentials, redact
+from harness.model.servers.databases import DATABASES, DatabaseProfile
+from harness.model.servers.persons import PERSONS_ROWS, Observation, observe, write_persons
 from harness.persistence.fault_causes import failure_cause
 
 BIND_ROOT = "/srv/harness"  # on the node: a bind's source directory
@@ -72,9 +72,9 @@ class SwarmCellPlan:
 def plan_nodes(cell: Cell, index: int, nodes: list[str]) -> SwarmCellPlan:
     """Cells are spread over the nodes by their index; a move goes to the next node."""
     action = SWARM_ACTIONS[cell.action]
-    if action.placement is Placement.WHERE_IT_LANDS:
+    if action.placement is TaskPlacement.WHERE_IT_LANDS:
         return SwarmCellPlan("", "")
-    if action.placement is Placement.OTHER_NODE and len(nodes) < 2:
+    if action.placement is TaskPlacement.OTHER_NODE and len(nodes) < 2:
         raise UsageError(f"{cell.id} moves the task to another node; the swarm has one node.")
     first = nodes[index % len(nodes)]
     return SwarmCellPlan(first, nodes[(index + 1) % len(nodes)])

@@ -26,11 +26,11 @@ from harness.containers.run_state import STATE_DIR_ENV
 from harness.errors import HarnessError, NotReady
 from harness.images.recipes import BASE
 from harness.model.cells import Cell
-from harness.model.credentials import Credentials
-from harness.model.databases import MYSQL, POSTGRES
 from harness.model.durability import SAFE, Campaign, CampaignPlan, plan_rounds
+from harness.model.platforms.storage import STORAGE_MODES
+from harness.model.servers.credentials import Credentials
+from harness.model.servers.databases import MYSQL, POSTGRES
 from harness.model.spec import ContainerSpec, Mount, MountKind
-from harness.model.storage import STORAGE_MODES
 from harness.persistence.byo import check_persistence
 from harness.persistence.durability import CrashRounds
 from harness.persistence.scenario import run_cell

@@ -21,11 +21,11 @@ from harness.containers.managed import ManagedContainer, configure, spec_of
 from harness.containers.readiness import wait_until_ready
 from harness.errors import HarnessError, UsageError
 from harness.images.recipes import BASE, VERSION_IMAGES
-from harness.model.actions import SINGLE_IMAGE_ACTIONS
 from harness.model.cells import ScenarioResult
-from harness.model.credentials import Credentials
-from harness.model.databases import DATABASES
-from harness.model.storage import STORAGE_NAMES
+from harness.model.platforms.actions import SINGLE_IMAGE_ACTIONS
+from harness.model.platforms.storage import STORAGE_NAMES
+from harness.model.servers.credentials import Credentials
+from harness.model.servers.databases import DATABASES
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "s3cret-byo"

@@ -22,10 +22,10 @@ from harness.containers.compose import Compose, compose_binary
 from harness.containers.engine import OWNER_LABEL, SESSION_LABEL, Engine
 from harness.containers.readiness import wait_until_ready
 from harness.containers.run_state import STATE_DIR_ENV
-from harness.model.credentials import Credentials
-from harness.model.databases import DATABASES
 from harness.model.outcomes import Outcome
-from harness.model.persons import PERSONS_ROWS, observe, write_persons
+from harness.model.servers.credentials import Credentials
+from harness.model.servers.databases import DATABASES
+from harness.model.servers.persons import PERSONS_ROWS, observe, write_persons
 from harness.persistence.compose_scenario import ComposeService
 
 pytestmark = pytest.mark.compose

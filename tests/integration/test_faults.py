@@ -30,8 +30,8 @@ from harness import check_persistence
 from harness.containers.engine import OWNER_LABEL, SESSION_LABEL, Engine, Session
 from harness.containers.run_state import end_run, start_run
 from harness.grading.lab import AnswerCheck, load_lab
-from harness.model import persons
-from harness.model.persons import DbConnection
+from harness.model.servers import persons
+from harness.model.servers.persons import DbConnection
 
 pytestmark = pytest.mark.faults
 REPO = Path(__file__).parents[2]

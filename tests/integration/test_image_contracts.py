@@ -1,7 +1,7 @@
 """Each stand-in does what the official image's documentation says of each of its variables.
 
-Table-driven from `harness.model.image_variables`: every variable of every contract (and each
-`_FILE` form) is set by at least one case below, on every local image that plays that contract
+Table-driven from `harness.model.servers.image_variables`: every variable of every contract (and
+each `_FILE` form) is set by at least one case below, on every local image that plays that contract
 (MariaDB 10.11 and 11.8 for `mariadb` and `mysql`, PostgreSQL 15 and 17 for `postgres`), and each
 case checks on the running server what the variable promises: who can log in from the network,
 what was created, where the files went, and which variables make the stand-in refuse to start.
@@ -23,9 +23,9 @@ from harness.containers.database import start_database
 from harness.containers.engine import Engine, Session
 from harness.containers.managed import ManagedContainer
 from harness.containers.readiness import wait_until_ready
-from harness.model.credentials import Credentials
-from harness.model.databases import DATABASES
-from harness.model.image_variables import CONTRACT_VARIABLE, CONTRACTS
+from harness.model.servers.credentials import Credentials
+from harness.model.servers.databases import DATABASES
+from harness.model.servers.image_variables import CONTRACT_VARIABLE, CONTRACTS
 from harness.model.spec import Mount, MountKind
 
 SECRETS = "/run/test-secrets"

@@ -25,10 +25,10 @@ from harness.containers.deployment import Deployment
 from harness.containers.engine import OWNER_LABEL, SESSION_LABEL, Engine, Session
 from harness.containers.managed import spec_of
 from harness.containers.run_state import STATE_DIR_ENV, RunState, clean_dead_runs, state_root
-from harness.model.actions import ACTIONS
-from harness.model.credentials import Credentials
-from harness.model.databases import MYSQL
-from harness.model.storage import STORAGE_MODES
+from harness.model.platforms.actions import ACTIONS
+from harness.model.platforms.storage import STORAGE_MODES
+from harness.model.servers.credentials import Credentials
+from harness.model.servers.databases import MYSQL
 
 SEED = 20261128
 KILLS = 10

@@ -15,8 +15,8 @@ from harness.containers.managed import ManagedContainer
 from harness.containers.readiness import wait_until_ready
 from harness.containers.retry import Backoff
 from harness.errors import NotReady
-from harness.model.credentials import Credentials
-from harness.model.databases import DATABASES, DatabaseProfile
+from harness.model.servers.credentials import Credentials
+from harness.model.servers.databases import DATABASES, DatabaseProfile
 from harness.model.spec import Mount, MountKind
 
 OFFICIAL_VOLUME = {"mysql": "/var/lib/mysql", "postgres": "/var/lib/postgresql/data"}

@@ -23,8 +23,8 @@ from harness.frontends.reports.html import to_html
 from harness.frontends.reports.json_report import to_json
 from harness.frontends.reports.terminal import summary
 from harness.model.cells import Cell
-from harness.model.credentials import Credentials
-from harness.model.databases import MYSQL, POSTGRES
+from harness.model.servers.credentials import Credentials
+from harness.model.servers.databases import MYSQL, POSTGRES
 from harness.persistence.scenario import run_cell
 
 REPO = Path(__file__).parents[2]
@@ -39,7 +39,7 @@ CANARY_PLUGIN = """
 import json, os, threading
 import docker.errors
 import pytest
-from harness.model.credentials import Credentials
+from harness.model.servers.credentials import Credentials
 
 # Every run's random credentials are the canaries (a fixture override would lose to the
 # harness's own plugin, which registers after `-p` plugins).

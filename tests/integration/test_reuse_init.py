@@ -25,11 +25,11 @@ from harness.containers.deployment import Deployment
 from harness.containers.engine import Engine, Session
 from harness.containers.managed import spec_of
 from harness.containers.run_state import end_run, start_run
-from harness.model.actions import SINGLE_IMAGE_ACTIONS
 from harness.model.cells import Cell
-from harness.model.credentials import Credentials
-from harness.model.databases import DATABASES
-from harness.model.storage import STORAGE_MODES
+from harness.model.platforms.actions import SINGLE_IMAGE_ACTIONS
+from harness.model.platforms.storage import STORAGE_MODES
+from harness.model.servers.credentials import Credentials
+from harness.model.servers.databases import DATABASES
 from harness.persistence.initialised import (
     InitialisedImages,
     build_volume_image,

@@ -17,9 +17,9 @@ import pytest
 from harness.containers.database import running_database
 from harness.containers.engine import Engine, Session
 from harness.containers.readiness import wait_until_ready
-from harness.model.credentials import Credentials
-from harness.model.databases import DATABASES
-from harness.model.persons import PERSONS_ROWS, read_persons, write_persons
+from harness.model.servers.credentials import Credentials
+from harness.model.servers.databases import DATABASES
+from harness.model.servers.persons import PERSONS_ROWS, read_persons, write_persons
 from harness.model.spec import Mount, MountKind
 
 

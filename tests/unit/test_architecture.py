@@ -175,3 +175,16 @@ def test_public_api_resolves_lazily() -> None:
     assert "check_persistence" in harness.__all__
     for name in harness.__all__:
         assert getattr(harness, name) is not None
+
+
+# A room a reader takes in at a glance: past this, a folder splits into rooms of its own.
+MAX_MODULES_PER_FOLDER = 12
+
+
+def test_no_folder_holds_more_than_twelve_modules() -> None:
+    crowded = {
+        str(folder.relative_to(HARNESS.parent)): count
+        for folder in [HARNESS, *(p for p in HARNESS.rglob("*") if p.is_dir())]
+        if (count := len(list(folder.glob("*.py")))) > MAX_MODULES_PER_FOLDER
+    }
+    assert crowded == {}, "split these folders (modules, __init__.py counted): " + str(crowded)

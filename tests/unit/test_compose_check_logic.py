@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 
 from harness.errors import UsageError
-from harness.frontends.cli.compose_check import parse_actions
-from harness.frontends.cli.compose_check_parts import read_compose_file
+from harness.frontends.cli.gates.compose_check import parse_actions
+from harness.frontends.cli.gates.compose_check_parts import read_compose_file
 from harness.frontends.reports.compose_check import CheckEntry, CheckReport
 from harness.model.cells import Cell, ScenarioResult
-from harness.model.compose_check import (
+from harness.model.engine_info import EngineInfo
+from harness.model.outcomes import Outcome
+from harness.model.platforms.compose_check import (
     CHECK_ACTIONS,
     DatabaseService,
     DataHolder,
@@ -28,8 +30,6 @@ from harness.model.compose_check import (
     private_copy,
     server_environment,
 )
-from harness.model.engine_info import EngineInfo
-from harness.model.outcomes import Outcome
 
 MYSQL_VOLUME = ("/var/lib/mysql",)
 PG_VOLUME = ("/var/lib/postgresql/data",)

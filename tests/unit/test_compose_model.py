@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from harness.model.cells import COMPOSE_MATRIX, Cell
-from harness.model.compose import (
+from harness.model.engine_info import EngineInfo
+from harness.model.outcomes import Outcome
+from harness.model.placement import Placement
+from harness.model.platforms.compose import (
     COMPOSE_ACTION_NAMES,
     COMPOSE_ACTIONS,
     COMPOSE_STORAGE_NAMES,
@@ -13,12 +16,9 @@ from harness.model.compose import (
     compose_promise,
     unverified_because,
 )
-from harness.model.compose_file import compose_project
-from harness.model.credentials import Credentials
-from harness.model.databases import DATABASES
-from harness.model.engine_info import EngineInfo
-from harness.model.outcomes import Outcome
-from harness.model.placement import Placement
+from harness.model.platforms.compose_file import compose_project
+from harness.model.servers.credentials import Credentials
+from harness.model.servers.databases import DATABASES
 
 # The promises, transcribed apart from the code (S survives, L lost) in the order of
 # COMPOSE_ACTION_NAMES, as observed on Docker 20.10.24 with Compose 2.40.3 (`pytest -m compose`);

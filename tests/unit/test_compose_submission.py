@@ -17,8 +17,8 @@ from harness.grading.stand_ins import StandIn
 from harness.grading.submission import Submission, discover
 from harness.grading.survival import GradedContainer, grade_survival
 from harness.grading.workspace import Workspace
-from harness.model.credentials import Credentials
-from harness.model.databases import DATABASES
+from harness.model.servers.credentials import Credentials
+from harness.model.servers.databases import DATABASES
 from harness.model.spec import ContainerSpec
 
 LABS = Path(__file__).parents[2] / "scenarios" / "labs"

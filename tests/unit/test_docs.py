@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.frontends.cli.images import variables_markdown
+from harness.frontends.cli.environment.images import variables_markdown
 
 REPO = Path(__file__).parents[2]
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md")), REPO / "benchmarks/RESULTS.md"]

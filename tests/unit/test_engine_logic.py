@@ -21,7 +21,7 @@ from harness.containers.engine import (
     owner_is_alive,
     prune_after_others,
 )
-from harness.model.credentials import REDACTED, Credentials, redact
+from harness.model.servers.credentials import REDACTED, Credentials, redact
 
 
 def test_identify_docker() -> None:

@@ -25,8 +25,8 @@ from harness.grading.survival import (
     _where,
     prepare,
 )
+from harness.model.platforms.storage import ObservedMount
 from harness.model.spec import Mount, MountKind
-from harness.model.storage import ObservedMount
 
 STAND_INS = StandIns({"mysql": "local/mysql:1", "postgres": "local/postgres:1"})
 SAMPLES = Path(__file__).parents[2] / "scenarios" / "labs" / "volumes-101" / "samples"

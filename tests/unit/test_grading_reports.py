@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.frontends.reports.grades import feedback_markdown, gradebook_csv, gradescope, junit_xml
 from harness.grading.answers import grade_answer, normalise, read_answers
 from harness.grading.lab import AnswerCheck
-from harness.grading.reports import feedback_markdown, gradebook_csv, gradescope, junit_xml
 from harness.grading.results import CheckResult, LabResult, Status, SubmissionResult
 
 ALICE = SubmissionResult(

@@ -6,15 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from harness.model.credentials import Credentials
-from harness.model.image_credentials import Unusable, read_credentials
-from harness.model.image_variables import (
+from harness.model.servers.credentials import Credentials
+from harness.model.servers.image_variables import (
     CONTRACTS,
     MARIADB,
     MYSQL,
     POSTGRES,
     FromFile,
+    Unusable,
     contract_for,
+    read_credentials,
     resolve,
 )
 

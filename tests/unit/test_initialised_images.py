@@ -10,11 +10,11 @@ import pytest
 
 from harness.errors import UsageError
 from harness.frontends.options import reuse_init
-from harness.model.actions import SINGLE_IMAGE_ACTIONS
 from harness.model.cells import Cell, matrix
-from harness.model.credentials import Credentials
-from harness.model.databases import DATABASES
-from harness.model.storage import STORAGE_MODES
+from harness.model.platforms.actions import SINGLE_IMAGE_ACTIONS
+from harness.model.platforms.storage import STORAGE_MODES
+from harness.model.servers.credentials import Credentials
+from harness.model.servers.databases import DATABASES
 from harness.persistence.initialised import (
     REUSE_MIN_CELLS,
     InitialisationFailed,

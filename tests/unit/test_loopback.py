@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from harness.model.credentials import Credentials
-from harness.model.databases import DATABASES
 from harness.model.loopback import on_this_machine, url_on_this_machine
+from harness.model.servers.credentials import Credentials
+from harness.model.servers.databases import DATABASES
 
 
 @pytest.mark.parametrize(

@@ -9,12 +9,12 @@ import pymysql.err
 import pytest
 
 from harness.errors import UsageError
-from harness.model.databases import DATABASES
 from harness.model.outcomes import Outcome
-from harness.model.persons import NOTES_ROW, PERSONS_ROWS, MissingData, observe
 from harness.model.placement import LAYER_ROOT, ImageFacts, covering, place
+from harness.model.platforms.storage import STORAGE_MODES, ObservedMount
+from harness.model.servers.databases import DATABASES
+from harness.model.servers.persons import NOTES_ROW, PERSONS_ROWS, MissingData, observe
 from harness.model.spec import ContainerSpec, Mount, MountKind
-from harness.model.storage import STORAGE_MODES, ObservedMount
 
 
 class FakeCursor:

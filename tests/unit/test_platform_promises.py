@@ -11,11 +11,11 @@ import pytest
 
 from harness.images.sources import UpgradeImages
 from harness.model.cells import MATRICES, Cell, matrix
-from harness.model.compose import compose_expect, compose_promise
 from harness.model.engine_info import EngineInfo
 from harness.model.outcomes import Outcome
-from harness.model.swarm import swarm_promise
-from harness.model.versions import UpgradePair, find_version, upgrade_promise
+from harness.model.platforms.compose import compose_expect, compose_promise
+from harness.model.platforms.swarm import swarm_promise
+from harness.model.servers.versions import UpgradePair, find_version, upgrade_promise
 from harness.persistence.scenario import without_verdict
 
 ENGINE = EngineInfo("docker", "20.10.24", "1.41")

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from harness.model.actions import ACTION_NAMES, ACTIONS, SINGLE_IMAGE_ACTIONS, Action, Fate, Step
 from harness.model.engine_info import EngineInfo
 from harness.model.outcomes import ByEngine, Outcome
-from harness.model.storage import STORAGE_MODES, STORAGE_NAMES, expect
+from harness.model.platforms.actions import (
+    ACTION_NAMES,
+    ACTIONS,
+    SINGLE_IMAGE_ACTIONS,
+    Action,
+    Fate,
+    Step,
+)
+from harness.model.platforms.storage import STORAGE_MODES, STORAGE_NAMES, expect
 
 OLD_ENGINE = EngineInfo("docker", "20.10.24", "1.41")
 NEW_ENGINE = EngineInfo("docker", "25.0.3", "1.44")

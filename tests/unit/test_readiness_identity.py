@@ -14,8 +14,8 @@ import pytest
 from harness.containers.readiness import AnotherRun, ensure_same_run, wait_until_ready
 from harness.containers.retry import Backoff
 from harness.errors import NotReady
-from harness.model.credentials import Credentials
-from harness.model.databases import DATABASES
+from harness.model.servers.credentials import Credentials
+from harness.model.servers.databases import DATABASES
 
 QUICK = Backoff(attempts=20, deadline_seconds=5.0, first_wait=0.0, max_wait=0.0, jitter=0.0)
 CREDS = Credentials("app", "app-secret", "root-secret", "appdb")

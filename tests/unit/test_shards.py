@@ -21,6 +21,7 @@ from harness.frontends.reports.comparison import (
 )
 from harness.frontends.reports.compose_check import CheckEntry, CheckReport, result_lines
 from harness.frontends.reports.compose_check import to_html as compose_check_html
+from harness.frontends.reports.grades import feedback_markdown, gradebook_csv, gradescope, junit_xml
 from harness.frontends.reports.junit import matrix_junit
 from harness.frontends.reports.shards import (
     compose_check_block,
@@ -30,12 +31,11 @@ from harness.frontends.reports.shards import (
     merged_grades,
     merged_matrix,
 )
-from harness.grading.reports import feedback_markdown, gradebook_csv, gradescope, junit_xml
 from harness.grading.results import CheckResult, LabResult, Status, SubmissionResult
 from harness.model.cells import Cell, ScenarioResult, matrix
-from harness.model.compose_check import CHECK_ACTIONS, DatabaseService, DataHolder
 from harness.model.engine_info import EngineInfo
 from harness.model.outcomes import Outcome
+from harness.model.platforms.compose_check import CHECK_ACTIONS, DatabaseService, DataHolder
 from harness.model.shards import Shard, ShardReport
 
 ENGINE = EngineInfo("docker", "20.10.24", "1.41")

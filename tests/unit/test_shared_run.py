@@ -13,9 +13,9 @@ import pytest
 
 from harness.containers.engine import Engine, Session
 from harness.frontends.pytest.shared import ShareWithWorkers, from_controller
-from harness.model.credentials import Credentials
-from harness.model.databases import DATABASES
-from harness.model.storage import STORAGE_MODES
+from harness.model.platforms.storage import STORAGE_MODES
+from harness.model.servers.credentials import Credentials
+from harness.model.servers.databases import DATABASES
 from harness.persistence import initialised
 from harness.persistence.initialised import InitialisedImages, SharedRun
 

@@ -11,15 +11,15 @@ import pytest
 
 from harness.engines.swarm_service import STACK_SERVICE, ServiceConfig, passwords_as_secrets
 from harness.errors import UsageError
-from harness.frontends.cli.compose_check import parse_actions
+from harness.frontends.cli.gates.compose_check import parse_actions
 from harness.frontends.reports.compose_check import CheckEntry, CheckReport, expectation_lines
 from harness.model.cells import ScenarioResult
-from harness.model.compose import COMPOSE_STORAGE
-from harness.model.compose_check import DatabaseService, DataHolder
 from harness.model.engine_info import EngineInfo
 from harness.model.outcomes import Outcome
-from harness.model.swarm import SWARM_ACTION_NAMES, SWARM_STORAGE
-from harness.model.swarm_check import (
+from harness.model.platforms.compose import COMPOSE_STORAGE
+from harness.model.platforms.compose_check import DatabaseService, DataHolder
+from harness.model.platforms.swarm import SWARM_ACTION_NAMES, SWARM_STORAGE
+from harness.model.platforms.swarm_check import (
     DEFAULT_MUST_SURVIVE_ON_SWARM,
     SWARM_STORAGE_OF,
     StackPlan,

@@ -10,14 +10,14 @@ import pytest
 from harness.engines.swarm import MAX_NODES, swarm_nodes
 from harness.engines.swarm_service import STACK_VOLUME, DataMount, ServiceConfig
 from harness.errors import EngineUnavailable, UsageError
-from harness.frontends.cli.engines import _offers
+from harness.frontends.cli.environment.engines import _offers
 from harness.model.cells import Cell, ScenarioResult, matrix
 from harness.model.outcomes import Outcome
-from harness.model.swarm import (
+from harness.model.platforms.swarm import (
     SWARM_ACTION_NAMES,
     SWARM_ACTIONS,
     SWARM_STORAGE_NAMES,
-    Placement,
+    TaskPlacement,
     planned_read_node,
     swarm_promise,
 )
@@ -69,7 +69,7 @@ def test_pinned_actions_know_the_read_node_before_and_the_others_read_it_after()
     whole = {name for name, a in SWARM_ACTIONS.items() if a.whole_node}
     assert whole == {"drain-node", "node-down"}
     assert {a.placement for a in SWARM_ACTIONS.values() if a.whole_node} == {
-        Placement.WHERE_IT_LANDS
+        TaskPlacement.WHERE_IT_LANDS
     }
 
 

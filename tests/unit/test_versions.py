@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import UsageError
-from harness.frontends.cli.upgrade import NOT_SAFE_EXIT, parse_env, verdict
+from harness.frontends.cli.gates.upgrade import NOT_SAFE_EXIT, parse_env, verdict
 from harness.images.recipes import VERSION_IMAGES
 from harness.images.sources import (
     ImageChoice,
@@ -17,7 +17,12 @@ from harness.images.sources import (
 )
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.outcomes import Outcome
-from harness.model.versions import default_version, find_version, refusal_reason, upgrade_pair
+from harness.model.servers.versions import (
+    default_version,
+    find_version,
+    refusal_reason,
+    upgrade_pair,
+)
 
 
 def never(ref: str) -> bool:

@@ -15,8 +15,8 @@ from harness.frontends.cli.progress import ProgressBar
 from harness.frontends.reports.durability import durability_summary
 from harness.frontends.reports.json_report import to_json, write_json
 from harness.frontends.reports.terminal import render
-from harness.model.credentials import Credentials
 from harness.model.durability import Campaign, CampaignPlan, RoundCounts, standard_campaigns
+from harness.model.servers.credentials import Credentials
 from harness.persistence.durability import run_campaign
 
 DURABLE_STORAGES = ("named", "bind")  # where a safe setting must lose nothing

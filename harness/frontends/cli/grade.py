@@ -16,17 +16,17 @@ from harness.containers.engine_watch import return_limit
 from harness.errors import UsageError
 from harness.frontends.cli.progress import ProgressBar
 from harness.frontends.options import IMAGE_OPTIONS, ImageRequest
-from harness.frontends.reports.json_report import write_json, write_text
-from harness.frontends.reports.shards import grades_block
-from harness.grading.grader import grade_lab
-from harness.grading.lab import load_lab
-from harness.grading.reports import (
+from harness.frontends.reports.grades import (
     feedback_markdown,
     gradebook_csv,
     gradescope,
     junit_xml,
     number,
 )
+from harness.frontends.reports.json_report import write_json, write_text
+from harness.frontends.reports.shards import grades_block
+from harness.grading.grader import grade_lab
+from harness.grading.lab import load_lab
 from harness.grading.results import CheckResult, LabResult, SubmissionResult
 from harness.grading.stand_ins import StandIns
 from harness.grading.submission import Submission, discover

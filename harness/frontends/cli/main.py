@@ -9,16 +9,16 @@ from collections.abc import Callable, Sequence
 
 from harness.errors import HarnessError
 from harness.frontends.cli.clean import add_clean_command
-from harness.frontends.cli.compose_check import add_compose_check_command
-from harness.frontends.cli.doctor import add_doctor_command
-from harness.frontends.cli.engines import add_engine_commands
+from harness.frontends.cli.environment.doctor import add_doctor_command
+from harness.frontends.cli.environment.engines import add_engine_commands
+from harness.frontends.cli.environment.images import add_images_commands
+from harness.frontends.cli.environment.layers import add_layers_commands
+from harness.frontends.cli.gates.compose_check import add_compose_check_command
+from harness.frontends.cli.gates.upgrade import add_upgrade_command
 from harness.frontends.cli.grade import add_grade_command
-from harness.frontends.cli.images import add_images_commands
-from harness.frontends.cli.layers import add_layers_commands
 from harness.frontends.cli.merge import add_merge_command
 from harness.frontends.cli.run import add_run_command
 from harness.frontends.cli.schema import add_schema_command
-from harness.frontends.cli.upgrade import add_upgrade_command
 from harness.frontends.options import ImageRequest
 from harness.frontends.signals import cleanup_on_terminate
 

@@ -49,7 +49,6 @@ from harness.images.sources import (
     no_next_version,
     with_upgrade_images,
 )
-from harness.model.actions import ACTION_NAMES
 from harness.model.cells import (
     COMPOSE_MATRIX,
     MATRICES,
@@ -60,15 +59,16 @@ from harness.model.cells import (
     ScenarioResult,
     matrix,
 )
-from harness.model.compose import (
+from harness.model.durability import DEFAULT_ROUNDS, DEFAULT_SEED
+from harness.model.platforms.actions import ACTION_NAMES
+from harness.model.platforms.compose import (
     COMPOSE_ACTION_NAMES,
     COMPOSE_STORAGE_NAMES,
 )
-from harness.model.credentials import Credentials
-from harness.model.databases import DATABASES
-from harness.model.durability import DEFAULT_ROUNDS, DEFAULT_SEED
+from harness.model.platforms.storage import STORAGE_NAMES
+from harness.model.servers.credentials import Credentials
+from harness.model.servers.databases import DATABASES
 from harness.model.shards import shard_option
-from harness.model.storage import STORAGE_NAMES
 from harness.persistence.compose_scenario import run_compose_cell
 from harness.persistence.initialised import InitialisedImages, databases_to_reuse
 from harness.persistence.scenario import run_scenario, without_verdict

@@ -16,7 +16,7 @@ from harness.model.durability import DEFAULT_ROUNDS, DEFAULT_SEED, Campaign, Cam
 
 if TYPE_CHECKING:
     from harness.containers.engine import Engine, Session
-    from harness.model.credentials import Credentials
+    from harness.model.servers.credentials import Credentials
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -32,12 +32,12 @@ from harness.frontends.reports.json_report import to_json, write_json
 from harness.frontends.reports.shards import matrix_block
 from harness.frontends.reports.terminal import LineKind
 from harness.frontends.signals import cleanup_on_terminate
-from harness.model.actions import ACTIONS
 from harness.model.cells import RUN_MATRIX, Cell, ScenarioResult, matrix
-from harness.model.credentials import Credentials
-from harness.model.databases import DATABASES
 from harness.model.durability import Campaign
 from harness.model.engine_info import EngineInfo
+from harness.model.platforms.actions import ACTIONS
+from harness.model.servers.credentials import Credentials
+from harness.model.servers.databases import DATABASES
 from harness.model.shards import Shard, shard_option
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness.model.credentials import Credentials
+from harness.model.servers.credentials import Credentials
 
 if TYPE_CHECKING:
     from harness.persistence.initialised import SharedRun

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.model.cells import ScenarioResult
-from harness.model.compose_check import DatabaseService, Expectation, advice, expectation
 from harness.model.engine_info import EngineInfo
 from harness.model.outcomes import Outcome
-from harness.model.swarm import SWARM_ACTIONS
-from harness.model.swarm_check import swarm_advice
+from harness.model.platforms.compose_check import DatabaseService, Expectation, advice, expectation
+from harness.model.platforms.swarm import SWARM_ACTIONS
+from harness.model.platforms.swarm_check import swarm_advice
 
 KEPT_EXIT = 0
 LOST_EXIT = 1

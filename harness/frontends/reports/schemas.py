@@ -16,12 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from harness.grading.lab import Lab
 from harness.grading.results import Status
-from harness.model.actions import ACTION_NAMES
-from harness.model.compose import COMPOSE_ACTION_NAMES, COMPOSE_STORAGE_NAMES
-from harness.model.databases import DATABASES
 from harness.model.outcomes import Outcome
-from harness.model.storage import STORAGE_NAMES
-from harness.model.swarm import SWARM_ACTION_NAMES, SWARM_STORAGE_NAMES
+from harness.model.platforms.actions import ACTION_NAMES
+from harness.model.platforms.compose import COMPOSE_ACTION_NAMES, COMPOSE_STORAGE_NAMES
+from harness.model.platforms.storage import STORAGE_NAMES
+from harness.model.platforms.swarm import SWARM_ACTION_NAMES, SWARM_STORAGE_NAMES
+from harness.model.servers.databases import DATABASES
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SHARD = (

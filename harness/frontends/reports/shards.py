@@ -19,9 +19,9 @@ from harness.frontends.reports.comparison import EngineRun
 from harness.frontends.reports.compose_check import CheckEntry, CheckReport
 from harness.grading.results import CheckResult, LabResult, Status, SubmissionResult
 from harness.model.cells import ScenarioResult
-from harness.model.compose_check import DatabaseService, DataHolder
 from harness.model.durability import Campaign
 from harness.model.engine_info import EngineInfo
+from harness.model.platforms.compose_check import DatabaseService, DataHolder
 from harness.model.shards import Shard, ShardReport, check_complete, same_in_every_shard
 
 MATRIX, GRADES, COMPOSE_CHECK = "matrix", "grades", "compose-check"

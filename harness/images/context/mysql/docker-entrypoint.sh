@@ -62,7 +62,7 @@ run_initdb_scripts() {
 # into the names below. `mariadb` (the default) reads MARIADB_* and, where one is unset, its
 # MYSQL_* alias; `mysql` (HARNESS_IMAGE_CONTRACT=mysql, set by the harness when it stands in for
 # mysql:*) reads only MYSQL_* and MYSQL_ONETIME_PASSWORD. The harness's variables table
-# (harness/model/image_variables.py) has the same rows; a contract test holds them together.
+# (harness/model/servers/image_variables.py) has the same rows; a contract test holds them together.
 setup_env() {
     case "${HARNESS_IMAGE_CONTRACT:-mariadb}" in
         mariadb) setup_mariadb_env ;;

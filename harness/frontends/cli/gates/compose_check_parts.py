@@ -17,7 +17,7 @@ from harness.containers.engine import Engine
 from harness.errors import UsageError
 from harness.frontends.reports.compose_check import CheckReport, result_lines, to_html
 from harness.frontends.reports.json_report import write_json
-from harness.model.image_credentials import Unusable
+from harness.model.servers.image_variables import Unusable
 from harness.persistence.compose_check import CheckedService, ServiceChoice, read_service
 
 

@@ -5,7 +5,8 @@ the harness runs instead of the user's project.
 Pure: the input is the file as `docker compose config --format json` normalises it (env files
 merged, paths absolute, every volume in the long form) plus the raw YAML for what normalising
 hides (whether a volume's `name:` was written by the user). The expectations come from the same
-table as the compose matrix (`harness/model/compose.py`), so a check and the matrix never differ.
+table as the compose matrix (`harness/model/platforms/compose.py`), so a check and the matrix
+never differ.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.model.compose import COMPOSE_ACTIONS, compose_promise
-from harness.model.databases import DATABASES
 from harness.model.outcomes import Outcome
 from harness.model.placement import covering
+from harness.model.platforms.compose import COMPOSE_ACTIONS, compose_promise
+from harness.model.servers.databases import DATABASES
 
 # The actions a user's data is expected to survive unless `--must-survive` says otherwise.
 DEFAULT_MUST_SURVIVE = ("restart", "stop-start", "kill-start", "force-recreate", "down-up")

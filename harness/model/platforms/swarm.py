@@ -21,7 +21,7 @@ from harness.model.outcomes import Outcome, Promise
 S, L = Outcome.SURVIVES, Outcome.LOST
 
 
-class Placement(Enum):
+class TaskPlacement(Enum):
     """Where the new task runs, as the harness arranges it."""
 
     SAME_NODE = "pinned to the node that holds the rows"
@@ -34,7 +34,7 @@ class SwarmAction:
     name: str
     command: str  # as a person would type it
     summary: str  # for reasons: "a forced update"
-    placement: Placement
+    placement: TaskPlacement
     # The action changes a node, not only the cell's service (a drain, an engine stopped), so
     # no other cell may run beside it.
     whole_node: bool = False
@@ -44,19 +44,19 @@ SWARM_ACTIONS: dict[str, SwarmAction] = {
     a.name: a
     for a in (
         SwarmAction("update-force", "docker service update --force", "a forced update",
-                    Placement.SAME_NODE),
+                    TaskPlacement.SAME_NODE),
         SwarmAction("kill-task", "docker kill <the task's container>", "a killed task",
-                    Placement.SAME_NODE),
+                    TaskPlacement.SAME_NODE),
         SwarmAction("move-node", "docker service update --constraint-rm/--constraint-add",
-                    "a move to another node", Placement.OTHER_NODE),
+                    "a move to another node", TaskPlacement.OTHER_NODE),
         SwarmAction("drain-node", "docker node update --availability drain <the task's node>",
-                    "a drain of the task's node", Placement.WHERE_IT_LANDS, whole_node=True),
+                    "a drain of the task's node", TaskPlacement.WHERE_IT_LANDS, whole_node=True),
         SwarmAction("scale-zero", "docker service scale =0, then =1", "a scale to zero and back",
-                    Placement.SAME_NODE),
+                    TaskPlacement.SAME_NODE),
         SwarmAction("stack-redeploy", "docker stack rm; docker stack deploy", "a stack redeploy",
-                    Placement.SAME_NODE),
+                    TaskPlacement.SAME_NODE),
         SwarmAction("node-down", "the task's node's engine stopped", "its node going down",
-                    Placement.WHERE_IT_LANDS, whole_node=True),
+                    TaskPlacement.WHERE_IT_LANDS, whole_node=True),
     )
 }  # fmt: skip
 SWARM_ACTION_NAMES: tuple[str, ...] = tuple(SWARM_ACTIONS)
@@ -133,8 +133,8 @@ def planned_read_node(action_name: str, written_on: str, other: str) -> str | No
     """The node the new task will run on when the harness pins it; None when it is read from
     where the scheduler put the task."""
     placement = SWARM_ACTIONS[action_name].placement
-    if placement is Placement.SAME_NODE:
+    if placement is TaskPlacement.SAME_NODE:
         return written_on
-    if placement is Placement.OTHER_NODE:
+    if placement is TaskPlacement.OTHER_NODE:
         return other
     return None

@@ -11,8 +11,8 @@ from harness.frontends.cli.common import add_image_options, image_choices, progr
 from harness.images.build import ensure_images
 from harness.images.recipes import VERSION_IMAGES, LocalImage
 from harness.images.sources import ImageChoice, describe_choices, with_upgrade_images
-from harness.model.image_variables import CONTRACTS, Variable
-from harness.model.versions import VERSIONS
+from harness.model.servers.image_variables import CONTRACTS, Variable
+from harness.model.servers.versions import VERSIONS
 
 
 def local_recipe(choice: ImageChoice) -> LocalImage:

@@ -21,13 +21,12 @@ from harness.frontends.reports.json_report import to_json, write_json
 from harness.images.availability import cannot_tell_database, database_of_image, require_refs
 from harness.images.sources import UpgradeImages
 from harness.model.cells import Cell, ScenarioResult
-from harness.model.credentials import Credentials, redact
-from harness.model.databases import DATABASES, DatabaseProfile
 from harness.model.faults import CellSteps
-from harness.model.image_credentials import Unusable, read_credentials
-from harness.model.image_variables import contract_for
 from harness.model.outcomes import Outcome
-from harness.model.storage import STORAGE_NAMES
+from harness.model.platforms.storage import STORAGE_NAMES
+from harness.model.servers.credentials import Credentials, redact
+from harness.model.servers.databases import DATABASES, DatabaseProfile
+from harness.model.servers.image_variables import Unusable, contract_for, read_credentials
 from harness.persistence.fault_causes import failure_cause
 from harness.persistence.scenario import planned, run_cell
 

@@ -15,7 +15,7 @@ from enum import Enum
 
 from harness.model.engine_info import EngineInfo, version_tuple
 from harness.model.outcomes import DOCKER_BEFORE_23, DOCKER_SINCE_23, PODMAN_4, Outcome, Promise
-from harness.model.versions import upgrade_promise
+from harness.model.servers.versions import upgrade_promise
 
 S, L = Outcome.SURVIVES, Outcome.LOST
 

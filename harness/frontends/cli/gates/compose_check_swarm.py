@@ -13,14 +13,14 @@ from harness.containers.run_state import end_run_or_say, start_run
 from harness.engines.catalogue import ENGINE_LABEL, SWARM, require_loaded_on_nodes
 from harness.engines.swarm import SwarmCluster
 from harness.frontends.cli.common import progress_printer
-from harness.frontends.cli.compose_check_parts import CheckedFile, checked_service, finish
+from harness.frontends.cli.gates.compose_check_parts import CheckedFile, checked_service, finish
 from harness.frontends.reports.compose_check import (
     ON_SWARM,
     CheckEntry,
     CheckReport,
     expectation_lines,
 )
-from harness.model.compose_check import DatabaseService, Expectation
+from harness.model.platforms.compose_check import DatabaseService, Expectation
 from harness.persistence.compose_check import CheckedService
 from harness.persistence.swarm_check import planned_expectation, run_swarm_check_cell
 

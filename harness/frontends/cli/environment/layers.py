@@ -10,8 +10,8 @@ from harness.errors import UsageError
 from harness.images.availability import cannot_tell_database
 from harness.images.inspect import check_image, detect_database
 from harness.images.layers import added_layers, chain_hints, short, steps
-from harness.model.databases import DATABASES
 from harness.model.placement import ImageFacts
+from harness.model.servers.databases import DATABASES
 
 NOT_COVERED_EXIT = 1
 

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import Enum
 
-from harness.model.actions import ACTIONS, Action, Fate
 from harness.model.engine_info import EngineInfo
 from harness.model.outcomes import (
     DOCKER_BEFORE_23,
@@ -25,8 +24,9 @@ from harness.model.outcomes import (
     PromiseRule,
     promise_for,
 )
+from harness.model.platforms.actions import ACTIONS, Action, Fate
+from harness.model.servers.versions import upgrade_promise
 from harness.model.spec import ContainerSpec, Mount, MountKind
-from harness.model.versions import upgrade_promise
 
 S, L, R = Outcome.SURVIVES, Outcome.LOST, Outcome.REJECTED
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from harness.model.credentials import Credentials
 from harness.model.loopback import on_this_machine
-from harness.model.persons import DbConnection
+from harness.model.servers.credentials import Credentials
+from harness.model.servers.persons import DbConnection
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ deploys instead of the user's.
 
 Pure, like `compose_check.py`, whose reading (which services are databases, what holds their
 data) it shares: only the promise and the copy differ on a swarm. The promise comes from the
-swarm matrix's table (`harness/model/swarm.py`), so a check and the matrix never differ.
+swarm matrix's table (`harness/model/platforms/swarm.py`), so a check and the matrix never differ.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.model.compose_check import DatabaseService, Expectation
 from harness.model.placement import covers
-from harness.model.swarm import SWARM_ACTIONS, SWARM_STORAGE, swarm_promise
+from harness.model.platforms.compose_check import DatabaseService, Expectation
+from harness.model.platforms.swarm import SWARM_ACTIONS, SWARM_STORAGE, swarm_promise
 
 # Each compose storage as the swarm treats it. An `external` volume, like a named one, is a
 # local volume on whichever node the task runs (the swarm makes it there when it is missing);

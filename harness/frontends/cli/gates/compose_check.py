@@ -21,25 +21,29 @@ from harness.containers.run_state import end_run_or_say, start_run
 from harness.engines.catalogue import SWARM
 from harness.errors import UsageError
 from harness.frontends.cli.common import add_image_options, progress_printer
-from harness.frontends.cli.compose_check_parts import (
+from harness.frontends.cli.gates.compose_check_parts import (
     CheckedFile,
     checked_service,
     finish,
     normalised,
     read_compose_file,
 )
-from harness.frontends.cli.compose_check_swarm import check_on_swarm
+from harness.frontends.cli.gates.compose_check_swarm import check_on_swarm
 from harness.frontends.options import ImageRequest
 from harness.frontends.reports.compose_check import CheckEntry, CheckReport, expectation_lines
 from harness.frontends.reports.shards import compose_check_block
 from harness.grading.stand_ins import DATABASE_OF_NAME
 from harness.images.availability import database_of_image, require_present, select_images
-from harness.model.compose_check import CHECK_ACTIONS, DEFAULT_MUST_SURVIVE, database_services
-from harness.model.databases import DATABASES
+from harness.model.platforms.compose_check import (
+    CHECK_ACTIONS,
+    DEFAULT_MUST_SURVIVE,
+    database_services,
+)
+from harness.model.platforms.swarm import SWARM_ACTION_NAMES
+from harness.model.platforms.swarm_check import DEFAULT_MUST_SURVIVE_ON_SWARM
+from harness.model.servers.databases import DATABASES
 from harness.model.shards import shard_option
 from harness.model.spec import image_name
-from harness.model.swarm import SWARM_ACTION_NAMES
-from harness.model.swarm_check import DEFAULT_MUST_SURVIVE_ON_SWARM
 from harness.persistence.compose_check import CheckedService, run_check_cell
 
 ONE_ENGINE = "engine"

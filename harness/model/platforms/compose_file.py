@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from harness.model.compose import COMPOSE_STORAGE, ComposeMount
-from harness.model.credentials import Credentials
-from harness.model.databases import DatabaseProfile
 from harness.model.placement import Placement
+from harness.model.platforms.compose import COMPOSE_STORAGE, ComposeMount
+from harness.model.servers.credentials import Credentials
+from harness.model.servers.databases import DatabaseProfile
 
 SERVICE = "db"
 DATA_VOLUME = "data"
