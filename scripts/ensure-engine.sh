@@ -8,7 +8,9 @@
 set -euo pipefail
 
 log_file=${HARNESS_DOCKERD_LOG:-/var/log/harness-dockerd.log}
-wait_seconds=${HARNESS_ENGINE_WAIT:-60}
+# How long a started dockerd gets to answer (HARNESS_ENGINE_WAIT is another wait: a run's for
+# its engine to come back).
+wait_seconds=${HARNESS_DOCKERD_WAIT:-60}
 
 say() { printf 'engine: %s\n' "$*" >&2; }
 fail() { say "$*"; exit 2; }

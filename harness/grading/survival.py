@@ -18,7 +18,7 @@ from testcontainers.core.container import DockerContainer
 
 from harness.containers.deployment import Deployment
 from harness.containers.run_state import RunState
-from harness.errors import HarnessError
+from harness.errors import HarnessError, described
 from harness.grading.lab import SurvivalCheck
 from harness.grading.results import CheckResult, Status
 from harness.grading.run_line import Refused, RunLine
@@ -109,7 +109,7 @@ def grade_survival(
         except (GradingCancelled, KeyboardInterrupt):
             raise
         except Exception as error:  # the trial could not run: no verdict, never a crash
-            text = redact(str(error) if isinstance(error, HarnessError) else repr(error),
+            text = redact(described(error),
                           graded.creds.secrets)  # fmt: skip
             cause = failure_cause(workspace.engine, workspace.scope(check.id, action), steps, text)
             return CheckResult(

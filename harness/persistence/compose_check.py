@@ -23,7 +23,7 @@ from harness.containers.addressing import compose_ports_entry
 from harness.containers.compose import Compose
 from harness.containers.engine import Engine, Session
 from harness.containers.run_state import RunState
-from harness.errors import HarnessError
+from harness.errors import described
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.placement import ImageFacts, covers
 from harness.model.platforms.compose_check import (
@@ -139,7 +139,7 @@ def run_check_cell(  # noqa: PLR0917 - the engine, the run, the file, the servic
 
 
 def _cause(error: Exception, creds: Credentials) -> str:
-    text = str(error) if isinstance(error, HarnessError) else repr(error)
+    text = described(error)
     return redact(text, creds.secrets)
 
 

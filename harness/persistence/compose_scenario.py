@@ -26,7 +26,7 @@ from harness.containers.managed import observed_mounts
 from harness.containers.readiness import wait_until_ready
 from harness.containers.retry import Backoff, RetryExhausted, retry
 from harness.containers.run_state import RunState
-from harness.errors import HarnessError, NotReady, NotRunning
+from harness.errors import HarnessError, NotReady, NotRunning, described
 from harness.images.sources import UpgradeImages
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.faults import CellSteps
@@ -261,7 +261,7 @@ def run_compose_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
                      expected_mount, upgrade=upgrade)  # fmt: skip
     except Exception as error:  # no verdict, with the cause; never a crash
         if result.observed is None:  # else only the cleanup failed: the rows were read back
-            text = str(error) if isinstance(error, HarnessError) else repr(error)
+            text = described(error)
             result.error = failure_cause(engine, session, steps, redact(text, creds.secrets))
     judge_finished(engine, session, steps, result)
     result.seconds = time.monotonic() - started

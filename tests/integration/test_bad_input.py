@@ -6,14 +6,13 @@ traceback, and nothing is left behind.
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_runs import HarnessRun, run_harness
 from testcontainers.core.container import DockerContainer
 
 from harness.containers.database import database_container, running_database
@@ -40,19 +39,11 @@ REPO = Path(__file__).parents[2]
 CHILD_OWNERS: set[str] = set()
 
 
-def _harness(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "harness", *args]
-    with subprocess.Popen(
-        argv,
-        cwd=REPO,
-        env=os.environ | (env or {}),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as child:
-        CHILD_OWNERS.add(f"{socket.gethostname()}:{child.pid}")
-        stdout, stderr = child.communicate(timeout=300)
-    return subprocess.CompletedProcess(argv, child.returncode, stdout, stderr)
+def _harness(*args: str, env: dict[str, str] | None = None) -> HarnessRun:
+    """A harness process whose leftovers the test looks for afterwards (its owner noted)."""
+    run = run_harness(*args, env=env, timeout=300)
+    CHILD_OWNERS.add(f"{socket.gethostname()}:{run.pid}")
+    return run
 
 
 def _labelled_leftovers(engine: Engine, scope: str, owners: set[str]) -> list[str]:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cli_runs import run_harness
 
 from harness.containers.compose import Compose, compose_binary
 from harness.containers.engine import OWNER_LABEL, SESSION_LABEL, Engine
@@ -30,13 +31,6 @@ from harness.persistence.compose_scenario import ComposeService
 
 pytestmark = pytest.mark.compose
 EXAMPLES = Path(__file__).parents[2] / "docs" / "examples"
-
-
-def _harness(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness", *args], capture_output=True, text=True, check=False,
-        env={**os.environ, "HARNESS_IMAGES": "local"}, timeout=900, cwd=cwd,
-    )  # fmt: skip
 
 
 def _left_by(engine: Engine, pid: int) -> list[str]:
@@ -90,7 +84,7 @@ def test_the_named_volume_example_keeps_the_rows_and_exits_0(
 
 def test_the_no_volume_example_loses_the_rows_on_down_up_and_exits_1(tmp_path: Path) -> None:
     report = tmp_path / "anonymous.json"
-    done = _harness("compose-check", str(EXAMPLES / "compose-no-volume.yaml"),
+    done = run_harness("compose-check", str(EXAMPLES / "compose-no-volume.yaml"),
                     "--json", str(report))  # fmt: skip
     assert done.returncode == 1, done.stdout + done.stderr
     assert (
@@ -140,7 +134,7 @@ def test_a_users_running_project_of_the_same_file_keeps_its_rows(
         write_persons(connection)
 
     # down-v-up would remove the project's volume, were it the user's project.
-    done = _harness("compose-check", str(file), "--action", "down-v-up",
+    done = run_harness("compose-check", str(file), "--action", "down-v-up",
                     "--must-survive", "restart")  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert "db's `container_name` is left out" in done.stdout
@@ -171,7 +165,7 @@ def test_a_users_running_project_of_the_same_file_keeps_its_rows(
     ],
 )
 def test_usage_problems_exit_2_in_one_sentence(args: list[str], says: str) -> None:
-    done = _harness("compose-check", str(EXAMPLES / "compose-no-volume.yaml"), *args)
+    done = run_harness("compose-check", str(EXAMPLES / "compose-no-volume.yaml"), *args)
     assert done.returncode == 2, done.stdout + done.stderr
     assert says in done.stderr
     assert "Traceback" not in done.stderr
@@ -180,7 +174,7 @@ def test_usage_problems_exit_2_in_one_sentence(args: list[str], says: str) -> No
 def test_a_file_compose_refuses_is_a_usage_error(tmp_path: Path) -> None:
     bad = tmp_path / "compose.yaml"
     bad.write_text("services:\n  db:\n    image: postgres\n    volumez: [/x]\n")
-    done = _harness("compose-check", str(bad))
+    done = run_harness("compose-check", str(bad))
     assert done.returncode == 2
     assert "is not a compose file Compose accepts" in done.stderr
     assert "volumez" in done.stderr
@@ -241,14 +235,14 @@ def test_a_compose_check_split_in_two_and_merged_exits_and_reports_as_the_unspli
     file = str(EXAMPLES / "compose-no-volume.yaml")
     narrow = ("--action", "restart", "--action", "down-v-up", "--must-survive", "down-up")
     whole = tmp_path / "whole.json"
-    done = _harness("compose-check", file, *narrow, "--json", str(whole))
+    done = run_harness("compose-check", file, *narrow, "--json", str(whole))
     assert done.returncode == 1, done.stdout + done.stderr
     shards = [tmp_path / f"shard-{k}.json" for k in (1, 2)]
     for k, path in enumerate(shards, start=1):
-        done = _harness("compose-check", file, *narrow, "--shard", f"{k}/2", "--json", str(path))
+        done = run_harness("compose-check", file, *narrow, "--shard", f"{k}/2", "--json", str(path))
         assert done.returncode == (0 if k == 1 else 1), done.stdout + done.stderr
     merged = tmp_path / "merged.json"
-    done = _harness("merge", *map(str, shards), "--json", str(merged), "--html",
+    done = run_harness("merge", *map(str, shards), "--json", str(merged), "--html",
                     str(tmp_path / "merged.html"))  # fmt: skip
     assert done.returncode == 1, done.stdout + done.stderr  # down-up lost, as unsplit
     assert "db loses its rows on down-up" in done.stdout

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runs import run_harness
 
 from harness.containers.engine import Engine
 from harness.engines.catalogue import ENGINE_LABEL, engines_root
@@ -19,16 +20,8 @@ from harness.engines.catalogue import ENGINE_LABEL, engines_root
 REPO = Path(__file__).parents[2]
 
 
-def _harness(*args: str, timeout: int = 1200) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness", *args],
-        cwd=REPO, env=os.environ | {"HARNESS_IMAGES": "local"}, capture_output=True, text=True,
-        check=False, timeout=timeout,
-    )  # fmt: skip
-
-
 def _listed() -> dict[str, dict[str, str]]:
-    done = _harness("engines", "list", "--json")
+    done = run_harness("engines", "list", "--json")
     assert done.returncode == 0, done.stderr
     return {entry["name"]: entry for entry in json.loads(done.stdout)}
 
@@ -36,10 +29,10 @@ def _listed() -> dict[str, dict[str, str]]:
 def _comes_up_once(engine: str, kind_and_version: str) -> None:
     """`engines up ENGINE` brings it up and says what answered; a second time it is idempotent
     and quiet (nothing to do)."""
-    up = _harness("engines", "up", engine)
+    up = run_harness("engines", "up", engine)
     assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-3000:]
     assert up.stdout.startswith(f"{engine}: {kind_and_version}")
-    again = _harness("engines", "up", engine)
+    again = run_harness("engines", "up", engine)
     assert again.returncode == 0
     assert again.stderr == ""
 
@@ -78,7 +71,7 @@ def test_docker_26_comes_up_runs_beside_the_host_and_goes_down_leaving_nothing(
 
         # The cell that changed in Engine 23, on both engines at once.
         report = tmp_path / "two.json"
-        run = _harness(
+        run = run_harness(
             "run", "--engine", "host", "--engine", "docker-26", "--storage", "named",
             "--action", "prune-recreate", "--action", "restart", "--json", str(report),
         )  # fmt: skip
@@ -86,7 +79,7 @@ def test_docker_26_comes_up_runs_beside_the_host_and_goes_down_leaving_nothing(
             run, report, "docker-26", "named-prune-recreate", ["lost", "survives"], contract
         )
     finally:
-        down = _harness("engines", "down", "docker-26")
+        down = run_harness("engines", "down", "docker-26")
     assert down.returncode == 0, down.stderr
     assert _listed()["docker-26"]["state"] == "down"
     # Its own label: the swarm's test may have its nodes up meanwhile (another worker).
@@ -117,7 +110,7 @@ def test_podman_comes_up_runs_the_matrix_beside_the_host_and_goes_down_leaving_n
             run, report, "podman", "bind-volumes-from", ["survives", "rejected"], contract
         )
     finally:
-        down = _harness("engines", "down", "podman")
+        down = run_harness("engines", "down", "podman")
     assert down.returncode == 0, down.stderr
     assert _listed()["podman"]["state"] == "down"
     assert not home.exists()

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cli_runs import run_harness
+
 from harness.model.cells import matrix
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,14 +26,6 @@ CELLS = ("mysql-named-restart", "mysql-named-recreate", "mysql-layer-restart",
 TABLE_ORDER = [cell.id for cell in matrix() if cell.id in CELLS]
 
 
-def _harness(*args: str, timeout: int = 900) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness", *args],
-        capture_output=True, text=True, timeout=timeout, check=False,
-        env={**os.environ, "HARNESS_IMAGES": "local"},
-    )  # fmt: skip
-
-
 def _verdicts(report: dict[str, Any]) -> dict[str, tuple[str, str | None, bool]]:
     return {r["id"]: (r["expected"], r["observed"], r["passed"]) for r in report["results"]}
 
@@ -40,11 +34,11 @@ def test_a_matrix_run_split_in_three_and_merged_gives_the_unsplit_run_s_verdicts
     tmp_path: Path, local_images: dict[str, str], contract: Callable[[str, Any], None]
 ) -> None:
     whole = tmp_path / "whole.json"
-    ran = _harness("run", "--database", "mysql", *CELL_OPTIONS, "--json", str(whole))
+    ran = run_harness("run", "--database", "mysql", *CELL_OPTIONS, "--json", str(whole))
     assert ran.returncode == 0, ran.stderr[-2000:]
     shards = [tmp_path / f"shard-{k}.json" for k in (1, 2, 3)]
     for k, path in enumerate(shards, start=1):
-        ran = _harness(
+        ran = run_harness(
             "run", "--database", "mysql", *CELL_OPTIONS, "--shard", f"{k}/3", "--json", str(path)
         )
         assert ran.returncode == 0, ran.stderr[-2000:]
@@ -52,7 +46,7 @@ def test_a_matrix_run_split_in_three_and_merged_gives_the_unsplit_run_s_verdicts
         contract("report", json.loads(path.read_text()))
     merged = tmp_path / "merged.json"
     junit = tmp_path / "cells.xml"
-    ran = _harness("merge", *map(str, shards), "--json", str(merged), "--junit", str(junit))
+    ran = run_harness("merge", *map(str, shards), "--json", str(merged), "--junit", str(junit))
     assert ran.returncode == 0, ran.stderr
     report = json.loads(merged.read_text())
     contract("report", report)
@@ -79,12 +73,12 @@ def test_pytest_shards_merged_hold_every_selected_cell_with_its_promise(
         assert f"{3 if k == 1 else 2} passed" in ran.stdout
         contract("report", json.loads(report.read_text()))
     merged = tmp_path / "merged.json"
-    ran = _harness("merge", *map(str, reports), "--json", str(merged))
+    ran = run_harness("merge", *map(str, reports), "--json", str(merged))
     assert ran.returncode == 0, ran.stderr
     results = json.loads(merged.read_text())["results"]
     assert [r["id"] for r in results] == TABLE_ORDER
     assert all(r["passed"] and r["rows_read"] == r["rows_written"] * (r["observed"] == "survives")
                for r in results)  # fmt: skip
-    ran = _harness("merge", str(reports[0]))
+    ran = run_harness("merge", str(reports[0]))
     assert ran.returncode == 2
     assert "shard 2 of 2 is missing" in ran.stderr

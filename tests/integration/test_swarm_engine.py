@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runs import run_harness
 
 from harness.containers.engine import Engine
 from harness.engines.catalogue import ENGINE_LABEL
@@ -23,16 +24,8 @@ REPO = Path(__file__).parents[2]
 SWARM_LABEL = f"{ENGINE_LABEL}=swarm"
 
 
-def _harness(*args: str, timeout: int = 1200) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness", *args],
-        cwd=REPO, env=os.environ | {"HARNESS_IMAGES": "local"}, capture_output=True, text=True,
-        check=False, timeout=timeout,
-    )  # fmt: skip
-
-
 def _swarm_listed() -> dict[str, object]:
-    done = _harness("engines", "list", "--json")
+    done = run_harness("engines", "list", "--json")
     assert done.returncode == 0, done.stderr
     return next(entry for entry in json.loads(done.stdout) if entry["name"] == "swarm")
 
@@ -98,7 +91,7 @@ def _run_killed_mid_cell_then_cleaned(host: Engine) -> None:
     running.send_signal(signal.SIGKILL)
     running.wait(timeout=30)
     assert _on_nodes("harness.session"), "the killed run had made nothing yet: it tests nothing"
-    cleaned = _harness("clean")
+    cleaned = run_harness("clean")
     assert cleaned.returncode == 0, cleaned.stderr
     # (Not a count: another test's `clean` may sweep the dead run's service first.)
     assert "removed from the swarm:" in cleaned.stdout
@@ -130,14 +123,16 @@ def _shards_on_their_own_nodes_merge_to_one_nodes_verdicts(tmp_path: Path) -> No
              "restart", "--action", "prune-recreate")  # fmt: skip
     since = int(time.time())
     whole = tmp_path / "whole.json"
-    ran = _harness("run", "--engine", "swarm", *cells, "--json", str(whole))
+    ran = run_harness("run", "--engine", "swarm", *cells, "--json", str(whole))
     assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-2000:]
     shards = [tmp_path / f"shard-{k}.json" for k in (1, 2)]
     for k, path in enumerate(shards, start=1):
-        ran = _harness("run", "--engine", "swarm", *cells, "--shard", f"{k}/2", "--json", str(path))
+        ran = run_harness(
+            "run", "--engine", "swarm", *cells, "--shard", f"{k}/2", "--json", str(path)
+        )
         assert ran.returncode == 0, ran.stdout[-2000:] + ran.stderr[-2000:]
     merged = tmp_path / "merged.json"
-    ran = _harness("merge", *map(str, shards), "--json", str(merged))
+    ran = run_harness("merge", *map(str, shards), "--json", str(merged))
     assert ran.returncode == 0, ran.stderr
     one_node = json.loads(whole.read_text())
     assert _verdicts(json.loads(merged.read_text())) == _verdicts(one_node)
@@ -156,7 +151,7 @@ def _compose_check_on_the_swarm_keeps_the_named_volume_on_its_node(tmp_path: Pat
     that holds the volume (exit 0); a move to another node finds it empty there, and the task
     moved back reads every row on the first node."""
     report = tmp_path / "check.json"
-    ran = _harness("compose-check", str(EXAMPLES / "compose-named-volume.yaml"), "--on",
+    ran = run_harness("compose-check", str(EXAMPLES / "compose-named-volume.yaml"), "--on",
                    "swarm", "--action", "move-node", "--json", str(report))  # fmt: skip
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-2000:]
     assert "What the file promises on the swarm, before anything runs:" in ran.stdout
@@ -181,7 +176,7 @@ def _compose_check_on_the_swarm_exits_1_for_the_image_s_volume(tmp_path: Path) -
     """The docs' file without a volume: each task gets a new anonymous volume, so a forced
     update loses the rows; a must-survive action, so exit 1 with the line to add."""
     report = tmp_path / "anonymous.json"
-    ran = _harness("compose-check", str(EXAMPLES / "compose-no-volume.yaml"), "--on", "swarm",
+    ran = run_harness("compose-check", str(EXAMPLES / "compose-no-volume.yaml"), "--on", "swarm",
                    "--action", "update-force", "--must-survive", "update-force", "--json",
                    str(report))  # fmt: skip
     assert ran.returncode == 1, ran.stdout[-3000:] + ran.stderr[-2000:]
@@ -208,7 +203,7 @@ def test_swarm_comes_up_over_a_killed_start_lists_its_nodes_and_goes_down_leavin
         _killed_while_starting()
         assert _left_on_host(harness_engine), "the killed start made nothing: it tests nothing"
 
-        up = _harness("engines", "up", "swarm", "--nodes", "2")
+        up = run_harness("engines", "up", "swarm", "--nodes", "2")
         assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-3000:]
         assert up.stdout.startswith("swarm: docker 26.")
         listed = _swarm_listed()
@@ -232,7 +227,7 @@ def test_swarm_comes_up_over_a_killed_start_lists_its_nodes_and_goes_down_leavin
             assert held <= host_tags
             loaded |= held
 
-        again = _harness("engines", "up", "swarm", "--nodes", "2")
+        again = run_harness("engines", "up", "swarm", "--nodes", "2")
         assert again.returncode == 0
         assert again.stderr == "", "a swarm that is up was started or loaded again"
 
@@ -241,7 +236,7 @@ def test_swarm_comes_up_over_a_killed_start_lists_its_nodes_and_goes_down_leavin
         _compose_check_on_the_swarm_keeps_the_named_volume_on_its_node(tmp_path)
         _compose_check_on_the_swarm_exits_1_for_the_image_s_volume(tmp_path)
     finally:
-        down = _harness("engines", "down", "swarm")
+        down = run_harness("engines", "down", "swarm")
     assert down.returncode == 0, down.stderr
     assert down.stdout == "swarm: removed\n"
     assert _swarm_listed()["state"] == "down"

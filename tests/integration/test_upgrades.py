@@ -5,14 +5,12 @@ old version still reads), MariaDB 10.11 -> 11.8 reads it, with and without its a
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runs import run_harness
 
 from harness.containers.database import running_database
 from harness.containers.engine import Engine, Session
@@ -28,13 +26,6 @@ def versions(local_versions: dict[str, str]) -> dict[str, str]:
     return local_versions
 
 
-def _harness(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness", *args], capture_output=True, text=True, check=False,
-        env={**os.environ, "HARNESS_IMAGES": "local"}, timeout=600,
-    )  # fmt: skip
-
-
 def test_run_upgrade_refuses_postgres_on_persistent_storage_and_keeps_mysql(
     tmp_path: Path, versions: dict[str, str], contract: Callable[[str, Any], None]
 ) -> None:
@@ -42,7 +33,7 @@ def test_run_upgrade_refuses_postgres_on_persistent_storage_and_keeps_mysql(
     directory, with its FATAL line as evidence, and 15 put back reads all six rows; MariaDB
     11.8 reads all six rows 10.11 wrote."""
     report = tmp_path / "upgrade.json"
-    process = _harness(
+    process = run_harness(
         "run", "--action", "upgrade", "--storage", "named", "--storage", "bind",
         "--json", str(report),
     )  # fmt: skip
@@ -74,14 +65,14 @@ def test_run_upgrade_refuses_postgres_on_persistent_storage_and_keeps_mysql(
 def test_upgrade_check_is_a_gate_exit_1_for_postgres_and_0_for_mariadb(
     versions: dict[str, str],
 ) -> None:
-    refused = _harness(
+    refused = run_harness(
         "upgrade-check", "--from", versions["postgres-15"], "--to", versions["postgres-17"]
     )
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert "refused: " in refused.stdout
     assert "FATAL: database files are incompatible with server" in refused.stdout
     assert "pg_upgrade" in refused.stdout
-    kept = _harness(
+    kept = run_harness(
         "upgrade-check", "--from", versions["mysql-10.11"], "--to", versions["mysql-11.8"],
         "--env", "MARIADB_AUTO_UPGRADE=1",
     )  # fmt: skip
@@ -93,18 +84,18 @@ def test_upgrade_check_is_a_gate_exit_1_for_postgres_and_0_for_mariadb(
 def test_upgrade_check_usage_and_environment_problems_exit_2_in_one_sentence(
     versions: dict[str, str],
 ) -> None:
-    missing = _harness("upgrade-check", "--from", "nosuch/pg:1", "--to", versions["postgres-17"])
+    missing = run_harness("upgrade-check", "--from", "nosuch/pg:1", "--to", versions["postgres-17"])
     assert missing.returncode == 2
     assert missing.stderr == (
         "harness: Image(s) nosuch/pg:1 are not on the engine; pull or build them first "
         "(upgrade-check never pulls).\n"
     )
-    mixed = _harness(
+    mixed = run_harness(
         "upgrade-check", "--from", versions["mysql-10.11"], "--to", versions["postgres-17"]
     )
     assert mixed.returncode == 2
     assert "runs postgres, not mysql; compare images of one database." in mixed.stderr
-    assert _harness("upgrade-check", "--from", versions["postgres-15"]).returncode == 2
+    assert run_harness("upgrade-check", "--from", versions["postgres-15"]).returncode == 2
 
 
 def _data_volume(engine: Engine, session: Session, name: str) -> Mount:

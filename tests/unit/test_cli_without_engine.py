@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.frontends.cli.main import build_parser
+from harness.frontends.cli.main import build_parser, program_name
+from harness.model.cells import MATRICES
 
 
 def _harness(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -137,3 +138,28 @@ def test_durability_rounds_must_be_at_least_one() -> None:
     assert exit_info.value.code == 2
     args = build_parser().parse_args(["run", "--durability", "--rounds", "3", "--seed", "9"])
     assert (args.durability, args.rounds, args.seed) == (True, 3, 9)
+
+
+@pytest.mark.parametrize(
+    ("argv0", "prog"),
+    [
+        ("/work/harness/__main__.py", "python -m harness"),  # python -m harness
+        ("/venv/bin/harness", "harness"),  # the installed command
+        ("", "python -m harness"),
+    ],
+)
+def test_usage_names_the_command_as_it_was_called(argv0: str, prog: str) -> None:
+    assert program_name(argv0) == prog
+
+
+def test_run_help_names_every_matrix_s_storages_actions_and_engines() -> None:
+    """`run --help` lists the swarm's names too, and every engine `engines up` brings up."""
+    shown = _harness("run", "--help", env={"PATH": ""})
+    assert shown.returncode == 0, shown.stderr
+    # argparse wraps at hyphens: join the lines back into one text.
+    text = " ".join(shown.stdout.split()).replace("- ", "-")
+    for axes in MATRICES.values():
+        for name in (*axes.storages, *axes.actions):
+            assert name in text, name
+    assert "with --swarm: update-force" in text
+    assert "podman" in text

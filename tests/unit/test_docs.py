@@ -114,3 +114,27 @@ def test_the_variables_list_is_the_table_the_code_reads() -> None:
     begin = text.index("-->\n", text.index("<!-- variables:begin")) + len("-->\n")
     end = text.index("<!-- variables:end -->")
     assert text[begin:end] == variables_markdown(), "run `python -m harness images variables`"
+
+
+def _environment_variables_read() -> set[str]:
+    """Every `HARNESS_*` variable the harness, its scripts and its Makefile name."""
+    sources = [*(REPO / "harness").rglob("*.py"), *(REPO / "scripts").glob("*.sh"),
+               REPO / "Makefile", *(REPO / "harness/images/context").rglob("*.sh")]  # fmt: skip
+    found: set[str] = set()
+    for source in sources:
+        found |= set(re.findall(r"(?<![\w])HARNESS_[A-Z][A-Z_]*[A-Z]", source.read_text()))
+    return found - {"HARNESS_KEYS"}  # a Python constant of the swarm check, not a variable
+
+
+def test_contracts_name_every_variable_marker_and_pytest_option() -> None:
+    from harness.frontends.pytest.plugin import MARKERS  # noqa: PLC0415
+
+    contracts = (REPO / "docs/contracts.md").read_text()
+    missing = [v for v in sorted(_environment_variables_read()) if f"`{v}`" not in contracts]
+    missing += [f"marker {m}" for m in MARKERS if f"`{m}`" not in contracts and m in {
+        "persistence", "layers", "volumes", "durability", "compose", "swarm", "grading",
+        "faults", "engine"}]  # fmt: skip
+    plugin = "\n".join(p.read_text() for p in (REPO / "harness/frontends").rglob("*.py"))
+    options = set(re.findall(r'addoption\(\s*"(--[a-z-]+)"', plugin))
+    missing += [o for o in sorted(options) if f"`{o}" not in contracts]
+    assert missing == [], f"docs/contracts.md does not name: {missing}"

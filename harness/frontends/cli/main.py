@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.frontends.cli.clean import add_clean_command
@@ -29,9 +30,16 @@ def _err(message: str) -> None:
     print(f"harness: {message}", file=sys.stderr)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def program_name(argv0: str) -> str:
+    """How the user called the harness, for usage lines: `python -m harness` runs
+    `harness/__main__.py`; the installed command is `harness` (or wherever it was linked)."""
+    name = Path(argv0).name
+    return "python -m harness" if name in ("__main__.py", "") else name
+
+
+def build_parser(prog: str = "python -m harness") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m harness",
+        prog=prog,
         description="Does a stateful container's data survive what happens to the container?",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -50,7 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    # Usage lines name the command as typed; arguments handed in (a test, an embedding) have
+    # no command line of their own.
+    parser = build_parser(
+        program_name(sys.argv[0]) if argv is None and sys.argv else "python -m harness"
+    )
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     cleanup_on_terminate()

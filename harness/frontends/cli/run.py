@@ -17,6 +17,7 @@ from harness.containers.run_state import end_run_or_say, start_run
 from harness.engines.catalogue import (
     ENGINE_LABEL,
     HOST,
+    OFFERS,
     SWARM,
     connect_engine,
     engine_environment,
@@ -60,12 +61,6 @@ from harness.model.cells import (
     matrix,
 )
 from harness.model.durability import DEFAULT_ROUNDS, DEFAULT_SEED
-from harness.model.platforms.actions import ACTION_NAMES
-from harness.model.platforms.compose import (
-    COMPOSE_ACTION_NAMES,
-    COMPOSE_STORAGE_NAMES,
-)
-from harness.model.platforms.storage import STORAGE_NAMES
 from harness.model.servers.credentials import Credentials
 from harness.model.servers.databases import DATABASES
 from harness.model.shards import shard_option
@@ -306,6 +301,18 @@ def _positive(text: str) -> int:
     return value
 
 
+# The option that chooses each matrix, for help texts.
+_MATRIX_SWITCH = {RUN_MATRIX: "", COMPOSE_MATRIX: "with --compose", SWARM_MATRIX: "with --swarm"}
+
+
+def _per_matrix(axis: str) -> str:
+    """Every matrix's names on one axis ("storages" or "actions"), for `--storage`/`--action`."""
+    return "; ".join(
+        f"{_MATRIX_SWITCH[axes.name] or 'the run matrix'}: {', '.join(getattr(axes, axis))}"
+        for axes in MATRICES.values()
+    )
+
+
 def add_run_command(commands: Any) -> None:
     run = commands.add_parser("run", help="run the persistence matrix (or part of it)")
     run.add_argument(
@@ -327,15 +334,13 @@ def add_run_command(commands: Any) -> None:
         "--storage",
         action="append",
         metavar="MODE",
-        help=f"repeatable; default all: {', '.join(STORAGE_NAMES)} (with --compose: "
-        f"{', '.join(COMPOSE_STORAGE_NAMES)})",
+        help="repeatable; default all of the chosen matrix's: " + _per_matrix("storages"),
     )
     run.add_argument(
         "--action",
         action="append",
         metavar="NAME",
-        help=f"repeatable; default all: {', '.join(ACTION_NAMES)} (with --compose: "
-        f"{', '.join(COMPOSE_ACTION_NAMES)})",
+        help="repeatable; default all of the chosen matrix's: " + _per_matrix("actions"),
     )
     run.add_argument("--json", type=Path, metavar="PATH", help="write the JSON report here")
     run.add_argument("--html", type=Path, metavar="PATH", help="write the HTML grid here")
@@ -344,7 +349,8 @@ def add_run_command(commands: Any) -> None:
         action="append",
         metavar="NAME",
         help=f"repeatable: {HOST} (DOCKER_HOST or the default socket) or an engine brought up "
-        "with `engines up` (docker-26); several write a comparison too. Default: host",
+        f"with `engines up` ({', '.join(n for n in OFFERS if n != SWARM)}; the swarm's matrix: "
+        "--swarm); several write a comparison too. Default: host",
     )
     crash = run.add_argument_group("crash durability")
     crash.add_argument(

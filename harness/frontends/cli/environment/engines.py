@@ -94,7 +94,8 @@ def cmd_engines_list(args: argparse.Namespace) -> int:
 
 def add_engine_commands(commands: Any) -> None:
     engines = commands.add_parser(
-        "engines", help="bring up, list or take down the engines under test (docker-26, podman)"
+        "engines",
+        help=f"bring up, list or take down the engines under test ({', '.join(OFFERS)})",
     )
     actions = engines.add_subparsers(dest="engines_command", required=True, metavar="ACTION")
     names = [*OFFERS, ALL]

@@ -39,24 +39,9 @@ stop_temporary_server() {
     wait "$temp_pid" || true
 }
 
-# As the official image: scripts in /docker-entrypoint-initdb.d run once, on first
-# initialisation, in name order; SQL runs against the database variable's; an executable .sh is run, any
-# other .sh is sourced (so it sees the variables above).
-run_initdb_scripts() {
-    local f
-    for f in /docker-entrypoint-initdb.d/*; do
-        case "$f" in
-            *.sh)
-                if [ -x "$f" ]; then log "running $f"; "$f"; else log "sourcing $f"; . "$f"; fi ;;
-            *.sql)     log "running $f"; client_as_root ${database:+"$database"} < "$f" ;;
-            *.sql.gz)  log "running $f"; gunzip -c "$f" | client_as_root ${database:+"$database"} ;;
-            *.sql.bz2) log "running $f"; bunzip2 -c "$f" | client_as_root ${database:+"$database"} ;;
-            *.sql.xz)  log "running $f"; xzcat "$f" | client_as_root ${database:+"$database"} ;;
-            *.sql.zst) log "running $f"; zstd -dc "$f" | client_as_root ${database:+"$database"} ;;
-            *)         if [ -e "$f" ]; then log "ignoring $f"; fi ;;
-        esac
-    done
-}
+# The SQL of /docker-entrypoint-initdb.d, on stdin, runs against the database variable's database
+# (entrypoint-lib's run_initdb_scripts runs the folder as the official image does).
+initdb_sql() { client_as_root ${database:+"$database"}; }
 
 # The variables of the official image this server stands in for, resolved as that image does,
 # into the names below. `mariadb` (the default) reads MARIADB_* and, where one is unset, its
@@ -250,7 +235,7 @@ initialise() {
     setup_sql | mariadb --protocol=socket --socket="$socket" -uroot
 
     # As root with its password (with only a hash, root@localhost has none until finish_sql).
-    run_initdb_scripts
+    run_initdb_scripts initdb_sql
     finish_sql | client_as_root
 
     log "Stopping temporary server"

@@ -9,24 +9,9 @@ psql_local() {
     psql -v ON_ERROR_STOP=1 --no-password --no-psqlrc --username "$POSTGRES_USER" "$@"
 }
 
-# As the official image: scripts in /docker-entrypoint-initdb.d run once, on first
-# initialisation, in name order; SQL runs against POSTGRES_DB; an executable .sh is run, any
-# other .sh is sourced (so it sees the variables above).
-run_initdb_scripts() {
-    local f
-    for f in /docker-entrypoint-initdb.d/*; do
-        case "$f" in
-            *.sh)
-                if [ -x "$f" ]; then log "running $f"; "$f"; else log "sourcing $f"; . "$f"; fi ;;
-            *.sql)     log "running $f"; psql_local --dbname "$POSTGRES_DB" -f "$f" ;;
-            *.sql.gz)  log "running $f"; gunzip -c "$f" | psql_local --dbname "$POSTGRES_DB" ;;
-            *.sql.bz2) log "running $f"; bunzip2 -c "$f" | psql_local --dbname "$POSTGRES_DB" ;;
-            *.sql.xz)  log "running $f"; xzcat "$f" | psql_local --dbname "$POSTGRES_DB" ;;
-            *.sql.zst) log "running $f"; zstd -dc "$f" | psql_local --dbname "$POSTGRES_DB" ;;
-            *)         if [ -e "$f" ]; then log "ignoring $f"; fi ;;
-        esac
-    done
-}
+# The SQL of /docker-entrypoint-initdb.d, on stdin, runs against POSTGRES_DB
+# (entrypoint-lib's run_initdb_scripts runs the folder as the official image does).
+initdb_sql() { psql_local --dbname "$POSTGRES_DB"; }
 
 initialise() {
     file_env POSTGRES_PASSWORD
@@ -60,7 +45,7 @@ initialise() {
     if [ "$POSTGRES_DB" != postgres ]; then
         psql_local --dbname postgres --set db="$POSTGRES_DB" <<< 'CREATE DATABASE :"db";'
     fi
-    run_initdb_scripts
+    run_initdb_scripts initdb_sql
     pg_ctl -D "$PGDATA" -m fast -w stop
     echo
     echo 'PostgreSQL init process complete; ready for start up.'
