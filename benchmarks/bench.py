@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -197,6 +198,21 @@ class Bench:
         wall, _cpu, _rss = timed_process(command)
         self.measure(f"harness process {database}-{storage}-{action}").add(wall)
 
+    def no_engine(self) -> None:
+        """`run` against an address that accepts connections and never answers: how long until
+        it says so and exits 2 (the SDK's own timeout would hold it two minutes)."""
+        with socket.socket() as silent:
+            silent.bind(("127.0.0.1", 0))
+            silent.listen(64)
+            env = ENV | {"DOCKER_HOST": f"tcp://127.0.0.1:{silent.getsockname()[1]}"}
+            started = time.monotonic()
+            done = subprocess.run([PYTHON, "-m", "harness", "run", "--database", "mysql"],
+                                  cwd=ROOT, env=env, capture_output=True, check=False)  # fmt: skip
+            seconds = time.monotonic() - started
+        if done.returncode != 2:
+            raise SystemExit(f"bench: run without an engine exited {done.returncode}, not 2")
+        self.measure("run exits 2 without an engine").add(seconds)
+
     def harness_in_process(self, database: str, storage: str, action: str) -> None:
         from harness.model.cells import Cell  # noqa: PLC0415
         from harness.persistence.scenario import run_scenario  # noqa: PLC0415
@@ -347,6 +363,7 @@ def quick_round(bench: Bench) -> None:
         bench.harness_first_query(database)
         bench.stock_first_query(database)
     bench.memory_10_cells()
+    bench.no_engine()
     bench.grading(1)
     bench.grading(2)
 
@@ -380,6 +397,9 @@ def ratios(measures: dict[str, Measure], default_workers: int) -> list[Ratio]:
         stock = measures[f"stock testcontainers first query {database}"].median
         add(f"first query {database} / stock testcontainers", ours / stock, 0.6,
             f"{ours:.2f} s / {stock:.2f} s")  # fmt: skip
+    silent = measures.get("run exits 2 without an engine")
+    if silent:  # a silent engine is said quickly, never after the SDK's two-minute timeout
+        add("run without an engine / 10 s", silent.median / 10, 1.0, f"{silent.median:.1f} s")
     serial = measures.get("matrix -n 0")
     if serial:
         small, large = measures["peak RSS 10 cells"].median, serial.median_of("peak_rss_mb")

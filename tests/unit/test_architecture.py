@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -169,12 +170,35 @@ def test_plugin_and_public_api_import_nothing_heavy() -> None:
 
 
 def test_public_api_resolves_lazily() -> None:
-    """Every name in harness.__all__ resolves (and check_persistence is among them)."""
-    import harness  # noqa: PLC0415
-
-    assert "check_persistence" in harness.__all__
-    for name in harness.__all__:
-        assert getattr(harness, name) is not None
+    """`import harness` loads no module a public name lives in; the first use of a name loads
+    its module and no other layer (check_persistence's brings the engine layer); every name
+    resolves."""
+    probe = """
+import json, sys, harness
+where = {m for m in harness._WHERE.values() if m != "harness.errors"}
+loaded = lambda: sorted(m for m in where if m in sys.modules)
+seen = {"at import": loaded()}
+harness.Outcome
+seen["after Outcome"] = loaded()
+seen["docker before check_persistence"] = "docker" in sys.modules
+harness.check_persistence
+seen["after check_persistence"] = loaded()
+seen["docker after"] = "docker" in sys.modules
+seen["all resolve"] = all(getattr(harness, n) is not None for n in harness.__all__)
+print(json.dumps(seen))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    seen = json.loads(result.stdout)
+    assert seen["at import"] == []
+    assert "harness.model.outcomes" in seen["after Outcome"]
+    assert not any(m.startswith(("harness.persistence", "harness.containers"))
+                   for m in seen["after Outcome"])  # fmt: skip
+    assert seen["docker before check_persistence"] is False
+    assert "harness.persistence.byo" in seen["after check_persistence"]
+    assert seen["docker after"] is True
+    assert seen["all resolve"] is True
 
 
 # A room a reader takes in at a glance: past this, a folder splits into rooms of its own.
