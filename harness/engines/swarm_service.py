@@ -35,6 +35,7 @@ from harness.containers.engine import (
 from harness.engines.swarm import SwarmCluster
 from harness.errors import EngineUnavailable, HarnessError, NotRunning
 from harness.model.platforms.swarm_check import StackService
+from harness.model.spec import MountKind
 
 SECRETS_TARGET = "/run/secrets"
 TASK_DEADLINE = 180.0  # seconds for a new task to run (a node going down takes ~30 s to notice)
@@ -103,7 +104,7 @@ def passwords_as_secrets(
 class DataMount:
     """The service's mount of the data directory (`--mount type=...`)."""
 
-    kind: str  # volume, bind, tmpfs
+    kind: MountKind
     target: str
     source: str = ""  # the volume's name (in a stack: the stack's own key), or the node's path
 
@@ -135,7 +136,7 @@ class ServiceConfig:
                     self.mount.target,
                     self.mount.source or None,
                     type=self.mount.kind,  # type: ignore[arg-type]
-                    labels=dict(self.labels) if self.mount.kind == "volume" else None,
+                    labels=dict(self.labels) if self.mount.kind is MountKind.VOLUME else None,
                 )
             )
         service = manager.client.services.create(  # type: ignore[no-untyped-call]
@@ -183,8 +184,8 @@ class ServiceConfig:
             if self.user.top_volumes:
                 stack["volumes"] = dict(self.user.top_volumes)
         elif self.mount is not None:
-            volume: dict[str, Any] = {"type": self.mount.kind, "target": self.mount.target}
-            if self.mount.kind == "volume":
+            volume: dict[str, Any] = {"type": str(self.mount.kind), "target": self.mount.target}
+            if self.mount.kind is MountKind.VOLUME:
                 volume["source"] = STACK_VOLUME
                 stack["volumes"] = {STACK_VOLUME: {"labels": dict(self.labels)}}
             elif self.mount.source:

@@ -50,7 +50,7 @@ from harness.persistence.scenario import Trial, exercise
 
 # The student's mounts exactly as typed: no mount is added, none is checked against a mode.
 AS_GIVEN = StorageMode(
-    "as-given", "the submission's own mounts", Resource.NONE, promises={}, mount_kind=None
+    "as-given", "the submission's own mounts", Resource.NONE, promises={}, holder=None
 )
 
 

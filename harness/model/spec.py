@@ -17,8 +17,11 @@ from harness.errors import UsageError
 
 
 class MountKind(StrEnum):
+    """The engine's kinds of mount, as an inspect reports a mount's `Type`."""
+
     VOLUME = "volume"  # a named volume: `-v name:/path`
     BIND = "bind"  # a host directory: `-v /host/dir:/path`
+    TMPFS = "tmpfs"  # memory: `--tmpfs /path` (kept in ContainerSpec.tmpfs, never a Mount)
 
 
 @dataclass(frozen=True)

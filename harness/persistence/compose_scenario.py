@@ -30,11 +30,11 @@ from harness.errors import HarnessError, NotReady, NotRunning, described
 from harness.images.sources import UpgradeImages
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.faults import CellSteps
+from harness.model.holders import Holder
 from harness.model.placement import ImageFacts, covering, place
 from harness.model.platforms.compose import (
     COMPOSE_ACTIONS,
     COMPOSE_STORAGE,
-    ComposeMount,
     compose_expect,
     unverified_because,
 )
@@ -53,17 +53,6 @@ from harness.persistence.fault_causes import failure_cause, judge_finished
 from harness.persistence.scenario import REFUSAL_LOG_LINES, refused_or_lost
 
 PROJECT_FILE = "compose.yaml"
-_MOUNT_KIND = {
-    ComposeMount.NONE: None,
-    ComposeMount.IMAGE_VOLUME: "volume",
-    ComposeMount.DECLARED_ANONYMOUS: "volume",
-    ComposeMount.NAMED: "volume",
-    ComposeMount.EXTERNAL: "volume",
-    ComposeMount.BIND: "bind",
-    ComposeMount.TMPFS: "tmpfs",
-}
-
-
 # Compose commands after which the next one must find the service's container stopped.
 STOPPING_COMMANDS = frozenset({"stop", "kill"})
 LISTED_STOPPED_BACKOFF = Backoff(attempts=300, deadline_seconds=30.0, first_wait=0.05, max_wait=0.5)
@@ -254,7 +243,7 @@ def run_compose_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
     try:
         with _project(engine, session, cell, image, compose=compose, creds=creds,
                       steps=steps) as run:  # fmt: skip
-            named = COMPOSE_STORAGE[cell.storage].mount is ComposeMount.NAMED
+            named = COMPOSE_STORAGE[cell.storage].holder is Holder.NAMED_VOLUME
             volume = f"{run.project}_{DATA_VOLUME}" if named else None
             expected_mount = ExpectedMount(cell.id, cell.storage, volume)
             exercise(run, cell.action, DATABASES[cell.database], creds, result,
@@ -291,7 +280,7 @@ def _project(
     run.data_binds.append(directory / BIND_SOURCE)
     external = None
     try:
-        if storage.mount is ComposeMount.EXTERNAL:
+        if storage.holder is Holder.EXTERNAL_VOLUME:
             external = engine.create_volume(f"{project_name}-external", session.labels)
             run.external_volumes.append(external)
         project = compose_project(
@@ -406,7 +395,7 @@ def _verify_placement(
     by_destination = {m.destination: m for m in mounts}
     destination = covering(list(by_destination), data_dir)
     holder = by_destination[destination] if destination else None
-    kind = _MOUNT_KIND[COMPOSE_STORAGE[expected.storage].mount]
+    kind = COMPOSE_STORAGE[expected.storage].holder.mount_kind
     actual = holder.kind if holder else None
     wrong_volume = expected.volume_name and holder and holder.name != expected.volume_name
     if actual != kind or wrong_volume:

@@ -35,12 +35,12 @@ from harness.engines.swarm_service import (
 from harness.errors import EngineUnavailable, HarnessError, UsageError, described
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.faults import CellSteps
+from harness.model.holders import Holder
 from harness.model.outcomes import Outcome, Promise
 from harness.model.placement import ImageFacts, covering, place
 from harness.model.platforms.swarm import (
     SWARM_ACTIONS,
     SWARM_STORAGE,
-    MountType,
     TaskPlacement,
     planned_read_node,
     swarm_promise,
@@ -48,17 +48,11 @@ from harness.model.platforms.swarm import (
 from harness.model.servers.credentials import Credentials, redact
 from harness.model.servers.databases import DATABASES, DatabaseProfile
 from harness.model.servers.persons import PERSONS_ROWS, Observation, observe, write_persons
+from harness.model.spec import MountKind
 from harness.persistence.fault_causes import failure_cause
 
 BIND_ROOT = "/srv/harness"  # on the node: a bind's source directory
 NODE_BACK_DEADLINE = 120.0
-_KIND = {
-    MountType.NONE: None,
-    MountType.IMAGE_VOLUME: "volume",
-    MountType.VOLUME: "volume",
-    MountType.BIND: "bind",
-    MountType.TMPFS: "tmpfs",
-}
 
 
 @dataclass(frozen=True)
@@ -188,13 +182,14 @@ def _config(  # noqa: PLR0917 - what a service is made of
     )
     bind_path = ""
     mount = None
-    if storage.mount is MountType.VOLUME:
-        mount = DataMount("volume", placement.mount_target, f"harness-{scope.id}-{suffix}-data")
-    elif storage.mount is MountType.BIND:
+    if storage.holder is Holder.NAMED_VOLUME:
+        volume = f"harness-{scope.id}-{suffix}-data"
+        mount = DataMount(MountKind.VOLUME, placement.mount_target, volume)
+    elif storage.holder is Holder.BIND:
         bind_path = f"{BIND_ROOT}/{scope.id}/{cell.id}"
-        mount = DataMount("bind", placement.mount_target, bind_path)
-    elif storage.mount is MountType.TMPFS:
-        mount = DataMount("tmpfs", placement.mount_target)
+        mount = DataMount(MountKind.BIND, placement.mount_target, bind_path)
+    elif storage.holder is Holder.TMPFS:
+        mount = DataMount(MountKind.TMPFS, placement.mount_target)
     config = ServiceConfig(
         name=f"harness-{scope.id}-{suffix}",
         # By id: a node pulls a tag before every task, falling back to its own copy only when
@@ -425,7 +420,7 @@ def _verify_placement(cell: Cell, data_dir: str, server: SwarmTask) -> None:
     by_destination = {m.destination: m for m in observed_mounts(server.attrs())}
     destination = covering(list(by_destination), data_dir)
     holder = by_destination[destination] if destination else None
-    wanted = _KIND[SWARM_STORAGE[cell.storage].mount]
+    wanted = SWARM_STORAGE[cell.storage].holder.mount_kind
     if (holder.kind if holder else None) != wanted:
         where = holder.describe() if holder else "the writable layer"
         raise HarnessError(

@@ -48,7 +48,7 @@ def test_the_names_are_the_contracts() -> None:
 @pytest.mark.parametrize("storage", list(TRANSCRIBED))
 def test_every_promise_is_the_transcribed_table(storage: str) -> None:
     letters = "".join(
-        {Outcome.SURVIVES: "S", Outcome.LOST: "L"}[compose_promise(storage, action)[0]]
+        {Outcome.SURVIVES: "S", Outcome.LOST: "L"}[compose_promise(storage, action).outcome]
         for action in COMPOSE_ACTION_NAMES
     )
     assert letters == TRANSCRIBED[storage]
@@ -57,7 +57,7 @@ def test_every_promise_is_the_transcribed_table(storage: str) -> None:
 def test_every_reason_is_a_filled_sentence() -> None:
     for storage in COMPOSE_STORAGE_NAMES:
         for action in COMPOSE_ACTION_NAMES:
-            reason = compose_promise(storage, action)[1]
+            reason = compose_promise(storage, action).reason
             assert reason
             assert "{" not in reason
 

@@ -12,10 +12,13 @@ import pytest
 from harness.images.sources import UpgradeImages
 from harness.model.cells import MATRICES, Cell, matrix
 from harness.model.engine_info import EngineInfo
+from harness.model.holders import Holder
 from harness.model.outcomes import Outcome
-from harness.model.platforms.compose import compose_expect, compose_promise
-from harness.model.platforms.swarm import swarm_promise
+from harness.model.platforms.compose import COMPOSE_STORAGE, compose_expect, compose_promise
+from harness.model.platforms.storage import STORAGE_MODES
+from harness.model.platforms.swarm import SWARM_STORAGE, swarm_promise
 from harness.model.servers.versions import UpgradePair, find_version, upgrade_promise
+from harness.model.spec import MountKind
 from harness.persistence.scenario import without_verdict
 
 ENGINE = EngineInfo("docker", "20.10.24", "1.41")
@@ -81,10 +84,60 @@ def test_a_compose_upgrade_without_a_verdict_expects_what_the_cell_would() -> No
     line = upgrade.line
     cell = Cell("postgres", "named", "upgrade", "compose")
     result = without_verdict(_engine(), cell, upgrade, GONE)
-    assert compose_promise("named", "upgrade")[0] is Outcome.SURVIVES
+    assert compose_promise("named", "upgrade").outcome is Outcome.SURVIVES
     assert result.expected is upgrade_promise(line).outcome
     assert result.expected is Outcome.REFUSED
     assert (result.upgrade_from, result.upgrade_to) == ("old:1", "new:2")
     assert compose_expect("named", "upgrade", line).outcome is Outcome.REFUSED
     # Storage that loses the rows loses them whatever the next version would say.
     assert compose_expect("tmpfs", "upgrade", line).outcome is Outcome.LOST
+
+
+def _holders() -> dict[str, dict[str, Holder | None]]:
+    """Per platform, what holds the data directory for each of its storage names."""
+    return {
+        "run": {name: mode.holder for name, mode in STORAGE_MODES.items()},
+        "compose": {name: s.holder for name, s in COMPOSE_STORAGE.items()},
+        "swarm": {name: s.holder for name, s in SWARM_STORAGE.items()},
+    }
+
+
+def test_every_platform_is_registered_with_its_holders() -> None:
+    assert set(_holders()) == set(MATRICES)
+    for kind, holders in _holders().items():
+        assert set(holders) == set(MATRICES[kind].storages), kind
+
+
+def test_a_storage_name_means_the_same_holder_on_every_platform() -> None:
+    """One vocabulary: `named` is a named volume, `anonymous` the image's VOLUME, `bind` a
+    directory of the host (or node) on every platform, so a table read across platforms
+    compares like with like."""
+    by_name: dict[str, set[Holder | None]] = {}
+    for holders in _holders().values():
+        for name, holder in holders.items():
+            by_name.setdefault(name, set()).add(holder)
+    assert {name: h for name, h in by_name.items() if len(h) > 1} == {}
+    assert by_name["layer"] == {Holder.LAYER}
+    assert by_name["anonymous"] == {Holder.IMAGE_VOLUME}
+    assert by_name["named"] == {Holder.NAMED_VOLUME}
+
+
+@pytest.mark.parametrize(
+    ("holder", "kind"),
+    [
+        (Holder.LAYER, None),
+        (Holder.IMAGE_VOLUME, MountKind.VOLUME),
+        (Holder.ANONYMOUS_VOLUME, MountKind.VOLUME),
+        (Holder.NAMED_VOLUME, MountKind.VOLUME),
+        (Holder.EXTERNAL_VOLUME, MountKind.VOLUME),
+        (Holder.BIND, MountKind.BIND),
+        (Holder.TMPFS, MountKind.TMPFS),
+    ],
+)
+def test_each_holder_is_the_mount_the_engine_reports(
+    holder: Holder, kind: MountKind | None
+) -> None:
+    """What an inspect reports as the mount's `Type` (the placement check compares it)."""
+    assert holder.mount_kind == kind
+    if kind is not None:
+        assert str(kind) in ("volume", "bind", "tmpfs")

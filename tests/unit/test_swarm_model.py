@@ -21,6 +21,7 @@ from harness.model.platforms.swarm import (
     planned_read_node,
     swarm_promise,
 )
+from harness.model.spec import MountKind
 from harness.persistence.swarm_scenario import _put_back, cell_port, plan_nodes
 
 S, L = Outcome.SURVIVES, Outcome.LOST
@@ -116,7 +117,7 @@ def test_nodes_is_the_swarms_option_alone() -> None:
 def test_the_stack_file_declares_the_same_service() -> None:
     config = ServiceConfig(
         name="svc", image="sha256:abc", port=31000, env={"A": "1"}, args=("--datadir=/x",),
-        mount=DataMount("volume", "/var/lib/mysql", "vol"), secrets={"pw": "harness-pw"},
+        mount=DataMount(MountKind.VOLUME, "/var/lib/mysql", "vol"), secrets={"pw": "harness-pw"},
         constraint="node.hostname==node2", labels={"harness.session": "s"},
     )  # fmt: skip
     stack = config.stack_file()
@@ -131,7 +132,7 @@ def test_the_stack_file_declares_the_same_service() -> None:
     assert service["secrets"] == [{"source": "harness-pw", "target": "pw"}]
     assert stack["secrets"] == {"harness-pw": {"external": True}}
     assert stack["networks"]["hostnet"] == {"external": True, "name": "host"}
-    tmpfs = ServiceConfig(**{**config.__dict__, "mount": DataMount("tmpfs", "/d")})
+    tmpfs = ServiceConfig(**{**config.__dict__, "mount": DataMount(MountKind.TMPFS, "/d")})
     assert tmpfs.stack_file()["services"]["db"]["volumes"] == [{"type": "tmpfs", "target": "/d"}]
 
 

@@ -10,10 +10,11 @@ storage mode promises an outcome per fate; the table follows from the two.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from harness.model.engine_info import EngineInfo, version_tuple
+from harness.model.holders import Holder
 from harness.model.outcomes import DOCKER_BEFORE_23, DOCKER_SINCE_23, PODMAN_4, Outcome, Promise
 from harness.model.servers.versions import upgrade_promise
 
@@ -74,83 +75,72 @@ COMPOSE_ACTIONS: dict[str, ComposeAction] = {
 COMPOSE_ACTION_NAMES = tuple(COMPOSE_ACTIONS)
 
 
-class ComposeMount(Enum):
-    """How the service's data directory is held, as the compose file says it."""
-
-    NONE = "none"  # the writable layer
-    IMAGE_VOLUME = "image-volume"  # the image's VOLUME, no `volumes:` entry
-    DECLARED_ANONYMOUS = "declared-anonymous"  # `volumes: [/path]`
-    NAMED = "named"  # `volumes: [data:/path]` with a top-level `data:`
-    EXTERNAL = "external"  # the same, `external: true`
-    BIND = "bind"  # `volumes: [./data:/path]`
-    TMPFS = "tmpfs"  # `tmpfs: [/path]`
-
-
 @dataclass(frozen=True)
 class ComposeStorage:
     name: str
     description: str
-    mount: ComposeMount
-    # Per fate: the outcome, and why (in the words of the lesson).
-    promises: dict[ComposeFate, tuple[Outcome, str]]
+    holder: Holder
+    # Per fate: the outcome, and why (in the words of the lesson; `{action}`: the action's
+    # summary).
+    promises: dict[ComposeFate, Promise]
 
     @property
     def in_layer(self) -> bool:
-        return self.mount is ComposeMount.NONE
+        return self.holder is Holder.LAYER
 
 
 F = ComposeFate
 _ANONYMOUS = {
-    F.SAME_CONTAINER: (S, "the container keeps its anonymous volume through {action}"),
-    F.RECREATED: (S, "compose hands the old container's anonymous volumes to the new one"),
-    F.RENEWED: (L, "-V gives the new container new, empty anonymous volumes"),
-    F.DOWN_UP: (L, "`down` forgets the anonymous volume; `up` gives the new container a new, "
-                "empty one (the old one dangles)"),
-    F.DOWN_V_UP: (L, "`down -v` removes the anonymous volume with the container"),
-    F.NEW_PROJECT: (L, "the new project's container gets a new, empty anonymous volume"),
+    F.SAME_CONTAINER: Promise(S, "the container keeps its anonymous volume through {action}"),
+    F.RECREATED: Promise(S, "compose hands the old container's anonymous volumes to the new one"),
+    F.RENEWED: Promise(L, "-V gives the new container new, empty anonymous volumes"),
+    F.DOWN_UP: Promise(L, "`down` forgets the anonymous volume; `up` gives the new container a "
+                          "new, empty one (the old one dangles)"),
+    F.DOWN_V_UP: Promise(L, "`down -v` removes the anonymous volume with the container"),
+    F.NEW_PROJECT: Promise(L, "the new project's container gets a new, empty anonymous volume"),
 }  # fmt: skip
 _KEPT = "the volume outlives the container"
 _EVERY_FATE_KEEPS = dict.fromkeys(
-    ComposeFate, (S, "the files are in a host directory, which compose never removes")
+    ComposeFate, Promise(S, "the files are in a host directory, which compose never removes")
 )
 _EVERY_FATE_EMPTIES = dict.fromkeys(
-    ComposeFate, (L, "a tmpfs lives in memory and is emptied whenever its container stops")
+    ComposeFate, Promise(L, "a tmpfs lives in memory and is emptied whenever its container stops")
 )
 
 COMPOSE_STORAGE: dict[str, ComposeStorage] = {
     s.name: s
     for s in (
-        ComposeStorage("layer", "data directory off every volume", ComposeMount.NONE, {
-            F.SAME_CONTAINER: (S, "the container's writable layer survives {action}"),
-            F.RECREATED: (L, "a new container starts from the image, without the old layer"),
-            F.RENEWED: (L, "a new container starts from the image, without the old layer"),
-            F.DOWN_UP: (L, "`down` removes the container and its writable layer"),
-            F.DOWN_V_UP: (L, "`down -v` removes the container and its writable layer"),
-            F.NEW_PROJECT: (L, "the new project's container starts from the image"),
+        ComposeStorage("layer", "data directory off every volume", Holder.LAYER, {
+            F.SAME_CONTAINER: Promise(S, "the container's writable layer survives {action}"),
+            F.RECREATED: Promise(L, "a new container starts from the image, without the old layer"),
+            F.RENEWED: Promise(L, "a new container starts from the image, without the old layer"),
+            F.DOWN_UP: Promise(L, "`down` removes the container and its writable layer"),
+            F.DOWN_V_UP: Promise(L, "`down -v` removes the container and its writable layer"),
+            F.NEW_PROJECT: Promise(L, "the new project's container starts from the image"),
         }),
         ComposeStorage("anonymous", "the image's VOLUME, no `volumes:` entry",
-                       ComposeMount.IMAGE_VOLUME, _ANONYMOUS),
+                       Holder.IMAGE_VOLUME, _ANONYMOUS),
         ComposeStorage("anonymous-declared", "`volumes: [/path]` without a source",
-                       ComposeMount.DECLARED_ANONYMOUS, _ANONYMOUS),
-        ComposeStorage("named", "a top-level named volume", ComposeMount.NAMED, {
-            F.SAME_CONTAINER: (S, _KEPT),
-            F.RECREATED: (S, _KEPT),
-            F.RENEWED: (S, "-V renews anonymous volumes only; the named volume is kept"),
-            F.DOWN_UP: (S, "`down` keeps named volumes"),
-            F.DOWN_V_UP: (L, "`down -v` removes the project's named volumes"),
-            F.NEW_PROJECT: (L, "a named volume's real name starts with the project's, so "
+                       Holder.ANONYMOUS_VOLUME, _ANONYMOUS),
+        ComposeStorage("named", "a top-level named volume", Holder.NAMED_VOLUME, {
+            F.SAME_CONTAINER: Promise(S, _KEPT),
+            F.RECREATED: Promise(S, _KEPT),
+            F.RENEWED: Promise(S, "-V renews anonymous volumes only; the named volume is kept"),
+            F.DOWN_UP: Promise(S, "`down` keeps named volumes"),
+            F.DOWN_V_UP: Promise(L, "`down -v` removes the project's named volumes"),
+            F.NEW_PROJECT: Promise(L, "a named volume's real name starts with the project's, so "
                             "another project name gets a new, empty volume"),
         }),
-        ComposeStorage("external", "a volume declared `external: true`", ComposeMount.EXTERNAL, {
-            F.SAME_CONTAINER: (S, _KEPT),
-            F.RECREATED: (S, _KEPT),
-            F.RENEWED: (S, "-V renews anonymous volumes only"),
-            F.DOWN_UP: (S, "compose never removes an external volume"),
-            F.DOWN_V_UP: (S, "`down -v` leaves external volumes alone"),
-            F.NEW_PROJECT: (S, "an external volume keeps its own name in any project"),
+        ComposeStorage("external", "a volume declared `external: true`", Holder.EXTERNAL_VOLUME, {
+            F.SAME_CONTAINER: Promise(S, _KEPT),
+            F.RECREATED: Promise(S, _KEPT),
+            F.RENEWED: Promise(S, "-V renews anonymous volumes only"),
+            F.DOWN_UP: Promise(S, "compose never removes an external volume"),
+            F.DOWN_V_UP: Promise(S, "`down -v` leaves external volumes alone"),
+            F.NEW_PROJECT: Promise(S, "an external volume keeps its own name in any project"),
         }),
-        ComposeStorage("bind", "`./data:/path`", ComposeMount.BIND, _EVERY_FATE_KEEPS),
-        ComposeStorage("tmpfs", "`tmpfs: [/path]`", ComposeMount.TMPFS, _EVERY_FATE_EMPTIES),
+        ComposeStorage("bind", "`./data:/path`", Holder.BIND, _EVERY_FATE_KEEPS),
+        ComposeStorage("tmpfs", "`tmpfs: [/path]`", Holder.TMPFS, _EVERY_FATE_EMPTIES),
     )
 }  # fmt: skip
 COMPOSE_STORAGE_NAMES = tuple(COMPOSE_STORAGE)
@@ -174,17 +164,17 @@ def unverified_because(compose_version: str, engine: EngineInfo) -> str | None:
     return None
 
 
-def compose_promise(storage: str, action: str) -> tuple[Outcome, str]:
+def compose_promise(storage: str, action: str) -> Promise:
     """What Compose promises for the rows (before any upgrade's own verdict), and why."""
     compose_action = COMPOSE_ACTIONS[action]
-    outcome, reason = COMPOSE_STORAGE[storage].promises[compose_action.fate]
-    return outcome, reason.format(action=compose_action.summary)
+    promise = COMPOSE_STORAGE[storage].promises[compose_action.fate]
+    return replace(promise, reason=promise.reason.format(action=compose_action.summary))
 
 
 def compose_expect(storage: str, action: str, upgrade_line: str | None = None) -> Promise:
     """A compose cell's promise: Compose's, and for an upgrade on storage that keeps the rows,
     the next version's answer (`upgrade_line`'s; None: unknown versions, which must read them)."""
-    outcome, reason = compose_promise(storage, action)
-    if COMPOSE_ACTIONS[action].upgrades and outcome is Outcome.SURVIVES:
+    promise = compose_promise(storage, action)
+    if COMPOSE_ACTIONS[action].upgrades and promise.outcome is Outcome.SURVIVES:
         return upgrade_promise(upgrade_line)
-    return Promise(outcome, reason)
+    return promise

@@ -187,7 +187,8 @@ def _holder_of_mount(
 def expectation(service: DatabaseService, action: str) -> Expectation:
     """What Compose promises for the service's rows under `action`, and why, in its words."""
     holder = service.holder
-    outcome, reason = compose_promise(holder.storage, action)
+    promise = compose_promise(holder.storage, action)
+    outcome, reason = promise.outcome, promise.reason
     if holder.fixed_name and COMPOSE_ACTIONS[action].renames_project:
         outcome = Outcome.SURVIVES
         reason = "the volume's own `name:` does not depend on the project's, so it is found again"

@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from harness.model.holders import Holder
 from harness.model.placement import Placement
-from harness.model.platforms.compose import COMPOSE_STORAGE, ComposeMount
+from harness.model.platforms.compose import COMPOSE_STORAGE
 from harness.model.servers.credentials import Credentials
 from harness.model.servers.databases import DatabaseProfile
 
@@ -69,19 +70,19 @@ def compose_project(  # noqa: PLR0917 - one cell's whole configuration
         "networks": {"default": {"labels": dict(labels)}},
     }
     target = placement.mount_target
-    mount = COMPOSE_STORAGE[storage].mount
-    if mount is ComposeMount.DECLARED_ANONYMOUS:
+    mount = COMPOSE_STORAGE[storage].holder
+    if mount is Holder.ANONYMOUS_VOLUME:
         service["volumes"] = [target]
-    elif mount is ComposeMount.NAMED:
+    elif mount is Holder.NAMED_VOLUME:
         service["volumes"] = [f"{DATA_VOLUME}:{target}"]
         top["volumes"] = {DATA_VOLUME: {"labels": dict(labels)}}
-    elif mount is ComposeMount.EXTERNAL:
+    elif mount is Holder.EXTERNAL_VOLUME:
         if not external_volume:
             raise ValueError("the external mode needs the name of a volume made beforehand")
         service["volumes"] = [f"{DATA_VOLUME}:{target}"]
         top["volumes"] = {DATA_VOLUME: {"external": True, "name": external_volume}}
-    elif mount is ComposeMount.BIND:
+    elif mount is Holder.BIND:
         service["volumes"] = [f"{BIND_SOURCE}:{target}"]
-    elif mount is ComposeMount.TMPFS:
+    elif mount is Holder.TMPFS:
         service["tmpfs"] = [target]
     return ComposeProject(top, secret_files)

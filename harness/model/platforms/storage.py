@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 
 from harness.model.engine_info import EngineInfo
+from harness.model.holders import Holder
 from harness.model.outcomes import (
     DOCKER_BEFORE_23,
     DOCKER_SINCE_23,
@@ -64,12 +65,18 @@ class StorageMode:
     description: str  # as typed on `docker run`
     resource: Resource
     promises: Mapping[Fate, PromiseRule]
-    # The kind of mount the data directory must be on (volume, bind, tmpfs); None: none at all.
-    mount_kind: str | None
+    # What must hold the data directory; None: whatever the configuration gives (grading's
+    # as-given mode, which checks no placement).
+    holder: Holder | None
     in_layer: bool = False  # the data directory must be moved off every declared volume
     # A new container's data directory starts as the image's content: the engine fills a new
     # volume from the image, and the layer is the image (not so for a bind or tmpfs).
     starts_from_image: bool = False
+
+    @property
+    def mount_kind(self) -> MountKind | None:
+        """The kind of mount the data directory must be on; None: none at all."""
+        return self.holder.mount_kind if self.holder else None
 
     def promise(self, action: Action, engine: EngineInfo) -> Promise:
         promise = promise_for(self.promises[action.fate], engine)
@@ -81,7 +88,7 @@ class StorageMode:
             return spec.with_mount(Mount(MountKind.VOLUME, _required(resource, self), target))
         if self.resource is Resource.DIRECTORY:
             return spec.with_mount(Mount(MountKind.BIND, _required(resource, self), target))
-        if self.mount_kind == "tmpfs":
+        if self.mount_kind is MountKind.TMPFS:
             # `--tmpfs`, as people type it. (`--mount type=tmpfs` differs: Engine 20.10 then
             # refuses `--volumes-from` that container with "get: no such volume".)
             return spec.with_tmpfs(target)
@@ -97,7 +104,7 @@ class StorageMode:
                 else f"the data directory is on a {mount.kind} mount, not in the writable layer"
             )
         if mount is None:
-            if self.resource is Resource.NONE and expected_kind == "volume":
+            if self.resource is Resource.NONE and expected_kind is MountKind.VOLUME:
                 return (
                     "no volume covers the data directory: the image declares no VOLUME over it, "
                     "so it is in the writable layer"
@@ -140,7 +147,7 @@ STORAGE_MODES: dict[str, StorageMode] = {
                     L, "--volumes-from shares volumes, not the writable layer the data was in."
                 ),
             },
-            mount_kind=None,
+            holder=Holder.LAYER,
             in_layer=True,
             starts_from_image=True,
         ),
@@ -166,7 +173,7 @@ STORAGE_MODES: dict[str, StorageMode] = {
                     S, "--volumes-from mounts the old container's anonymous volume in the new one."
                 ),
             },
-            mount_kind="volume",  # the image's own VOLUME provides it
+            holder=Holder.IMAGE_VOLUME,
             starts_from_image=True,
         ),
         StorageMode(
@@ -213,7 +220,7 @@ STORAGE_MODES: dict[str, StorageMode] = {
                     S, "--volumes-from mounts the old container's named volume in the new one."
                 ),
             },
-            mount_kind="volume",
+            holder=Holder.NAMED_VOLUME,
             starts_from_image=True,
         ),
         StorageMode(
@@ -248,7 +255,7 @@ STORAGE_MODES: dict[str, StorageMode] = {
                     )
                 ),
             },
-            mount_kind="bind",
+            holder=Holder.BIND,
         ),
         StorageMode(
             "tmpfs",
@@ -260,7 +267,7 @@ STORAGE_MODES: dict[str, StorageMode] = {
                     L, "tmpfs is memory of one container and is not inherited by the new one."
                 ),
             },
-            mount_kind="tmpfs",
+            holder=Holder.TMPFS,
         ),
     )
 }

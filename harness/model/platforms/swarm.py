@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from harness.model.holders import Holder
 from harness.model.outcomes import Outcome, Promise
 
 S, L = Outcome.SURVIVES, Outcome.LOST
@@ -62,21 +63,11 @@ SWARM_ACTIONS: dict[str, SwarmAction] = {
 SWARM_ACTION_NAMES: tuple[str, ...] = tuple(SWARM_ACTIONS)
 
 
-class MountType(Enum):
-    """How the service mounts the data directory (`--mount type=...`); NONE: it does not."""
-
-    NONE = "none"
-    IMAGE_VOLUME = "image-volume"  # no mount: the image's VOLUME gives each task's container one
-    VOLUME = "volume"
-    BIND = "bind"
-    TMPFS = "tmpfs"
-
-
 @dataclass(frozen=True)
 class SwarmStorage:
     name: str
     description: str  # as typed on `docker service create`
-    mount: MountType
+    holder: Holder
     # The rows outlive the task on its node (a local volume, a directory of the node).
     on_node: bool
     # Why a new task's container does not have them, for storage that is the container's own.
@@ -88,18 +79,18 @@ SWARM_STORAGE: dict[str, SwarmStorage] = {
     s.name: s
     for s in (
         SwarmStorage("layer", "no mount (the data directory moved into the writable layer)",
-                     MountType.NONE, on_node=False,
+                     Holder.LAYER, on_node=False,
                      gone_because="the writable layer belongs to the old task's container",
                      in_layer=True),
-        SwarmStorage("anonymous", "no mount (the image's VOLUME)", MountType.IMAGE_VOLUME,
+        SwarmStorage("anonymous", "no mount (the image's VOLUME)", Holder.IMAGE_VOLUME,
                      on_node=False,
                      gone_because="an anonymous volume belongs to the old task's container; "
                                   "the new one gets a new, empty one"),
-        SwarmStorage("named", "--mount type=volume,source=NAME (local driver)", MountType.VOLUME,
+        SwarmStorage("named", "--mount type=volume,source=NAME (local driver)", Holder.NAMED_VOLUME,
                      on_node=True),
-        SwarmStorage("bind", "--mount type=bind,source=/path/on/the/node", MountType.BIND,
+        SwarmStorage("bind", "--mount type=bind,source=/path/on/the/node", Holder.BIND,
                      on_node=True),
-        SwarmStorage("tmpfs", "--mount type=tmpfs", MountType.TMPFS, on_node=False,
+        SwarmStorage("tmpfs", "--mount type=tmpfs", Holder.TMPFS, on_node=False,
                      gone_because="a tmpfs lives in the old task's container's memory"),
     )
 }  # fmt: skip
@@ -113,7 +104,7 @@ def swarm_promise(storage_name: str, action_name: str, written_on: str, read_on:
     if not storage.on_node:
         return Promise(L, f"after {action.summary} a new task runs, in a new container: "
                           f"{storage.gone_because}.")  # fmt: skip
-    kind = "local volume" if storage.mount is MountType.VOLUME else "directory"
+    kind = "local volume" if storage.holder is Holder.NAMED_VOLUME else "directory"
     if written_on == read_on:
         return Promise(S, f"the data is in a {kind} on {written_on}, and after {action.summary} "
                           f"the new task runs on {written_on} again.")  # fmt: skip
