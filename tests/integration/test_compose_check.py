@@ -11,9 +11,10 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -46,7 +47,7 @@ def _left_by(engine: Engine, pid: int) -> list[str]:
 
 
 def test_the_named_volume_example_keeps_the_rows_and_exits_0(
-    tmp_path: Path, harness_engine: Engine
+    tmp_path: Path, harness_engine: Engine, contract: Callable[[str, Any], None]
 ) -> None:
     report = tmp_path / "named.json"
     with subprocess.Popen(
@@ -70,6 +71,7 @@ def test_the_named_volume_example_keeps_the_rows_and_exits_0(
     assert "Every must-survive action (restart, stop-start, kill-start, force-recreate, " in (
         done.stdout
     )
+    contract("compose-check", json.loads(report.read_text()))
     results = json.loads(report.read_text())["results"]
     assert [r["id"] for r in results] == [
         "db-restart", "db-stop-start", "db-kill-start", "db-force-recreate",

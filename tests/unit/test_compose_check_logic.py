@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,9 @@ from harness.model.platforms.compose_check import (
 
 MYSQL_VOLUME = ("/var/lib/mysql",)
 PG_VOLUME = ("/var/lib/postgresql/data",)
+
+
+Contract = Callable[[str, Any], None]
 
 
 def _model(**service: Any) -> dict[str, Any]:
@@ -248,6 +252,19 @@ def _entry(action: str, observed: Outcome | None, error: str = "") -> CheckEntry
     return CheckEntry(_service(holder), result)
 
 
+def test_a_check_without_a_verdict_obeys_the_published_schema(contract: Contract) -> None:
+    gone = _entry("restart", None, "the engine stopped answering")
+    report = CheckReport(
+        "compose.yaml", EngineInfo("docker", "20", "1.41"), "2.40.3", ("restart",), [gone]
+    )
+    document = report.to_json()
+    contract("compose-check", document)
+    assert document["results"][0]["observed"] is None
+    document["results"][0]["observed"] = "maybe"  # the schema can fail
+    with pytest.raises(AssertionError):
+        contract("compose-check", document)
+
+
 @pytest.mark.parametrize(
     ("entries", "code"),
     [
@@ -265,9 +282,10 @@ def test_the_exit_code_follows_the_must_survive_actions(
     assert report.exit_code() == code
 
 
-def test_a_lost_must_survive_action_says_the_change_to_make() -> None:
+def test_a_lost_must_survive_action_says_the_change_to_make(contract: Contract) -> None:
     report = CheckReport("compose.yaml", EngineInfo("docker", "20", "1.41"), "2.40.3",
                          ("down-up",), [_entry("down-up", Outcome.LOST)])  # fmt: skip
+    contract("compose-check", report.to_json())
     (line,) = report.verdict_lines()
     assert line.startswith("db loses its rows on down-up: keep /var/lib/mysql in a named volume")
     (result,) = report.to_json()["results"]

@@ -28,7 +28,7 @@ Contract = Callable[[str, Any], None]
 ENGINE = EngineInfo("docker", "20.10.24", "1.41")
 
 
-@pytest.mark.parametrize("name", ["report", "lab", "grades"])
+@pytest.mark.parametrize("name", ["report", "lab", "grades", "compose-check"])
 def test_the_committed_schema_is_what_the_command_prints(name: str) -> None:
     """docs/schemas/ holds exactly what `harness schema NAME` generates from the models (after a
     model changes: `python -m harness schema NAME > docs/schemas/<name>.schema.json`)."""

@@ -5,6 +5,7 @@ The models are what `docker compose config --format json` prints."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -218,12 +219,15 @@ def _result(service: DatabaseService, action: str, observed: Outcome) -> Scenari
     return result
 
 
-def test_the_json_says_swarm_the_nodes_and_the_swarm_s_advice() -> None:
+def test_the_json_says_swarm_the_nodes_and_the_swarm_s_advice(
+    contract: Callable[[str, Any], None],
+) -> None:
     service = _service("named")
     report = CheckReport("compose.yaml", EngineInfo("docker", "26.1.5", "1.45"), "2.40.3",
                          DEFAULT_MUST_SURVIVE_ON_SWARM, on="swarm")  # fmt: skip
     report.entries.append(CheckEntry(service, _result(service, "move-node", Outcome.LOST)))
     document = report.to_json()
+    contract("compose-check", document)
     assert document["on"] == "swarm"
     entry = document["results"][0]
     assert entry["id"] == "db-move-node"

@@ -1,4 +1,5 @@
-"""`python -m harness schema report|lab|grades`: the JSON Schema of a published contract."""
+"""`python -m harness schema report|lab|grades|compose-check`: the JSON Schema of a published
+contract."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-CONTRACTS = ("report", "lab", "grades")
+CONTRACTS = ("report", "lab", "grades", "compose-check")
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -20,7 +21,8 @@ def cmd_schema(args: argparse.Namespace) -> int:
 def add_schema_command(commands: Any) -> None:
     schema = commands.add_parser(
         "schema",
-        help="print the JSON Schema of the JSON report, of lab.yaml or of the grading JSON",
+        help="print the JSON Schema of the JSON report, of lab.yaml, of the grading JSON or of "
+        "compose-check's JSON",
     )
     schema.add_argument("contract", choices=CONTRACTS)
     schema.set_defaults(handler=cmd_schema)

@@ -1,6 +1,7 @@
 """The published contracts as models: the JSON report, lab.yaml and the grading JSON.
 
-`python -m harness schema report|lab|grades` prints the JSON Schema generated from these models
+`python -m harness schema report|lab|grades|compose-check` prints the JSON Schema generated from
+these models
 (committed under docs/schemas/, which a test keeps equal to the command's output). The models
 list every key the harness writes, with `extra="forbid"`: a key added to a report without being
 added here fails the tests that validate the suite's reports.
@@ -16,11 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from harness.grading.lab import Lab
 from harness.grading.results import Status
+from harness.model.cells import COMPOSE_MATRIX, MATRICES, SWARM_MATRIX
 from harness.model.outcomes import Outcome
-from harness.model.platforms.actions import ACTION_NAMES
-from harness.model.platforms.compose import COMPOSE_ACTION_NAMES, COMPOSE_STORAGE_NAMES
-from harness.model.platforms.storage import STORAGE_NAMES
-from harness.model.platforms.swarm import SWARM_ACTION_NAMES, SWARM_STORAGE_NAMES
 from harness.model.servers.databases import DATABASES
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -30,11 +28,17 @@ SHARD = (
 )
 
 Database = StrEnum("Database", {name: name for name in DATABASES})  # type: ignore[misc]
-# The `docker run` matrix's storage modes and actions, then the compose and swarm matrices' own.
-_STORAGES = dict.fromkeys([*STORAGE_NAMES, *COMPOSE_STORAGE_NAMES, *SWARM_STORAGE_NAMES])
-_ACTIONS = dict.fromkeys([*ACTION_NAMES, *COMPOSE_ACTION_NAMES, *SWARM_ACTION_NAMES])
+# Every platform's storage modes and actions, the `docker run` matrix's first.
+_STORAGES = dict.fromkeys(name for axes in MATRICES.values() for name in axes.storages)
+_ACTIONS = dict.fromkeys(name for axes in MATRICES.values() for name in axes.actions)
 Storage = StrEnum("Storage", {name: name for name in _STORAGES})  # type: ignore[misc]
 Action = StrEnum("Action", {name: name for name in _ACTIONS})  # type: ignore[misc]
+# What compose-check runs: a compose file's storage, through compose's or the swarm's actions.
+_CHECK_ACTIONS = dict.fromkeys([*MATRICES[COMPOSE_MATRIX].actions, *MATRICES[SWARM_MATRIX].actions])
+CheckStorage = StrEnum(  # type: ignore[misc]
+    "CheckStorage", {name: name for name in MATRICES[COMPOSE_MATRIX].storages}
+)
+CheckAction = StrEnum("CheckAction", {name: name for name in _CHECK_ACTIONS})  # type: ignore[misc]
 
 
 class _Strict(BaseModel):
@@ -196,7 +200,45 @@ class Grades(_Strict):
     shard: dict[str, Any] | None = Field(None, description=SHARD)
 
 
-SCHEMAS: dict[str, type[BaseModel]] = {"report": Report, "lab": Lab, "grades": Grades}
+class ComposeCheckResult(_Strict):
+    """One service of the file through one action, on a private copy of it."""
+
+    id: str = Field(description="<service>-<action>")
+    service: str
+    database: Database
+    image: str = Field(description="the image the file names")
+    stand_in: str | None = Field(
+        description="the local image that ran in the image's place (null: the image itself)"
+    )
+    storage: CheckStorage = Field(description="what holds the data, as the file declares it")
+    action: CheckAction
+    expected: Outcome
+    observed: Outcome | None = Field(description="null: no verdict (`error` says why)")
+    passed: bool
+    reason: str = Field(description="why the expected outcome is promised")
+    detail: str | None = Field(None, description="how a loss or a refusal showed itself")
+    nodes: Nodes | None = Field(None, description="on a swarm: where the rows were written, read")
+    error: str | None = Field(None, description="why there is no verdict")
+    advice: str | None = Field(None, description="the change to the file that keeps the rows")
+
+
+class ComposeCheck(_Strict):
+    """`python -m harness compose-check FILE --json PATH`."""
+
+    compose_file: str
+    on: Literal["swarm"] | None = Field(None, description="swarm: run as a stack on the swarm")
+    engine: EngineEntry
+    compose_version: str
+    results: list[ComposeCheckResult]
+    shard: dict[str, Any] | None = Field(None, description=SHARD)
+
+
+SCHEMAS: dict[str, type[BaseModel]] = {
+    "report": Report,
+    "lab": Lab,
+    "grades": Grades,
+    "compose-check": ComposeCheck,
+}
 
 
 def json_schema(name: str) -> dict[str, Any]:
