@@ -14,6 +14,7 @@ from typing import Any
 from harness.containers.engine import Engine
 from harness.containers.engine_watch import return_limit
 from harness.errors import UsageError
+from harness.frontends.cli.common import add_report_options, shard_of
 from harness.frontends.cli.progress import ProgressBar
 from harness.frontends.options import IMAGE_OPTIONS, ImageRequest
 from harness.frontends.reports.grades import (
@@ -32,7 +33,6 @@ from harness.grading.stand_ins import StandIns
 from harness.grading.submission import Submission, discover
 from harness.images.availability import require_present, select_images
 from harness.images.sources import describe_choices
-from harness.model.shards import shard_option
 
 FAIL_UNDER_EXIT = 1
 MESSAGE_WIDTH = 72
@@ -41,11 +41,7 @@ MESSAGE_WIDTH = 72
 def cmd_grade(args: argparse.Namespace) -> int:
     # A bad lab or a missing folder is a usage error, found before any engine is needed.
     lab = load_lab(args.lab)
-    shard = shard_option(args.shard)
-    if shard and not args.json:
-        raise UsageError(
-            "--shard needs --json PATH: `merge` puts the shards' JSON reports together."
-        )
+    shard = shard_of(args)
     everyone = discover(args.submissions)
     submissions = shard.take(everyone) if shard else everyone
     if args.jobs < 1:
@@ -162,7 +158,7 @@ def add_grade_command(commands: Any) -> None:
         metavar="SUBMISSION",
         help="a student's folder (its name is the student id) or a folder of them",
     )
-    grade.add_argument("--json", type=Path, metavar="PATH", help="write the JSON report here")
+    add_report_options(grade, "the class")
     grade.add_argument("--junit", type=Path, metavar="PATH", help="write JUnit XML here")
     grade.add_argument(
         "--feedback", type=Path, metavar="DIR", help="write DIR/<student>.md for each student"
@@ -181,12 +177,6 @@ def add_grade_command(commands: Any) -> None:
     )
     grade.add_argument(
         "--jobs", type=int, default=1, metavar="N", help="grade N students at a time (default 1)"
-    )
-    grade.add_argument(
-        "--shard",
-        metavar="K/N",
-        help="grade only the K-th of N equal parts of the class (one per machine; "
-        "`merge` puts their JSON reports together)",
     )
     group = grade.add_argument_group("images")
     for option in IMAGE_OPTIONS:

@@ -7,7 +7,6 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from harness.containers.compose import Compose, compose_binary
@@ -26,7 +25,12 @@ from harness.engines.catalogue import (
 )
 from harness.engines.swarm import SwarmCluster
 from harness.errors import UsageError
-from harness.frontends.cli.common import add_image_options, image_choices
+from harness.frontends.cli.common import (
+    add_image_options,
+    add_report_options,
+    image_choices,
+    shard_of,
+)
 from harness.frontends.cli.durability import (
     check_durability_usage,
     durability_plans,
@@ -155,10 +159,7 @@ def _check_usage(args: argparse.Namespace, names: list[str]) -> None:
         raise UsageError("--durability runs on the host engine only; drop --engine.")
     if args.durability and args.shard:
         raise UsageError("--shard splits the matrix; run the crash campaigns without it.")
-    if args.shard and not args.json:
-        raise UsageError(
-            "--shard needs --json PATH: `merge` puts the shards' JSON reports together."
-        )
+    shard_of(args)
 
 
 # How to reach one matrix from another's options, for the message when a name is in another.
@@ -342,8 +343,7 @@ def add_run_command(commands: Any) -> None:
         metavar="NAME",
         help="repeatable; default all of the chosen matrix's: " + _per_matrix("actions"),
     )
-    run.add_argument("--json", type=Path, metavar="PATH", help="write the JSON report here")
-    run.add_argument("--html", type=Path, metavar="PATH", help="write the HTML grid here")
+    add_report_options(run, "the chosen cells", html="the HTML grid")
     run.add_argument(
         "--engine",
         action="append",
@@ -371,12 +371,6 @@ def add_run_command(commands: Any) -> None:
         type=int,
         default=DEFAULT_SEED,
         help="seed of the kill moments (the same seed plans the same rounds)",
-    )
-    run.add_argument(
-        "--shard",
-        metavar="K/N",
-        help="run only the K-th of N equal parts of the chosen cells (one per machine; "
-        "`merge` puts their JSON reports together)",
     )
     add_image_options(run)
     REUSE_INIT_OPTION.add_to(run.add_argument)

@@ -15,25 +15,30 @@ from pathlib import Path
 from typing import Any
 
 from harness.containers.compose import Compose, compose_binary
-from harness.containers.engine import Engine
-from harness.containers.engine_watch import return_limit, say_on_stderr
-from harness.containers.run_state import end_run_or_say, start_run
+from harness.containers.engine import Engine, Session
+from harness.containers.engine_watch import return_limit
 from harness.engines.catalogue import SWARM
 from harness.errors import UsageError
-from harness.frontends.cli.common import add_image_options, progress_printer
+from harness.frontends.cli.common import (
+    add_image_options,
+    add_report_options,
+    shard_of,
+)
 from harness.frontends.cli.gates.compose_check_parts import (
     CheckedFile,
     checked_service,
     finish,
     normalised,
     read_compose_file,
+    run_checks,
 )
 from harness.frontends.cli.gates.compose_check_swarm import check_on_swarm
 from harness.frontends.options import ImageRequest
-from harness.frontends.reports.compose_check import CheckEntry, CheckReport, expectation_lines
+from harness.frontends.reports.compose_check import CheckReport, expectation_lines
 from harness.frontends.reports.shards import compose_check_block
 from harness.grading.stand_ins import DATABASE_OF_NAME
 from harness.images.availability import database_of_image, require_present, select_images
+from harness.model.cells import ScenarioResult
 from harness.model.platforms.compose_check import (
     CHECK_ACTIONS,
     DEFAULT_MUST_SURVIVE,
@@ -42,7 +47,6 @@ from harness.model.platforms.compose_check import (
 from harness.model.platforms.swarm import SWARM_ACTION_NAMES
 from harness.model.platforms.swarm_check import DEFAULT_MUST_SURVIVE_ON_SWARM
 from harness.model.servers.databases import DATABASES
-from harness.model.shards import shard_option
 from harness.model.spec import image_name
 from harness.persistence.compose_check import CheckedService, run_check_cell
 
@@ -111,11 +115,7 @@ def _find_services(
 
 def cmd_compose_check(args: argparse.Namespace) -> int:
     path: Path = args.file
-    shard = shard_option(args.shard)
-    if shard and not args.json:
-        raise UsageError(
-            "--shard needs --json PATH: `merge` puts the shards' JSON reports together."
-        )
+    shard = shard_of(args)
     if shard and args.on == SWARM:
         raise UsageError("--shard splits a check over engines; on a swarm drop --shard.")
     raw = read_compose_file(path)
@@ -146,37 +146,19 @@ def cmd_compose_check(args: argparse.Namespace) -> int:
     report = CheckReport(str(path), engine.info, version, must_survive)
     every_check = [(target, action) for target in checked for action in actions]
     mine = shard.take(every_check) if shard else every_check
-    notes = _run_all(engine, compose, model, mine, report)
+
+    def run_one(
+        session: Session, target: CheckedService, action: str, index: int
+    ) -> tuple[ScenarioResult, list[str]]:
+        return run_check_cell(engine, session, compose, model, target, action)
+
+    notes = run_checks(
+        engine, mine, report, run_one,
+        private="a private copy of the service (your own project, volumes and files are never "
+        "touched)",
+    )  # fmt: skip
     block = compose_check_block(shard, report, len(every_check), notes) if shard else None
     return finish(args, report, block)
-
-
-def _run_all(
-    engine: Engine,
-    compose: Compose,
-    model: Mapping[str, Any],
-    checks: list[tuple[CheckedService, str]],
-    report: CheckReport,
-) -> list[list[str]]:
-    """Each service-action check in turn, into `report`; each check's own notes, in order."""
-    total = len(checks)
-    print(f"\nRunning {total} action(s), each on a private copy of the service (your own "
-          "project, volumes and files are never touched):", flush=True)  # fmt: skip
-    show = progress_printer()
-    session = start_run(engine)
-    every_note: list[list[str]] = []
-    try:
-        for target, action in checks:
-            result, notes = run_check_cell(engine, session, compose, model, target, action)
-            entry = CheckEntry(target.service, result)
-            report.entries.append(entry)
-            report.notes.extend(n for n in notes if n not in report.notes)
-            every_note.append(list(notes))
-            show(f"{len(report.entries)}/{total} {entry.id}: {entry.observed()} "
-                 f"(expected {result.expected.value})")  # fmt: skip
-    finally:
-        end_run_or_say(engine, session, say_on_stderr, return_limit(os.environ))
-    return every_note
 
 
 def add_compose_check_command(commands: Any) -> None:
@@ -215,13 +197,6 @@ def add_compose_check_command(commands: Any) -> None:
         help=f"actions that must keep the rows (default: {','.join(DEFAULT_MUST_SURVIVE)}; on a "
         f"swarm {','.join(DEFAULT_MUST_SURVIVE_ON_SWARM)})",
     )
-    check.add_argument("--json", type=Path, metavar="PATH", help="write the JSON report here")
-    check.add_argument("--html", type=Path, metavar="PATH", help="write the HTML report here")
-    check.add_argument(
-        "--shard",
-        metavar="K/N",
-        help="run only the K-th of N equal parts of the service-action checks (one per "
-        "machine; `merge` puts their JSON reports together)",
-    )
+    add_report_options(check, "the service-action checks", html="the HTML report")
     add_image_options(check)
     check.set_defaults(handler=cmd_compose_check)  # fmt: skip

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,19 @@ from typing import Any
 import yaml
 
 from harness.containers.compose import Compose
-from harness.containers.engine import Engine
+from harness.containers.engine import Engine, Session
+from harness.containers.engine_watch import return_limit, say_on_stderr
+from harness.containers.run_state import end_run_or_say, start_run
 from harness.errors import UsageError
-from harness.frontends.reports.compose_check import CheckReport, result_lines, to_html
+from harness.frontends.cli.common import progress_printer
+from harness.frontends.reports.compose_check import (
+    CheckEntry,
+    CheckReport,
+    result_lines,
+    to_html,
+)
 from harness.frontends.reports.json_report import write_json
+from harness.model.cells import ScenarioResult
 from harness.model.servers.image_variables import Unusable
 from harness.persistence.compose_check import CheckedService, ServiceChoice, read_service
 
@@ -107,3 +117,44 @@ def _write_reports(
         args.html.parent.mkdir(parents=True, exist_ok=True)
         args.html.write_text(to_html(report))
         print(f"HTML report: {args.html}")
+
+
+# One check: (the run's session, the service, the action, its index) -> its result and notes.
+RunCheck = Callable[[Session, CheckedService, str, int], tuple[ScenarioResult, list[str]]]
+
+
+def run_checks(
+    engine: Engine,
+    checks: Sequence[tuple[CheckedService, str]],
+    report: CheckReport,
+    run_check: RunCheck,
+    *,
+    private: str,
+) -> list[list[str]]:
+    """Each service-action check in turn, into `report`, with a progress line each; each
+    check's own notes, in order. `private` says what the check runs on, in the progress
+    header ("a private copy of the service (your own project, ...)")."""
+    total = len(checks)
+    print(f"\nRunning {total} action(s), each on {private}:", flush=True)
+    show = progress_printer()
+    session = start_run(engine)
+    every_note: list[list[str]] = []
+    try:
+        for index, (target, action) in enumerate(checks):
+            result, notes = run_check(session, target, action, index)
+            entry = CheckEntry(target.service, result)
+            report.entries.append(entry)
+            report.notes.extend(n for n in notes if n not in report.notes)
+            every_note.append(list(notes))
+            nodes = (
+                f" (written on {result.node_written}, read on {result.node_read})"
+                if result.node_read
+                else ""
+            )
+            show(
+                f"{len(report.entries)}/{total} {entry.id}: {entry.observed()} "
+                f"(expected {result.expected.value}){nodes}"
+            )
+    finally:
+        end_run_or_say(engine, session, say_on_stderr, return_limit(os.environ))
+    return every_note

@@ -5,21 +5,22 @@ same expectations-then-proof output, reports and exit codes as on one engine."""
 from __future__ import annotations
 
 import argparse
-import os
 
-from harness.containers.engine import Engine
-from harness.containers.engine_watch import return_limit, say_on_stderr
-from harness.containers.run_state import end_run_or_say, start_run
+from harness.containers.engine import Engine, Session
 from harness.engines.catalogue import ENGINE_LABEL, SWARM, require_loaded_on_nodes
 from harness.engines.swarm import SwarmCluster
-from harness.frontends.cli.common import progress_printer
-from harness.frontends.cli.gates.compose_check_parts import CheckedFile, checked_service, finish
+from harness.frontends.cli.gates.compose_check_parts import (
+    CheckedFile,
+    checked_service,
+    finish,
+    run_checks,
+)
 from harness.frontends.reports.compose_check import (
     ON_SWARM,
-    CheckEntry,
     CheckReport,
     expectation_lines,
 )
+from harness.model.cells import ScenarioResult
 from harness.model.platforms.compose_check import DatabaseService, Expectation
 from harness.persistence.compose_check import CheckedService
 from harness.persistence.swarm_check import planned_expectation, run_swarm_check_cell
@@ -62,37 +63,20 @@ def check_on_swarm(
         report = CheckReport(str(file.path), manager.info, file.compose_version, must_survive,
                              on=ON_SWARM)  # fmt: skip
         checks = [(target, action) for target in checked for action in actions]
-        _run_all(cluster, manager, file, checks, report)
+
+        def run_one(
+            session: Session, target: CheckedService, action: str, index: int
+        ) -> tuple[ScenarioResult, list[str]]:
+            return run_swarm_check_cell(
+                cluster, session, file.model, file.raw, target, action, index
+            )
+
+        run_checks(
+            manager, checks, report, run_one,
+            private="a private stack of the service (your own stacks, volumes and files are "
+            "never touched)",
+        )  # fmt: skip
         return finish(args, report, None)
     finally:
         cluster.close()
         host.close()
-
-
-def _run_all(
-    cluster: SwarmCluster,
-    manager: Engine,
-    file: CheckedFile,
-    checks: list[tuple[CheckedService, str]],
-    report: CheckReport,
-) -> None:
-    """Each service-action check in turn, into `report`."""
-    total = len(checks)
-    print(f"\nRunning {total} action(s), each on a private stack of the service (your own "
-          "stacks, volumes and files are never touched):", flush=True)  # fmt: skip
-    show = progress_printer()
-    session = start_run(manager)
-    try:
-        for index, (target, action) in enumerate(checks):
-            result, notes = run_swarm_check_cell(
-                cluster, session, file.model, file.raw, target, action, index
-            )
-            entry = CheckEntry(target.service, result)
-            report.entries.append(entry)
-            report.notes.extend(n for n in notes if n not in report.notes)
-            nodes = f" (written on {result.node_written}, read on {result.node_read})" if (
-                result.node_read) else ""  # fmt: skip
-            show(f"{len(report.entries)}/{total} {entry.id}: {entry.observed()} "
-                 f"(expected {result.expected.value}){nodes}")  # fmt: skip
-    finally:
-        end_run_or_say(manager, session, say_on_stderr, return_limit(os.environ))
