@@ -14,22 +14,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.model.holders import Holder
 from harness.model.placement import covers
+from harness.model.platforms.compose import COMPOSE_STORAGE
 from harness.model.platforms.compose_check import DatabaseService, Expectation
 from harness.model.platforms.swarm import SWARM_ACTIONS, SWARM_STORAGE, swarm_promise
 
-# Each compose storage as the swarm treats it. An `external` volume, like a named one, is a
-# local volume on whichever node the task runs (the swarm makes it there when it is missing);
-# an anonymous volume, declared or the image's, is new for every task's container.
-SWARM_STORAGE_OF = {
-    "layer": "layer",
-    "anonymous": "anonymous",
-    "anonymous-declared": "anonymous",
-    "named": "named",
-    "external": "named",
-    "bind": "bind",
-    "tmpfs": "tmpfs",
+# What a stack's task gets for what a compose file declares: an `external` volume, like a named
+# one, is a local volume on whichever node the task runs (the swarm makes it there when it is
+# missing); an anonymous volume the file declares is new for every task's container, as the
+# image's is.
+_ON_A_SWARM = {
+    Holder.EXTERNAL_VOLUME: Holder.NAMED_VOLUME,
+    Holder.ANONYMOUS_VOLUME: Holder.IMAGE_VOLUME,
 }
+# Each compose storage as the swarm treats it: the swarm storage of the same holder there.
+SWARM_STORAGE_OF = {
+    name: next(
+        swarm for swarm, kept in SWARM_STORAGE.items()
+        if kept.holder is _ON_A_SWARM.get(storage.holder, storage.holder)
+    )
+    for name, storage in COMPOSE_STORAGE.items()
+}  # fmt: skip
 # The day-to-day operations of a swarm service, which must not lose a database's rows; a move,
 # a drain and a node going down lose node-local data by design (each has its advice).
 DEFAULT_MUST_SURVIVE_ON_SWARM = ("update-force", "kill-task", "scale-zero", "stack-redeploy")
