@@ -23,7 +23,7 @@ _BUILDKIT_NOTE = re.compile(r"\s*# buildkit$")
 
 
 @dataclass(frozen=True)
-class Step:
+class LayerStep:
     """One history entry, oldest first: the instruction and the layer it made (if any)."""
 
     instruction: str
@@ -50,7 +50,7 @@ def makes_layer(instruction: str) -> bool:
     return keyword not in _METADATA
 
 
-def steps(history: Sequence[Mapping[str, Any]], layers: Sequence[str]) -> list[Step]:
+def steps(history: Sequence[Mapping[str, Any]], layers: Sequence[str]) -> list[LayerStep]:
     """Pair history entries (newest first, as the engine lists them) with the layers.
 
     When the count of layer-making steps does not match the layers, the pairing is unknown and
@@ -62,7 +62,7 @@ def steps(history: Sequence[Mapping[str, Any]], layers: Sequence[str]) -> list[S
     paired = len(makers) == len(layers)
     layer_of = dict(zip(makers, layers, strict=False)) if paired else {}
     return [
-        Step(instruction=text, size=int(ordered[i].get("Size", 0)), layer=layer_of.get(i))
+        LayerStep(instruction=text, size=int(ordered[i].get("Size", 0)), layer=layer_of.get(i))
         for i, text in enumerate(instructions)
     ]
 

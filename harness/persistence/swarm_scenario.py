@@ -346,7 +346,7 @@ def _node_down(cluster: SwarmCluster, service: DeployedService, task: Task, othe
     cluster.stop_node(task.node)
 
 
-Step = Callable[[SwarmCluster, DeployedService, Task, str], None]
+SwarmAct = Callable[[SwarmCluster, DeployedService, Task, str], None]
 
 
 def _nothing(cluster: SwarmCluster, service: DeployedService, task: Task, other: str) -> None:
@@ -363,7 +363,7 @@ def _restart_node(cluster: SwarmCluster, service: DeployedService, task: Task, o
 
 # Each swarm action (model/swarm.py names them): what it does, and what puts the swarm back
 # afterwards (a drained node active again, a stopped node started).
-_ACTS: dict[str, tuple[Step, Step]] = {
+_ACTS: dict[str, tuple[SwarmAct, SwarmAct]] = {
     "update-force": (_update_force, _nothing),
     "kill-task": (_kill_task, _nothing),
     "move-node": (_move_node, _nothing),
