@@ -90,14 +90,15 @@ def run_swarm_check_cell(  # noqa: PLR0917 - the swarm, the run, the file, the s
 
     @contextlib.contextmanager
     def service_for(plan: SwarmCellPlan) -> Iterator[DeployedService]:
-        config, files, bind_path, stack = _stack_config(
-            cluster, scope, model, raw, checked, cell, cell_port(index), plan
-        )
-        notes.extend(stack.notes)
-        scratch = RunState.of(scope).new_directory("scratch", "swarm-check-")
-        with deployed(cluster, config, files, stack=f"h{scope.id}{index}",
-                      bind_path=bind_path, scratch=scratch) as deployment:  # fmt: skip
-            yield deployment
+        with cell_port(index) as port:
+            config, files, bind_path, stack = _stack_config(
+                cluster, scope, model, raw, checked, cell, port, plan
+            )
+            notes.extend(stack.notes)
+            scratch = RunState.of(scope).new_directory("scratch", "swarm-check-")
+            with deployed(cluster, config, files, stack=f"h{scope.id}{index}",
+                          bind_path=bind_path, scratch=scratch) as deployment:  # fmt: skip
+                yield deployment
 
     # Every check is planned alike (written on the first node, moved to the second), as its
     # expectation was said before anything ran; `index` keeps the checks' ports and stacks apart.

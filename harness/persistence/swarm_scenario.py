@@ -219,19 +219,44 @@ def _service(  # noqa: PLR0917 - a cell and where it runs
 ) -> Iterator[DeployedService]:
     # Any node but none: a constraint every node meets keeps one code path for both.
     constraint = f"node.hostname=={plan.written_on}" if plan.written_on else "node.role!=none"
-    config, files, bind_path = _config(cluster, scope, cell, image, cell_port(index), creds,
-                                       constraint)  # fmt: skip
-    stack = f"h{scope.id}{index}" if cell.action == "stack-redeploy" else None
-    scratch = RunState.of(scope).new_directory("scratch", "swarm-")
-    with deployed(cluster, config, files, stack=stack, bind_path=bind_path,
-                  scratch=scratch) as service:  # fmt: skip
-        yield service
+    with cell_port(index) as port:
+        config, files, bind_path = _config(cluster, scope, cell, image, port, creds, constraint)
+        stack = f"h{scope.id}{index}" if cell.action == "stack-redeploy" else None
+        scratch = RunState.of(scope).new_directory("scratch", "swarm-")
+        with deployed(cluster, config, files, stack=stack, bind_path=bind_path,
+                      scratch=scratch) as service:  # fmt: skip
+            yield service
 
 
-def cell_port(index: int) -> int:
-    """A port of the cell's own on the node (the service uses the node's network): above the
-    swarm's (2375-2377, 4789, 7946) and the servers' defaults."""
-    return 31000 + index
+# The servers' ports on the nodes: above the swarm's (2375-2377, 4789, 7946) and the servers'
+# defaults.
+CELL_PORTS = range(31000, 32000)
+
+
+@contextlib.contextmanager
+def cell_port(index: int) -> Iterator[int]:
+    """A port of the cell's own on every node for as long as the cell runs (its service uses
+    the node's network). Claimed with a lock file under the runs' state root, from the cell's
+    index on: two runs of this machine (a compose-check beside a matrix run, two checks) never
+    give their servers one port, where each counting from 31000 did ("Address already in use")."""
+    folder = state_root() / "swarm-ports"
+    folder.mkdir(parents=True, exist_ok=True)
+    for step in range(len(CELL_PORTS)):
+        port = CELL_PORTS[(index + step) % len(CELL_PORTS)]
+        with (folder / f"{port}.lock").open("a") as claim:
+            try:
+                fcntl.flock(claim, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # another cell of this machine holds it
+            try:
+                yield port
+            finally:
+                fcntl.flock(claim, fcntl.LOCK_UN)
+            return
+    raise HarnessError(
+        f"Every swarm cell port ({CELL_PORTS.start}-{CELL_PORTS.stop - 1}) is held by a run of "
+        "this machine; wait for the other runs to finish and try again."
+    )
 
 
 def _exercise(  # noqa: PLR0917 - the cell's parts

@@ -3,6 +3,11 @@ its task, the service as a stack file, and the `engines up --nodes` checks."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -85,9 +90,28 @@ def test_cells_spread_over_the_nodes_and_a_move_goes_to_the_next() -> None:
     assert plan_nodes(drain, 4, nodes).written_on == ""
     with pytest.raises(UsageError, match="one node"):
         plan_nodes(move, 0, ["node1"])
-    ports = {cell_port(i) for i, _ in enumerate(matrix(kind="swarm"))}
-    assert len(ports) == 70
-    assert min(ports) > 7946
+
+
+def test_each_swarm_cell_holds_a_port_of_its_own_across_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The matrix's cells get a port each, above the swarm's; a second run of this machine
+    asking for a port another cell holds (a compose-check beside a matrix run: both count from
+    the first port) gets the next free one, and a port is free again once its cell is done."""
+    monkeypatch.setenv("HARNESS_STATE_DIR", str(tmp_path))
+    with contextlib.ExitStack() as held:
+        ports = [held.enter_context(cell_port(i)) for i, _ in enumerate(matrix(kind="swarm"))]
+        assert len(set(ports)) == 70
+        assert min(ports) > 7946
+        # Another process asks for the first port while the matrix holds 70 of them.
+        asked = subprocess.run(
+            [sys.executable, "-c", "from harness.persistence.swarm_scenario import cell_port\n"
+             "with cell_port(0) as port: print(port)"],
+            capture_output=True, text=True, check=True, env={**os.environ},
+        )  # fmt: skip
+        assert int(asked.stdout) == ports[-1] + 1
+    with cell_port(0) as again:
+        assert again == ports[0]
 
 
 def test_the_nodes_of_a_swarm_and_its_managers() -> None:
