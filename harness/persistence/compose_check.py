@@ -9,10 +9,10 @@ the user's own project (its containers, volumes, networks and files) is never to
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
-import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,6 @@ from harness.containers.addressing import compose_ports_entry
 from harness.containers.compose import Compose
 from harness.containers.engine import Engine, Session
 from harness.containers.run_state import RunState
-from harness.errors import described
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.placement import ImageFacts, covers
 from harness.model.platforms.compose_check import (
@@ -36,7 +35,7 @@ from harness.model.platforms.compose_check import (
     private_copy,
     server_environment,
 )
-from harness.model.servers.credentials import Credentials, redact
+from harness.model.servers.credentials import Credentials
 from harness.model.servers.databases import DATABASES
 from harness.model.servers.image_variables import (
     Unusable,
@@ -45,7 +44,7 @@ from harness.model.servers.image_variables import (
     read_credentials,
 )
 from harness.persistence.compose_scenario import PROJECT_FILE, ComposeRun, ExpectedMount, exercise
-from harness.persistence.fault_causes import failure_cause, judge_finished
+from harness.persistence.fault_causes import failure_cause, judge_finished, judged_cell
 
 
 @dataclass(frozen=True)
@@ -117,30 +116,34 @@ def run_check_cell(  # noqa: PLR0917 - the engine, the run, the file, the servic
         expected.outcome,
         expected.reason,
     )
-    started = time.monotonic()
     run = _new_run(engine, session, compose, service.name, action)
     notes: list[str] = []
-    try:
+
+    def cause(seen: str) -> str:
+        return failure_cause(engine, session, run.steps, seen)
+
+    with judged_cell(result, checked.creds.secrets, cause), _torn_down(run, service.runs, session):
         notes = _write_copy(run, session, model, checked).notes
         exercise(
             run, action, DATABASES[service.database], checked.creds, result,
             _expected_mount(run, service),
         )  # fmt: skip
-    except Exception as error:  # no verdict, with the cause; never a crash
-        result.error = failure_cause(engine, session, run.steps, _cause(error, checked.creds))
     judge_finished(engine, session, run.steps, result)
-    try:
-        run.close(service.runs, session.labels)
-    except Exception as error:  # the engine gone during teardown: a verdict made stands
-        if result.observed is None and not result.error:
-            result.error = _cause(error, checked.creds)
-    result.seconds = time.monotonic() - started
     return result, notes
 
 
-def _cause(error: Exception, creds: Credentials) -> str:
-    text = described(error)
-    return redact(text, creds.secrets)
+@contextlib.contextmanager
+def _torn_down(run: ComposeRun, image: str, session: Session) -> Iterator[None]:
+    """The private copy removed after the check, whatever happened. A failure to remove it never
+    hides the check's own failure; alone, it leaves a verdict made standing (the rows were read
+    back) and is the cause of a check that had none."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(Exception):
+            run.close(image, session.labels)
+        raise
+    run.close(image, session.labels)
 
 
 def _new_run(

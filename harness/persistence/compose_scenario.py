@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from harness.containers.managed import observed_mounts
 from harness.containers.readiness import wait_until_ready
 from harness.containers.retry import Backoff, RetryExhausted, retry
 from harness.containers.run_state import RunState
-from harness.errors import HarnessError, NotReady, NotRunning, described
+from harness.errors import HarnessError, NotReady, NotRunning
 from harness.images.sources import UpgradeImages
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.faults import CellSteps
@@ -49,7 +48,7 @@ from harness.model.servers.persons import (
     observe,
     write_persons,
 )
-from harness.persistence.fault_causes import failure_cause, judge_finished
+from harness.persistence.fault_causes import failure_cause, judge_finished, judged_cell
 from harness.persistence.scenario import REFUSAL_LOG_LINES, refused_or_lost
 
 PROJECT_FILE = "compose.yaml"
@@ -238,22 +237,19 @@ def run_compose_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
     if unverified:
         result.verified, result.reason = False, f"{result.reason} ({unverified})"
     creds = creds or Credentials.random()
-    started = time.monotonic()
     steps = CellSteps()
-    try:
-        with _project(engine, session, cell, image, compose=compose, creds=creds,
-                      steps=steps) as run:  # fmt: skip
-            named = COMPOSE_STORAGE[cell.storage].holder is Holder.NAMED_VOLUME
-            volume = f"{run.project}_{DATA_VOLUME}" if named else None
-            expected_mount = ExpectedMount(cell.id, cell.storage, volume)
-            exercise(run, cell.action, DATABASES[cell.database], creds, result,
-                     expected_mount, upgrade=upgrade)  # fmt: skip
-    except Exception as error:  # no verdict, with the cause; never a crash
-        if result.observed is None:  # else only the cleanup failed: the rows were read back
-            text = described(error)
-            result.error = failure_cause(engine, session, steps, redact(text, creds.secrets))
+
+    def cause(seen: str) -> str:
+        return failure_cause(engine, session, steps, seen)
+
+    project = _project(engine, session, cell, image, compose=compose, creds=creds, steps=steps)
+    with judged_cell(result, creds.secrets, cause), project as run:
+        named = COMPOSE_STORAGE[cell.storage].holder is Holder.NAMED_VOLUME
+        volume = f"{run.project}_{DATA_VOLUME}" if named else None
+        expected_mount = ExpectedMount(cell.id, cell.storage, volume)
+        exercise(run, cell.action, DATABASES[cell.database], creds, result,
+                 expected_mount, upgrade=upgrade)  # fmt: skip
     judge_finished(engine, session, steps, result)
-    result.seconds = time.monotonic() - started
     return result
 
 

@@ -4,6 +4,9 @@ compose-check, grading) asks here, so none says "fix the image" when the engine 
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Callable, Iterator
 from urllib.parse import urlparse
 
 from harness.containers.engine import DEFAULT_SOCKET, Engine, Session
@@ -15,6 +18,7 @@ from harness.containers.engine_watch import (
     forget_refused_sockets,
     went_away_at,
 )
+from harness.errors import described
 from harness.model.cells import ScenarioResult
 from harness.model.faults import (
     WATCHED_EVENTS,
@@ -26,6 +30,7 @@ from harness.model.faults import (
     struck_from_outside,
     verdict_struck_from_outside,
 )
+from harness.model.servers.credentials import redact
 
 
 def outside_cause(engine: Engine, session: Session, steps: CellSteps) -> str | None:
@@ -65,6 +70,24 @@ def failure_cause(engine: Engine, session: Session, steps: CellSteps, seen: str)
     if struck:
         return struck_from_outside(struck, seen)
     return full_disk_cause(seen) if disk_full(seen) else seen
+
+
+@contextlib.contextmanager
+def judged_cell(
+    result: ScenarioResult, secrets: tuple[str, ...], cause: Callable[[str], str]
+) -> Iterator[None]:
+    """Around the whole of one cell, on any platform: an error out of it leaves the cell without
+    a verdict, with `cause` of what the cell saw (passwords masked), and never ends the run; a
+    cell that had read its rows back (only its cleanup failed) keeps its verdict. The cell's
+    time is taken here too."""
+    started = time.monotonic()
+    try:
+        yield
+    except Exception as error:  # no verdict, with the true cause; never a crash
+        if result.observed is None and not result.error:
+            result.error = cause(redact(described(error), secrets))
+    finally:
+        result.seconds = time.monotonic() - started
 
 
 def judge_finished(

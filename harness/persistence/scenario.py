@@ -6,7 +6,6 @@ comes from (a core testcontainers container of the chosen image, or the user's o
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from harness.model.servers.persons import (
     write_persons,
 )
 from harness.model.servers.versions import refusal_reason
-from harness.persistence.fault_causes import failure_cause, judge_finished
+from harness.persistence.fault_causes import failure_cause, judge_finished, judged_cell
 from harness.persistence.initialised import InitialisedImages
 
 # Enough of a refusing server's log to hold its reason (PostgreSQL writes a handful of lines).
@@ -109,7 +108,6 @@ def run_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
             f"{cell.id} needs two versions of {cell.database}; there is no upgrade for its image."
         )
     result = planned(engine, cell, upgrade)
-    started = time.monotonic()
     scope = session.scoped(cell.id)
     profile = DATABASES[cell.database]
     deployment = Deployment(
@@ -122,30 +120,36 @@ def run_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
         spec_of(container),
         upgrade.new_ref if upgrade else None,
     )
-    trial: Trial | None = None
-    try:
-        with deployment:
-            trial = exercise(deployment, action, check_placement=True)
-    except EngineRefused as refusal:
-        # An observation: the engine's answer to this configuration is "no" (Podman 4 refuses
-        # some), which the promise table can expect; not a harness failure.
-        result.observed = Outcome.REJECTED
-        result.detail = redact(str(refusal), creds.secrets)
-    except Exception as error:  # the verdict is "could not run", with its true cause
-        if trial is None:  # else only the cleanup failed: the rows were read back
-            seen = redact(described(error), creds.secrets)
-            result.error = failure_cause(engine, scope, deployment.steps, seen)
-    if trial is not None:
-        result.rows_written = trial.rows_written
-        result.observed = trial.observation.outcome
-        result.rows_read = trial.observation.rows_read
-        result.detail = trial.observation.detail
-        result.mounts = trial.mounts
-        result.dangling_volumes = trial.dangling_volumes
-        result.dangling_with_data = trial.dangling_with_data
-        judge_finished(engine, scope, deployment.steps, result)
-    result.seconds = time.monotonic() - started
+
+    def cause(seen: str) -> str:
+        return failure_cause(engine, scope, deployment.steps, seen)
+
+    with judged_cell(result, creds.secrets, cause):
+        try:
+            with deployment:
+                record(result, exercise(deployment, action, check_placement=True))
+        except EngineRefused as refusal:
+            if result.observed is not None:
+                raise  # the cleanup's: the rows were read back, the verdict stands
+            # An observation: the engine's answer to this configuration is "no" (Podman 4
+            # refuses some), which the promise table can expect; not a harness failure.
+            result.observed = Outcome.REJECTED
+            result.detail = redact(str(refusal), creds.secrets)
+            return result
+    judge_finished(engine, scope, deployment.steps, result)
     return result
+
+
+def record(result: ScenarioResult, trial: Trial) -> None:
+    """What the trial found, into the cell's result (before the cleanup, which may still fail:
+    the rows were read back, so the verdict stands)."""
+    result.rows_written = trial.rows_written
+    result.observed = trial.observation.outcome
+    result.rows_read = trial.observation.rows_read
+    result.detail = trial.observation.detail
+    result.mounts = trial.mounts
+    result.dangling_volumes = trial.dangling_volumes
+    result.dangling_with_data = trial.dangling_with_data
 
 
 def planned(engine: Engine, cell: Cell, upgrade: UpgradeImages | None) -> ScenarioResult:

@@ -45,11 +45,11 @@ from harness.model.platforms.swarm import (
     planned_read_node,
     swarm_promise,
 )
-from harness.model.servers.credentials import Credentials, redact
+from harness.model.servers.credentials import Credentials
 from harness.model.servers.databases import DATABASES, DatabaseProfile
 from harness.model.servers.persons import PERSONS_ROWS, Observation, observe, write_persons
 from harness.model.spec import MountKind
-from harness.persistence.fault_causes import failure_cause
+from harness.persistence.fault_causes import failure_cause, judged_cell
 
 BIND_ROOT = "/srv/harness"  # on the node: a bind's source directory
 NODE_BACK_DEADLINE = 120.0
@@ -111,21 +111,20 @@ def run_on_swarm(  # noqa: PLR0917 - a cell, where, as whom, judged how, deploye
     """A service deployed, its rows written, `cell.action` applied and the rows read back,
     judged by `judge` at the nodes the tasks ran on; a failure: no verdict, with its cause."""
     steps = CellSteps()
-    started = time.monotonic()
     # Until the task has run, the promise is the planned one: the pinned nodes, or for a drain
     # or a node going down "another node" (the task leaves the node that holds the rows). The
     # verdict is judged against the nodes the tasks really ran on.
     result = ScenarioResult(cell, Outcome.LOST, "")
-    try:
+
+    def cause(seen: str) -> str:
+        return _cause(cluster, scope, steps, seen)
+
+    with judged_cell(result, creds.secrets, cause):
         plan = plan_nodes(cell, index, [node.name for node in cluster.nodes])
         planned = planned_read_node(cell.action, plan.written_on, plan.other)
         _expect(result, judge, plan.written_on or "its node", planned or "another node")
         with node_lock(cell.action), service_for(plan) as service:
             _exercise(cluster, service, cell, creds, result, plan, steps, judge)
-    except Exception as error:  # no verdict, with the cause; never a crash
-        if result.observed is None:
-            result.error = _cause(cluster, scope, steps, redact(described(error), creds.secrets))
-    result.seconds = time.monotonic() - started
     return result
 
 
