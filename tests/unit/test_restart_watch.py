@@ -168,15 +168,16 @@ def test_a_cell_the_engine_broke_names_the_engine_not_the_image(
     engine.close()
 
 
-def test_a_verdict_made_across_the_engine_going_away_is_withdrawn(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr("harness.persistence.fault_causes.outside_cause", lambda *a: None)
+def _judged_survival(*, engine_goes_during_the_cell: bool) -> ScenarioResult:
+    """A restart cell that read all its rows back, judged after its engine's stream ended
+    during its action, or only after the cell finished."""
     stream = QuietStream()
     engine = _engine_with(stream)
     time.sleep(0.05)
     steps = CellSteps()
     steps.begin("the restart action", acting=True)
+    if not engine_goes_during_the_cell:
+        steps.finish()
     time.sleep(0.01)
     stream.end()
     time.sleep(0.1)
@@ -185,31 +186,27 @@ def test_a_verdict_made_across_the_engine_going_away_is_withdrawn(
     result = ScenarioResult(Cell("mysql", "named", "restart"), Outcome.SURVIVES, "kept")
     result.observed = Outcome.SURVIVES
     judge_finished(engine, engine_session(), steps, result)
+    engine.close()
+    return result
+
+
+def test_a_verdict_made_across_the_engine_going_away_is_withdrawn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("harness.persistence.fault_causes.outside_cause", lambda *a: None)
+    result = _judged_survival(engine_goes_during_the_cell=True)
     assert result.observed is None
     assert ENGINE_GONE in result.error
     assert "during the restart action" in result.error
-    engine.close()
 
 
 def test_a_verdict_stands_when_the_engine_went_away_only_after_the_cell(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("harness.persistence.fault_causes.outside_cause", lambda *a: None)
-    stream = QuietStream()
-    engine = _engine_with(stream)
-    time.sleep(0.05)
-    steps = CellSteps()
-    steps.begin("the restart action", acting=True)
-    steps.finish()
-    time.sleep(0.01)
-    stream.end()
-    time.sleep(0.1)
-    result = ScenarioResult(Cell("mysql", "named", "restart"), Outcome.SURVIVES, "kept")
-    result.observed = Outcome.SURVIVES
-    judge_finished(engine, engine_session(), steps, result)
+    result = _judged_survival(engine_goes_during_the_cell=False)
     assert result.observed is Outcome.SURVIVES
     assert result.error == ""
-    engine.close()
 
 
 def engine_session() -> object:
