@@ -21,9 +21,10 @@ from harness.containers.run_state import RunState
 from harness.containers.secrets import is_secret_mount
 from harness.errors import HarnessError
 from harness.model.faults import CellSteps
+from harness.model.holders import ObservedMount
 from harness.model.placement import ImageFacts, Placement, covering, place
 from harness.model.platforms.actions import Action, Step
-from harness.model.platforms.storage import ObservedMount, Resource, StorageMode
+from harness.model.platforms.storage import Resource, StorageMode
 from harness.model.servers.credentials import Credentials
 from harness.model.servers.databases import DatabaseProfile
 from harness.model.servers.persons import DbConnection

@@ -26,8 +26,8 @@ from testcontainers.core.exceptions import ContainerStartException
 from harness.containers.addressing import endpoint_of
 from harness.containers.engine import Engine, remove_quietly, sdk_mounts
 from harness.errors import EngineRefused, HarnessError, ImageMissing, NotRunning
+from harness.model.holders import ObservedMount
 from harness.model.loopback import url_on_this_machine
-from harness.model.platforms.storage import ObservedMount
 from harness.model.spec import ContainerSpec, Mount, MountKind
 
 STOP_TIMEOUT = 10

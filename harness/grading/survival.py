@@ -32,10 +32,11 @@ from harness.grading.workspace import (
     Workspace,
 )
 from harness.model.faults import CellSteps, verdict_struck_from_outside
+from harness.model.holders import ObservedMount
 from harness.model.outcomes import Outcome
 from harness.model.placement import covers
 from harness.model.platforms.actions import ACTIONS
-from harness.model.platforms.storage import ObservedMount, Resource, StorageMode
+from harness.model.platforms.storage import Resource, StorageMode
 from harness.model.servers.credentials import Credentials, redact
 from harness.model.servers.databases import DATABASES, DatabaseProfile
 from harness.model.servers.image_variables import (

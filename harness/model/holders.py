@@ -8,8 +8,11 @@ containers alike.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import Enum
 
+from harness.model.placement import covering
 from harness.model.spec import MountKind
 
 
@@ -41,3 +44,37 @@ _MOUNT_KINDS: dict[Holder, MountKind | None] = {
     Holder.BIND: MountKind.BIND,
     Holder.TMPFS: MountKind.TMPFS,
 }
+
+
+@dataclass(frozen=True)
+class ObservedMount:
+    """A mount as the engine reports it for a running container."""
+
+    kind: str  # volume, bind, tmpfs
+    destination: str
+    name: str = ""  # volume name
+    source: str = ""
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.name or self.source} -> {self.destination}".replace("  ", " ")
+
+
+def mount_holding(mounts: Sequence[ObservedMount], data_dir: str) -> ObservedMount | None:
+    """The mount a container keeps `data_dir` on (the deepest that covers it); None: the
+    writable layer."""
+    by_destination = {m.destination: m for m in mounts}
+    destination = covering(list(by_destination), data_dir)
+    return by_destination[destination] if destination else None
+
+
+def misplaced(
+    holder: Holder, mount: ObservedMount | None, volume_name: str | None = None
+) -> str | None:
+    """Where the data is when that is not what `holder` says (a mount of its kind, or none for
+    the layer; the named volume `volume_name` when one is given), said as "the writable layer"
+    or the mount; None when it is where the storage puts it. One rule for every platform."""
+    kind = mount.kind if mount else None
+    wrong_volume = bool(volume_name and mount and mount.name != volume_name)
+    if kind == holder.mount_kind and not wrong_volume:
+        return None
+    return mount.describe() if mount else "the writable layer"

@@ -29,8 +29,8 @@ from harness.errors import HarnessError, NotReady, NotRunning
 from harness.images.sources import UpgradeImages
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.faults import CellSteps
-from harness.model.holders import Holder
-from harness.model.placement import ImageFacts, covering, place
+from harness.model.holders import Holder, ObservedMount, misplaced, mount_holding
+from harness.model.placement import ImageFacts, place
 from harness.model.platforms.compose import (
     COMPOSE_ACTIONS,
     COMPOSE_STORAGE,
@@ -38,7 +38,6 @@ from harness.model.platforms.compose import (
     unverified_because,
 )
 from harness.model.platforms.compose_file import BIND_SOURCE, DATA_VOLUME, SERVICE, compose_project
-from harness.model.platforms.storage import ObservedMount
 from harness.model.servers.credentials import Credentials, redact
 from harness.model.servers.databases import DATABASES, DatabaseProfile
 from harness.model.servers.persons import (
@@ -388,14 +387,9 @@ def _verify_placement(
     expected: ExpectedMount, database: str, data_dir: str, mounts: list[ObservedMount]
 ) -> None:
     """The data directory must be on the mount the storage mode declares, else no verdict."""
-    by_destination = {m.destination: m for m in mounts}
-    destination = covering(list(by_destination), data_dir)
-    holder = by_destination[destination] if destination else None
-    kind = COMPOSE_STORAGE[expected.storage].holder.mount_kind
-    actual = holder.kind if holder else None
-    wrong_volume = expected.volume_name and holder and holder.name != expected.volume_name
-    if actual != kind or wrong_volume:
-        where = holder.describe() if holder else "the writable layer"
+    holder = COMPOSE_STORAGE[expected.storage].holder
+    where = misplaced(holder, mount_holding(mounts, data_dir), expected.volume_name)
+    if where:
         raise HarnessError(
             f"{expected.label}: {database} keeps its data in {data_dir}, on {where}, not where "
             f"the {expected.storage} storage puts it, so there is no verdict."

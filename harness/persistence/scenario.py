@@ -20,9 +20,10 @@ from harness.errors import EngineRefused, HarnessError, NotReady, UsageError, de
 from harness.images.sources import UpgradeImages
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.faults import CellSteps
+from harness.model.holders import ObservedMount
 from harness.model.outcomes import Outcome
 from harness.model.platforms.actions import ACTIONS, Action
-from harness.model.platforms.storage import STORAGE_MODES, ObservedMount
+from harness.model.platforms.storage import STORAGE_MODES
 from harness.model.servers.credentials import Credentials, redact
 from harness.model.servers.databases import DATABASES
 from harness.model.servers.persons import (

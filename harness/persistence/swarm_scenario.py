@@ -35,9 +35,9 @@ from harness.engines.swarm_service import (
 from harness.errors import EngineUnavailable, HarnessError, UsageError, described
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.faults import CellSteps
-from harness.model.holders import Holder
+from harness.model.holders import Holder, misplaced, mount_holding
 from harness.model.outcomes import Outcome, Promise
-from harness.model.placement import ImageFacts, covering, place
+from harness.model.placement import ImageFacts, place
 from harness.model.platforms.swarm import (
     SWARM_ACTIONS,
     SWARM_STORAGE,
@@ -441,12 +441,9 @@ def _node_back(cluster: SwarmCluster, name: str) -> None:
 
 def _verify_placement(cell: Cell, data_dir: str, server: SwarmTask) -> None:
     """The data directory must be on the mount the storage declares, else no verdict."""
-    by_destination = {m.destination: m for m in observed_mounts(server.attrs())}
-    destination = covering(list(by_destination), data_dir)
-    holder = by_destination[destination] if destination else None
-    wanted = SWARM_STORAGE[cell.storage].holder.mount_kind
-    if (holder.kind if holder else None) != wanted:
-        where = holder.describe() if holder else "the writable layer"
+    mount = mount_holding(observed_mounts(server.attrs()), data_dir)
+    where = misplaced(SWARM_STORAGE[cell.storage].holder, mount)
+    if where:
         raise HarnessError(
             f"{cell.id}: {cell.database} keeps its data in {data_dir}, on {where}, not where "
             f"the {cell.storage} storage puts it, so there is no verdict."

@@ -25,7 +25,7 @@ from harness.grading.survival import (
     _where,
     prepare,
 )
-from harness.model.platforms.storage import ObservedMount
+from harness.model.holders import ObservedMount
 from harness.model.spec import Mount, MountKind
 
 STAND_INS = StandIns({"mysql": "local/mysql:1", "postgres": "local/postgres:1"})

@@ -9,9 +9,10 @@ import pymysql.err
 import pytest
 
 from harness.errors import UsageError
+from harness.model.holders import ObservedMount
 from harness.model.outcomes import Outcome
 from harness.model.placement import LAYER_ROOT, ImageFacts, covering, place
-from harness.model.platforms.storage import STORAGE_MODES, ObservedMount
+from harness.model.platforms.storage import STORAGE_MODES
 from harness.model.servers.databases import DATABASES
 from harness.model.servers.persons import NOTES_ROW, PERSONS_ROWS, MissingData, observe
 from harness.model.spec import ContainerSpec, Mount, MountKind

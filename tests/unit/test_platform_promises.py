@@ -12,7 +12,7 @@ import pytest
 from harness.images.sources import UpgradeImages
 from harness.model.cells import MATRICES, Cell, matrix
 from harness.model.engine_info import EngineInfo
-from harness.model.holders import Holder
+from harness.model.holders import Holder, ObservedMount, misplaced, mount_holding
 from harness.model.outcomes import Outcome
 from harness.model.platforms.compose import COMPOSE_STORAGE, compose_expect, compose_promise
 from harness.model.platforms.storage import STORAGE_MODES
@@ -141,3 +141,37 @@ def test_each_holder_is_the_mount_the_engine_reports(
     assert holder.mount_kind == kind
     if kind is not None:
         assert str(kind) in ("volume", "bind", "tmpfs")
+
+
+VOLUME_X = ObservedMount("volume", "/var/lib/mysql", name="x")
+BIND = ObservedMount("bind", "/var/lib/mysql", source="/srv/d")
+
+
+@pytest.mark.parametrize(
+    ("holder", "mount", "volume", "where"),
+    [
+        (Holder.LAYER, None, None, None),
+        (Holder.LAYER, VOLUME_X, None, "volume x -> /var/lib/mysql"),
+        (Holder.NAMED_VOLUME, VOLUME_X, "x", None),
+        (Holder.NAMED_VOLUME, VOLUME_X, "y", "volume x -> /var/lib/mysql"),  # another volume
+        (Holder.NAMED_VOLUME, BIND, "x", "bind /srv/d -> /var/lib/mysql"),
+        (Holder.NAMED_VOLUME, None, "x", "the writable layer"),
+        (Holder.IMAGE_VOLUME, VOLUME_X, None, None),
+        (Holder.BIND, BIND, None, None),
+        (Holder.TMPFS, ObservedMount("tmpfs", "/var/lib/mysql"), None, None),
+        (Holder.TMPFS, BIND, None, "bind /srv/d -> /var/lib/mysql"),
+    ],
+)
+def test_one_placement_rule_for_every_platform(
+    holder: Holder, mount: ObservedMount | None, volume: str | None, where: str | None
+) -> None:
+    """Where the data is when it is not where the storage puts it (None: it is)."""
+    assert misplaced(holder, mount, volume) == where
+
+
+def test_the_mount_holding_the_data_is_the_deepest_over_it() -> None:
+    outer = ObservedMount("volume", "/var/lib", name="outer")
+    inner = ObservedMount("volume", "/var/lib/mysql", name="inner")
+    assert mount_holding([outer, inner], "/var/lib/mysql/data") == inner
+    assert mount_holding([outer, inner], "/var/lib/other") == outer
+    assert mount_holding([inner], "/srv/data") is None  # the writable layer

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 
 from harness.model.engine_info import EngineInfo
-from harness.model.holders import Holder
+from harness.model.holders import Holder, ObservedMount, misplaced
 from harness.model.outcomes import (
     DOCKER_BEFORE_23,
     DOCKER_SINCE_23,
@@ -38,19 +38,6 @@ class Resource(Enum):
     NONE = "none"
     VOLUME = "a named volume"
     DIRECTORY = "a host directory"
-
-
-@dataclass(frozen=True)
-class ObservedMount:
-    """A mount as the engine reports it for a running container."""
-
-    kind: str  # volume, bind, tmpfs
-    destination: str
-    name: str = ""  # volume name
-    source: str = ""
-
-    def describe(self) -> str:
-        return f"{self.kind} {self.name or self.source} -> {self.destination}".replace("  ", " ")
 
 
 # `{action}` is replaced by the action's summary ("a restart").
@@ -95,14 +82,14 @@ class StorageMode:
         return spec
 
     def placement_problem(self, mount: ObservedMount | None, resource: str | None) -> str | None:
-        """Why the mount holding the data directory is not this mode's (None when it is)."""
+        """Why the mount holding the data directory is not this mode's (None when it is): the
+        one rule of every platform (`misplaced`), said in the words of a `docker run` line."""
+        volume = resource if self.resource is Resource.VOLUME else None
+        if misplaced(self.holder or Holder.LAYER, mount, volume) is None:
+            return None
         expected_kind = self.mount_kind
-        if expected_kind is None:
-            return (
-                None
-                if mount is None
-                else f"the data directory is on a {mount.kind} mount, not in the writable layer"
-            )
+        if expected_kind is None and mount is not None:
+            return f"the data directory is on a {mount.kind} mount, not in the writable layer"
         if mount is None:
             if self.resource is Resource.NONE and expected_kind is MountKind.VOLUME:
                 return (
@@ -112,9 +99,7 @@ class StorageMode:
             return f"the data directory is not on a {expected_kind} mount"
         if mount.kind != expected_kind:
             return f"the data directory is on a {mount.kind} mount, not a {expected_kind}"
-        if self.resource is Resource.VOLUME and mount.name != resource:
-            return f"the data directory is not on the named volume {resource}"
-        return None
+        return f"the data directory is not on the named volume {resource}"  # the one left
 
 
 def _required(resource: str | None, mode: StorageMode) -> str:
