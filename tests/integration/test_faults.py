@@ -630,10 +630,12 @@ def test_upgrade_check_through_an_engine_gone_has_no_verdict_and_exits_2(
 ) -> None:
     run = _gate(proxy, "upgrade-check", "--from", local_versions["postgres-15"],
                 "--to", local_versions["postgres-17"])  # fmt: skip
-    # Cut as soon as the check's first server runs (it prints nothing before its verdict).
-    mine = {"label": f"{OWNER_LABEL}={socket.gethostname()}:{run.pid}", "status": "running"}
+    # Cut as soon as the check has made its first container (it prints nothing before its
+    # verdict): the next call to the engine fails at once. (Cut while a server starts, the
+    # readiness wait rides out its 90 s deadline first.)
+    mine = {"label": f"{OWNER_LABEL}={socket.gethostname()}:{run.pid}"}
     deadline = time.monotonic() + 120
-    while not harness_engine.client.api.containers(filters=mine) and run.poll() is None:
+    while not harness_engine.client.api.containers(all=True, filters=mine) and run.poll() is None:
         assert time.monotonic() < deadline, "the check never started a server"
         time.sleep(0.05)
     proxy.cut()
