@@ -145,10 +145,15 @@ class RestartWatch:
         self,
         hold: Callable[[], HeldStream | None],
         *,
+        ready: Callable[[], bool] = lambda: True,
         clock: Callable[[], int] = time.time_ns,
         retry_seconds: float = 1.0,
     ) -> None:
         self._hold = hold
+        # Asked before each hold: an engine that does not answer is waited for on a probe of
+        # its own, never through the SDK, whose refused connections leave sockets for the
+        # collector (which this thread must not run: it changes the process's warning filters).
+        self._ready = ready
         self._clock = clock
         self._retry_seconds = retry_seconds
         self._stopped = threading.Event()
@@ -204,6 +209,8 @@ class RestartWatch:
             _close_quietly(stream)
 
     def _open(self) -> HeldStream | None:
+        if not self._ready():
+            return None
         try:
             stream = self._hold()
         except Exception:  # the engine does not answer now: try again later
@@ -222,7 +229,6 @@ class RestartWatch:
 def _close_quietly(stream: HeldStream) -> None:
     with contextlib.suppress(Exception):  # already closed by the engine's end
         stream.close()
-    forget_refused_sockets()
 
 
 # Per engine connection (by identity: an Engine compares by value), forgotten when it goes.
@@ -235,7 +241,7 @@ def watch_restarts(engine: Engine) -> RestartWatch:
     key = id(engine)
     watch = _WATCHES.get(key)
     if watch is None:
-        watch = RestartWatch(engine.hold_event_stream).start()
+        watch = RestartWatch(engine.hold_event_stream, ready=lambda: answers(engine)).start()
         _WATCHES[key] = watch
 
         def forget() -> None:

@@ -34,7 +34,6 @@ from harness.model.placement import ImageFacts, place
 from harness.model.platforms.compose import (
     COMPOSE_ACTIONS,
     COMPOSE_STORAGE,
-    compose_expect,
     unverified_because,
 )
 from harness.model.platforms.compose_file import BIND_SOURCE, DATA_VOLUME, SERVICE, compose_project
@@ -48,7 +47,7 @@ from harness.model.servers.persons import (
     write_persons,
 )
 from harness.persistence.fault_causes import failure_cause, judge_finished, judged_cell
-from harness.persistence.scenario import REFUSAL_LOG_LINES, refused_or_lost
+from harness.persistence.scenario import REFUSAL_LOG_LINES, planned, refused_or_lost
 
 PROJECT_FILE = "compose.yaml"
 # Compose commands after which the next one must find the service's container stopped.
@@ -227,11 +226,7 @@ def run_compose_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
         raise ValueError("the upgrade action needs the next version's image")
     if upgrades and upgrade:
         image = upgrade.old_ref  # the rows are written by the old version
-    # Storage that keeps the rows hands an upgrade's to the next version, whose answer decides.
-    promise = compose_expect(cell.storage, cell.action, upgrade.line if upgrade else None)
-    result = ScenarioResult(cell, promise.outcome, promise.reason)
-    if upgrades and upgrade:
-        result.upgrade_from, result.upgrade_to = upgrade.old_ref, upgrade.new_ref
+    result = planned(engine, cell, upgrade)  # the platform's promise, as every path reads it
     unverified = unverified_because(compose.version(), engine.info)
     if unverified:
         result.verified, result.reason = False, f"{result.reason} ({unverified})"

@@ -135,9 +135,10 @@ def test_nothing_is_claimed_without_a_stream_once_held(answer: Exception | None)
 # --- the cause a cell gets ---
 
 
-def _engine_with(stream: QuietStream) -> Engine:
+def _engine_with(stream: QuietStream, monkeypatch: pytest.MonkeyPatch) -> Engine:
     """An engine whose socket answers nothing (so its events tell nothing) and whose held
-    stream is scripted; watched as a run watches its engine."""
+    stream is scripted; watched as a run watches its engine, its probe saying it answers."""
+    monkeypatch.setattr("harness.containers.engine_watch.answers", lambda engine: True)
     client = docker.DockerClient(base_url="unix:///nowhere", version="1.41")
     engine = Engine(client, EngineInfo("docker", "20.10", "1.41"), "t", "unix:///nowhere")
     engine.hold_event_stream = lambda: stream  # type: ignore[assignment,method-assign,return-value]
@@ -152,7 +153,7 @@ def test_a_cell_the_engine_broke_names_the_engine_not_the_image(
     it went away in, never "fix the image"."""
     monkeypatch.setattr("harness.persistence.fault_causes.answers", lambda engine: True)
     stream = QuietStream()
-    engine = _engine_with(stream)
+    engine = _engine_with(stream, monkeypatch)
     _until(lambda: stream.closed is False and not stream.ended.is_set())
     steps = CellSteps()
     steps.begin("the start of the first container")
@@ -168,11 +169,13 @@ def test_a_cell_the_engine_broke_names_the_engine_not_the_image(
     engine.close()
 
 
-def _judged_survival(*, engine_goes_during_the_cell: bool) -> ScenarioResult:
+def _judged_survival(
+    monkeypatch: pytest.MonkeyPatch, *, engine_goes_during_the_cell: bool
+) -> ScenarioResult:
     """A restart cell that read all its rows back, judged after its engine's stream ended
     during its action, or only after the cell finished."""
     stream = QuietStream()
-    engine = _engine_with(stream)
+    engine = _engine_with(stream, monkeypatch)
     time.sleep(0.05)
     steps = CellSteps()
     steps.begin("the restart action", acting=True)
@@ -194,7 +197,7 @@ def test_a_verdict_made_across_the_engine_going_away_is_withdrawn(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("harness.persistence.fault_causes.outside_cause", lambda *a: None)
-    result = _judged_survival(engine_goes_during_the_cell=True)
+    result = _judged_survival(monkeypatch, engine_goes_during_the_cell=True)
     assert result.observed is None
     assert ENGINE_GONE in result.error
     assert "during the restart action" in result.error
@@ -204,7 +207,7 @@ def test_a_verdict_stands_when_the_engine_went_away_only_after_the_cell(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("harness.persistence.fault_causes.outside_cause", lambda *a: None)
-    result = _judged_survival(engine_goes_during_the_cell=False)
+    result = _judged_survival(monkeypatch, engine_goes_during_the_cell=False)
     assert result.observed is Outcome.SURVIVES
     assert result.error == ""
 
@@ -213,3 +216,17 @@ def engine_session() -> object:
     from harness.containers.engine import Session  # noqa: PLC0415
 
     return Session.new()
+
+
+def test_an_engine_that_does_not_answer_is_not_asked_for_a_stream() -> None:
+    """While the engine's own probe says it does not answer, the watch never goes through the
+    SDK (whose refused connections leave sockets behind); once it answers, a stream is held."""
+    answering = threading.Event()
+    engine = ScriptedEngine(QuietStream())
+    watch = RestartWatch(engine.hold, ready=answering.is_set, retry_seconds=0.01).start()
+    time.sleep(0.1)
+    assert not engine.asked.acquire(blocking=False)
+    assert watch.went_away_at(0) is None
+    answering.set()
+    _until(lambda: watch.held_once)
+    watch.stop()
