@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from xml.etree import ElementTree
 
 import pytest
@@ -129,29 +129,43 @@ def proxy() -> Iterator[EngineProxy]:
     running.cut()
 
 
-def _start_run(proxy: EngineProxy, report: Path, wait: int) -> subprocess.Popen[str]:
+def _through(proxy: EngineProxy, *args: str, wait: int = 5) -> subprocess.Popen[str]:
+    """`python -m harness ARGS` reaching its engine through the proxy, waiting `wait` s for it."""
     env = {**os.environ, "HARNESS_IMAGES": "local", "DOCKER_HOST": proxy.docker_host,
            "HARNESS_ENGINE_WAIT": str(wait)}  # fmt: skip
     return subprocess.Popen(
-        [sys.executable, "-m", "harness", "run", "--database", "mysql", "--storage", "named",
-         "--storage", "anonymous", "--action", "restart", "--action", "recreate",
-         "--reuse-init", "off", "--json", str(report)],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "harness", *args], cwd=REPO, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+
+
+def _start_run(proxy: EngineProxy, report: Path, wait: int) -> subprocess.Popen[str]:
+    return _through(
+        proxy, "run", "--database", "mysql", "--storage", "named", "--storage", "anonymous",
+        "--action", "restart", "--action", "recreate", "--reuse-init", "off",
+        "--json", str(report), wait=wait,
+    )  # fmt: skip
+
+
+def _read_until(stream: IO[str] | None, marker: str, seen: list[str]) -> bool:
+    """Read `stream`'s lines into `seen` until one holds `marker` (True) or it ends or 300 s
+    pass (False)."""
+    assert stream is not None
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        line = stream.readline()
+        if not line:
+            return False
+        seen.append(line)
+        if marker in line:
+            return True
+    return False
 
 
 def _wait_for_cells(report_lines: list[str], run: subprocess.Popen[str], done: int) -> None:
     """Until the run's progress shows `done` finished cells (its progress lines go to stderr)."""
-    assert run.stderr is not None
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        line = run.stderr.readline()
-        if not line:
-            break
-        report_lines.append(line)
-        if f"] {done}/4 " in line:
-            return
-    pytest.fail(f"the run never finished {done} cells: {''.join(report_lines)[-2000:]}")
+    if not _read_until(run.stderr, f"] {done}/4 ", report_lines):
+        pytest.fail(f"the run never finished {done} cells: {''.join(report_lines)[-2000:]}")
 
 
 def _finish(run: subprocess.Popen[str], seen: list[str]) -> tuple[int, str, str]:
@@ -570,29 +584,12 @@ def test_a_cell_whose_engine_restarted_names_the_engine_not_someone_outside(
 # --- the gates under an engine that goes away: compose-check and upgrade-check ---
 
 
-def _gate(proxy: EngineProxy, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "HARNESS_IMAGES": "local", "DOCKER_HOST": proxy.docker_host,
-           "HARNESS_ENGINE_WAIT": "5"}  # fmt: skip
-    return subprocess.Popen(
-        [sys.executable, "-m", "harness", *args], cwd=REPO, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-
-
-def _cut_after(proxy: EngineProxy, run: subprocess.Popen[str], marker: str) -> list[str]:
-    """Cut the engine once the gate's progress (stdout) shows `marker`; the lines seen."""
-    assert run.stdout is not None
+def _cut_after(proxy: EngineProxy, run: subprocess.Popen[str], marker: str) -> None:
+    """Cut the engine once the gate's progress (stdout) shows `marker`."""
     seen: list[str] = []
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        line = run.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        if marker in line:
-            proxy.cut()
-            return seen
-    pytest.fail(f"the gate never showed {marker!r}: {''.join(seen)[-2000:]}")
+    if not _read_until(run.stdout, marker, seen):
+        pytest.fail(f"the gate never showed {marker!r}: {''.join(seen)[-2000:]}")
+    proxy.cut()
 
 
 def test_compose_check_through_an_engine_gone_reports_every_check_and_exits_2(
@@ -602,7 +599,7 @@ def test_compose_check_through_an_engine_gone_reports_every_check_and_exits_2(
     the report, the finished one with its verdict, the others without one and naming the
     engine; exit 2 (a must-survive action without a verdict), no traceback."""
     report = tmp_path / "check.json"
-    run = _gate(proxy, "compose-check", str(REPO / "docs/examples/compose-named-volume.yaml"),
+    run = _through(proxy, "compose-check", str(REPO / "docs/examples/compose-named-volume.yaml"),
                 "--action", "restart", "--action", "down-up", "--action", "stop-start",
                 "--must-survive", "restart,down-up,stop-start", "--json", str(report))  # fmt: skip
     _cut_after(proxy, run, "1/3")
@@ -628,7 +625,7 @@ def test_compose_check_through_an_engine_gone_reports_every_check_and_exits_2(
 def test_upgrade_check_through_an_engine_gone_has_no_verdict_and_exits_2(
     proxy: EngineProxy, local_versions: dict[str, str], harness_engine: Engine
 ) -> None:
-    run = _gate(proxy, "upgrade-check", "--from", local_versions["postgres-15"],
+    run = _through(proxy, "upgrade-check", "--from", local_versions["postgres-15"],
                 "--to", local_versions["postgres-17"])  # fmt: skip
     # Cut as soon as the check has made its first container (it prints nothing before its
     # verdict): the next call to the engine fails at once. (Cut while a server starts, the
