@@ -10,10 +10,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from harness.containers.engine import IMAGE_LABEL, Engine
 from harness.errors import ImageBuildFailed
+from harness.images.apt_sources import SuiteSource, suite_sources
 from harness.images.recipes import IMAGE_NAMES, LocalImage, build_order
 
 Progress = Callable[[str], None]
@@ -96,12 +98,14 @@ def _build_base(engine: Engine, image: LocalImage, progress: Progress, mirror: s
         rootfs = scratch / "rootfs"
         progress(f"{image.name}: debootstrap {suite} from {mirror} (about a minute)")
         _run_with_progress(
-            [debootstrap, "--variant=minbase", suite, str(rootfs), mirror],
+            [debootstrap, "--variant=minbase", suite, str(rootfs), mirror, *_script_for(suite)],
             progress,
             prefix=f"{image.name}: ",
             interesting=_is_debootstrap_milestone,
         )
-        _configure_rootfs(rootfs, image, suite, mirror)
+        for source in _configure_rootfs(rootfs, image, suite, mirror):
+            if notice := source.notice():
+                progress(f"{image.name}: {notice}")
         progress(f"{image.name}: importing the rootfs into the engine")
         with subprocess.Popen(
             ["tar", "--numeric-owner", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE
@@ -116,22 +120,32 @@ def _build_base(engine: Engine, image: LocalImage, progress: Progress, mirror: s
             raise ImageBuildFailed("Packing the base rootfs failed; see the tar error above.")
 
 
-def _configure_rootfs(rootfs: Path, image: LocalImage, suite: str, mirror: str) -> None:
-    """Make the debootstrapped tree behave like a container base image."""
+# Every Debian suite since buster is bootstrapped by debootstrap's `sid` script (the others are
+# links to it); a debootstrap older than a suite (bookworm's knows no forky) is given that one.
+_DEBOOTSTRAP_SCRIPTS = Path("/usr/share/debootstrap/scripts")
+
+
+def _script_for(suite: str) -> list[str]:
+    if (_DEBOOTSTRAP_SCRIPTS / suite).exists() or not (_DEBOOTSTRAP_SCRIPTS / "sid").exists():
+        return []
+    return [str(_DEBOOTSTRAP_SCRIPTS / "sid")]
+
+
+def _configure_rootfs(
+    rootfs: Path, image: LocalImage, suite: str, mirror: str
+) -> list[SuiteSource]:
+    """Make the debootstrapped tree behave like a container base image; the apt sources it got."""
     policy = rootfs / "usr/sbin/policy-rc.d"
     shutil.copy(image.context / "policy-rc.d", policy)
     policy.chmod(0o755)
     shutil.copy(image.context / "apt-docker.conf", rootfs / "etc/apt/apt.conf.d/90-docker")
-    security = mirror.replace("/debian", "/debian-security")
-    (rootfs / "etc/apt/sources.list").write_text(
-        f"deb {mirror} {suite} main\n"
-        f"deb {mirror} {suite}-updates main\n"
-        f"deb {security} {suite}-security main\n"
-    )
+    sources = suite_sources(suite, mirror, datetime.now(UTC))
+    (rootfs / "etc/apt/sources.list").write_text("".join(s.line() + "\n" for s in sources))
     for cache in ("var/cache/apt/archives", "var/lib/apt/lists"):
         for entry in (rootfs / cache).glob("*"):
             if entry.is_file():
                 entry.unlink()
+    return sources
 
 
 def _is_debootstrap_milestone(line: str) -> bool:
@@ -202,7 +216,7 @@ def _stream_build(
         text = str(chunk.get("stream", "")).rstrip()
         for line in filter(None, text.splitlines()):
             tail = [*tail[-29:], line]
-            if line.startswith(("Step ", "Setting up mariadb-server", "Setting up postgresql-")):
+            if line.startswith(("Step ", "Setting up mariadb-server", "Setting up mysql-server", "Setting up postgresql-")):
                 progress(f"{image.name}: {line}")
 
 

@@ -80,20 +80,33 @@ def _debian_base(suite: str) -> LocalImage:
 BASE = _debian_base(DEBIAN_SUITE)
 # Debian trixie: Docker 26 (docker.io 26.1), PostgreSQL 17, MariaDB 11.8.
 BASE_TRIXIE = _debian_base("trixie")
-_BASES = {image.name: image for image in (BASE, BASE_TRIXIE)}
+# Debian forky: PostgreSQL 18. Debian sid: Oracle MySQL 9.7 (no other suite carries it).
+BASE_FORKY = _debian_base("forky")
+BASE_SID = _debian_base("sid")
+_BASES = {image.name: image for image in (BASE, BASE_TRIXIE, BASE_FORKY, BASE_SID)}
+
+# The build argument that names the major version a database image's packages must be.
+_MAJOR_ARGUMENT = {"mariadb": "MARIADB_MAJOR", "mysql": "MYSQL_MAJOR", "postgres": "PG_MAJOR"}
+
+
+def _layout_arguments(version: ServerVersion) -> tuple[tuple[str, str], ...]:
+    """Where the image keeps its data and which directory it declares as its VOLUME, as the
+    official image of that version does (PostgreSQL 18 moved both: docker-library/postgres#1259)."""
+    if version.layout is None:
+        return ()
+    return (("DATA_DIR", version.layout.data_dir), ("VOLUME_DIR", version.layout.volume))
 
 
 def _database_image(version: ServerVersion) -> LocalImage:
-    """One database version's image: the profile's context on that version's Debian suite. The
+    """One database version's image: the database's context on that version's Debian suite. The
     build checks that the suite's packages really are that version."""
     assert version.debian_suite is not None
-    major_arg = {"mariadb": "MARIADB_MAJOR", "postgres": "PG_MAJOR"}[version.line]
     base = "base" if version.debian_suite == DEBIAN_SUITE else f"base-{version.debian_suite}"
     return LocalImage(
         name=f"{version.line}-{version.version}",
         context=CONTEXT_ROOT / version.database,
         parent=_BASES[base],
-        build_args=((major_arg, version.version),),
+        build_args=((_MAJOR_ARGUMENT[version.line], version.version), *_layout_arguments(version)),
         shared_files=(ENTRYPOINT_LIBRARY,),
     )
 
@@ -105,7 +118,7 @@ VERSION_IMAGES: dict[tuple[str, str], LocalImage] = {
 # The newest of each database: what `--images local` runs unless a version is asked for.
 DATABASE_IMAGES: dict[str, LocalImage] = {
     database: VERSION_IMAGES[database, default_version(database, local=True).version]
-    for database in ("mysql", "postgres")
+    for database in sorted({v.database for v in VERSIONS})
 }
 
 # A second engine (docker-in-docker) for the harness's own remote-engine tests; not a database.
@@ -114,7 +127,7 @@ DIND_DOCKER_26 = LocalImage(name="dind-docker26", context=CONTEXT_ROOT / "dind",
 
 # Every image name the harness builds today; a local image of another name is a retired one.
 IMAGE_NAMES = frozenset(
-    image.name for image in (BASE, BASE_TRIXIE, DIND, DIND_DOCKER_26, *VERSION_IMAGES.values())
+    image.name for image in (*_BASES.values(), DIND, DIND_DOCKER_26, *VERSION_IMAGES.values())
 )
 
 

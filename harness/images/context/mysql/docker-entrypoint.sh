@@ -1,37 +1,58 @@
 #!/bin/bash
-# Entrypoint with the official mysql image's contract, for Debian's MariaDB.
+# Entrypoint with the official mysql image's contract, for Oracle MySQL as Debian packages it.
+# The variables it reads are the rows of harness/model/servers/image_variables.py's mysql table;
+# a contract test holds the two together.
 set -eo pipefail
 
-# log, error, file_env: shared with the other database images.
+# log, error, file_env, run_initdb_scripts: shared with the other database images.
 source /usr/local/lib/harness/entrypoint-lib.sh
 
 sql_escape() { sed -e "s/\\\\/\\\\\\\\/g" -e "s/'/\\\\'/g" <<< "$1"; }
 
-datadir_of() {
-    "$@" --verbose --help 2>/dev/null | awk '$1 == "datadir" { print $2; exit }'
+# As the official image: the server reads its configuration first (one `--verbose --help`, whose
+# table gives the data directory and socket). An option it does not know (one a newer major
+# removed, such as default-authentication-plugin in 8.4 and 9) stops the container with the
+# server's own words, before any data is touched.
+read_config() {
+    local errors config
+    errors="$(mktemp)"
+    if ! config="$("$@" --verbose --help --log-bin-index="$(mktemp -u)" 2>"$errors")"; then
+        cat "$errors" >&2
+        rm -f "$errors"
+        error "mysqld refused its configuration (the server's words are above); remove or fix the option it names"
+    fi
+    rm -f "$errors"
+    # The values table follows a line of dashes; the option descriptions above it use the
+    # same words ("socket creation.").
+    datadir="$(awk 'table && $1 == "datadir" { print $2; exit } /^-{10}/ { table = 1 }' <<< "$config")"
+    socket="$(awk 'table && $1 == "socket" { print $2; exit } /^-{10}/ { table = 1 }' <<< "$config")"
+    datadir="${datadir%/}"
+    [ -n "$datadir" ] || error "could not determine the server's data directory from its configuration"
+    case "$socket" in
+        /*/*) ;;
+        *) error "could not determine the server's socket from its configuration (read: '${socket}')" ;;
+    esac
 }
-
-socket=/run/mysqld/mysqld.sock
 
 # Credentials go through a file descriptor, never the command line (ps shows argv).
 client_as_root() {
-    mariadb --defaults-extra-file=<(printf '[client]\npassword="%s"\n' "${root_password}") \
+    mysql --defaults-extra-file=<(printf '[client]\npassword="%s"\n' "${root_password}") \
         --protocol=socket --socket="$socket" -uroot --batch --skip-column-names "$@"
 }
 
 start_temporary_server() {
-    "$@" --skip-networking --socket="$socket" &
+    "$@" --skip-networking --default-time-zone=SYSTEM --socket="$socket" &
     temp_pid=$!
     local i
-    # Every 0.1 s: a server that is up waits no longer than that (0.5 s cost ~0.4 s per init).
-    for i in $(seq 300); do
-        if mariadb --protocol=socket --socket="$socket" -uroot -e 'SELECT 1' >/dev/null 2>&1; then
+    # Every 0.1 s: a server that is up waits no longer than that.
+    for i in $(seq 600); do
+        if mysql --protocol=socket --socket="$socket" -uroot -e 'SELECT 1' >/dev/null 2>&1; then
             return 0
         fi
         kill -0 "$temp_pid" 2>/dev/null || error "the temporary server failed to start"
         sleep 0.1
     done
-    error "the temporary server did not answer within 30 s"
+    error "the temporary server did not answer within 60 s"
 }
 
 stop_temporary_server() {
@@ -39,204 +60,99 @@ stop_temporary_server() {
     wait "$temp_pid" || true
 }
 
-# The SQL of /docker-entrypoint-initdb.d, on stdin, runs against the database variable's database
-# (entrypoint-lib's run_initdb_scripts runs the folder as the official image does).
-initdb_sql() { client_as_root ${database:+"$database"}; }
+# The SQL of /docker-entrypoint-initdb.d, on stdin, runs against MYSQL_DATABASE.
+initdb_sql() { client_as_root ${MYSQL_DATABASE:+"$MYSQL_DATABASE"}; }
 
-# The variables of the official image this server stands in for, resolved as that image does,
-# into the names below. `mariadb` (the default) reads MARIADB_* and, where one is unset, its
-# MYSQL_* alias; `mysql` (HARNESS_IMAGE_CONTRACT=mysql, set by the harness when it stands in for
-# mysql:*) reads only MYSQL_* and MYSQL_ONETIME_PASSWORD. The harness's variables table
-# (harness/model/servers/image_variables.py) has the same rows; a contract test holds them together.
+# The official mysql image reads MYSQL_* only (each also from its _FILE); MARIADB_* are
+# ignored, so a file written for mariadb:* gets the same refusal as from the real image.
 setup_env() {
-    case "${HARNESS_IMAGE_CONTRACT:-mariadb}" in
-        mariadb) setup_mariadb_env ;;
-        mysql) setup_mysql_env ;;
-        *) error "HARNESS_IMAGE_CONTRACT=${HARNESS_IMAGE_CONTRACT} is neither mariadb nor mysql; unset it or pick one" ;;
-    esac
-}
-
-# As the official mariadb image: MARIADB_X, else MYSQL_X (each also from its _FILE), and both
-# end up the same so that init scripts may read either.
-mariadb_file_env() {
-    local var="$1"; shift
-    local maria="MARIADB_${var#MYSQL_}"
-    file_env "$var" "$@"
-    file_env "$maria" "${!var}"
-    if [ -n "${!maria:-}" ]; then export "$var"="${!maria}"; fi
-}
-
-setup_mariadb_env() {
-    local refused
-    for refused in MARIADB_REPLICATION_USER MARIADB_REPLICATION_PASSWORD \
-        MARIADB_REPLICATION_PASSWORD_HASH MARIADB_MASTER_HOST; do
-        local file_var="${refused}_FILE"
-        if [ -n "${!refused:-}" ] || [ -n "${!file_var:-}" ]; then
-            error "$refused is not supported by this stand-in: replication needs a second server, and the harness checks one server's own data; run the primary without it"
-        fi
-    done
-    if [ -n "${MARIADB_HEALTHCHECK_GRANTS:-}" ]; then
-        error "MARIADB_HEALTHCHECK_GRANTS is not supported by this stand-in: it ships no healthcheck.sh, so a healthcheck user would check nothing; drop it or use your own image"
-    fi
-    mariadb_file_env MYSQL_ROOT_HOST '%'
-    mariadb_file_env MYSQL_DATABASE
-    mariadb_file_env MYSQL_USER
-    mariadb_file_env MYSQL_PASSWORD
-    mariadb_file_env MYSQL_ROOT_PASSWORD
-    file_env MARIADB_PASSWORD_HASH
-    file_env MARIADB_ROOT_PASSWORD_HASH
-    : "${MARIADB_ALLOW_EMPTY_ROOT_PASSWORD:=${MYSQL_ALLOW_EMPTY_PASSWORD:-}}"
-    : "${MARIADB_RANDOM_ROOT_PASSWORD:=${MYSQL_RANDOM_ROOT_PASSWORD:-}}"
-    : "${MARIADB_INITDB_SKIP_TZINFO:=${MYSQL_INITDB_SKIP_TZINFO:-}}"
-    export MYSQL_ALLOW_EMPTY_PASSWORD="$MARIADB_ALLOW_EMPTY_ROOT_PASSWORD" MARIADB_ALLOW_EMPTY_ROOT_PASSWORD
-    export MYSQL_RANDOM_ROOT_PASSWORD="$MARIADB_RANDOM_ROOT_PASSWORD" MARIADB_RANDOM_ROOT_PASSWORD
-    export MYSQL_INITDB_SKIP_TZINFO="$MARIADB_INITDB_SKIP_TZINFO" MARIADB_INITDB_SKIP_TZINFO
-    root_password="$MARIADB_ROOT_PASSWORD"
-    root_password_hash="$MARIADB_ROOT_PASSWORD_HASH"
-    allow_empty="$MARIADB_ALLOW_EMPTY_ROOT_PASSWORD"
-    random_root="$MARIADB_RANDOM_ROOT_PASSWORD"
-    onetime=
-    root_host="$MARIADB_ROOT_HOST"
-    database="$MARIADB_DATABASE"
-    user="$MARIADB_USER"
-    password="$MARIADB_PASSWORD"
-    password_hash="$MARIADB_PASSWORD_HASH"
-    skip_tzinfo="$MARIADB_INITDB_SKIP_TZINFO"
-    # Unset or 0: only log that an upgrade is needed, as the official image does.
-    auto_upgrade="${MARIADB_AUTO_UPGRADE:-}"
-    [ "$auto_upgrade" != 0 ] || auto_upgrade=
-    localhost_user="${MARIADB_MYSQL_LOCALHOST_USER:-}"
-    localhost_grants="${MARIADB_MYSQL_LOCALHOST_GRANTS:-}"
-    root_options="MARIADB_ROOT_PASSWORD, MARIADB_ROOT_PASSWORD_HASH, MARIADB_ALLOW_EMPTY_ROOT_PASSWORD and MARIADB_RANDOM_ROOT_PASSWORD"
-}
-
-setup_mysql_env() {
     file_env MYSQL_ROOT_HOST '%'
     file_env MYSQL_DATABASE
     file_env MYSQL_USER
     file_env MYSQL_PASSWORD
     file_env MYSQL_ROOT_PASSWORD
     root_password="$MYSQL_ROOT_PASSWORD"
-    root_password_hash=
-    allow_empty="${MYSQL_ALLOW_EMPTY_PASSWORD:-}"
-    random_root="${MYSQL_RANDOM_ROOT_PASSWORD:-}"
-    onetime="${MYSQL_ONETIME_PASSWORD:-}"
-    root_host="$MYSQL_ROOT_HOST"
-    database="$MYSQL_DATABASE"
-    user="$MYSQL_USER"
-    password="$MYSQL_PASSWORD"
-    password_hash=
-    skip_tzinfo="${MYSQL_INITDB_SKIP_TZINFO:-}"
-    # The mysql server upgrades the data of an older version itself, at start.
-    auto_upgrade=1
-    localhost_user=
-    localhost_grants=
-    root_options="MYSQL_ROOT_PASSWORD, MYSQL_ALLOW_EMPTY_PASSWORD and MYSQL_RANDOM_ROOT_PASSWORD"
 }
 
-check_config() {
-    if [ -z "$root_password" ] && [ -z "$root_password_hash" ] && [ -z "$allow_empty" ] && [ -z "$random_root" ]; then
+verify_env() {
+    if [ -z "$MYSQL_ROOT_PASSWORD" ] && [ -z "${MYSQL_ALLOW_EMPTY_PASSWORD:-}" ] \
+        && [ -z "${MYSQL_RANDOM_ROOT_PASSWORD:-}" ]; then
         error "Database is uninitialized and password option is not specified
-    You need to specify one of $root_options"
+    You need to specify one of the following as an environment variable:
+    - MYSQL_ROOT_PASSWORD
+    - MYSQL_ALLOW_EMPTY_PASSWORD
+    - MYSQL_RANDOM_ROOT_PASSWORD"
     fi
-    if [ -n "$root_password_hash" ] && { [ -n "$root_password" ] || [ -n "$allow_empty" ] || [ -n "$random_root" ]; }; then
-        error "Cannot specify MARIADB_ROOT_PASSWORD_HASH and another MARIADB_ROOT_PASSWORD* option."
+    if [ "$MYSQL_USER" = root ]; then
+        error "MYSQL_USER=\"root\", MYSQL_USER and MYSQL_PASSWORD are for configuring a regular user and cannot be used for the root user
+    Remove MYSQL_USER=\"root\" and use one of the following to control the root user password:
+    - MYSQL_ROOT_PASSWORD
+    - MYSQL_ALLOW_EMPTY_PASSWORD
+    - MYSQL_RANDOM_ROOT_PASSWORD"
     fi
-    if [ -n "$password" ] && [ -n "$password_hash" ]; then
-        error "Cannot specify MARIADB_PASSWORD_HASH and MARIADB_PASSWORD option."
-    fi
-    if [ "$user" = root ]; then
-        error "the user variable is root, but it configures a regular user; use the root password variables for root"
-    fi
-    if [ -n "$user" ] && [ -z "$password" ] && [ -z "$password_hash" ]; then
-        log "Warning: a user is named but has no password; it will not be created"
+    if [ -n "$MYSQL_USER" ] && [ -z "$MYSQL_PASSWORD" ]; then
+        log "Warning: MYSQL_USER specified, but missing MYSQL_PASSWORD; MYSQL_USER will not be created"
+    elif [ -z "$MYSQL_USER" ] && [ -n "$MYSQL_PASSWORD" ]; then
+        log "Warning: MYSQL_PASSWORD specified, but missing MYSQL_USER; MYSQL_PASSWORD will be ignored"
     fi
 }
 
-# The SQL that sets up the accounts and the database, as the official image's docker_setup_db.
+# The accounts and the database, as the official image's setup does.
 setup_sql() {
-    local root_pw user_pw host
+    local root_pw host
     root_pw="$(sql_escape "$root_password")"
-    host="$(sql_escape "$root_host")"
-    # mariadb-install-db creates anonymous and per-host root accounts; the official image
-    # keeps only root@localhost and root@ROOT_HOST.
-    echo "DELETE FROM mysql.global_priv WHERE User = '' OR Host NOT IN ('localhost');"
-    echo "DELETE FROM mysql.proxies_priv WHERE Host NOT IN ('localhost');"
-    if [ -n "$root_host" ] && [ "$root_host" != localhost ]; then
-        if [ -n "$root_password_hash" ]; then
-            echo "CREATE USER 'root'@'${host}' IDENTIFIED BY PASSWORD '$(sql_escape "$root_password_hash")';"
-        else
-            echo "CREATE USER 'root'@'${host}' IDENTIFIED BY '${root_pw}';"
-        fi
+    host="$(sql_escape "$MYSQL_ROOT_HOST")"
+    # Binary logging off for the session: these statements are the server's own setup.
+    echo "SET @@SESSION.SQL_LOG_BIN=0;"
+    echo "ALTER USER 'root'@'localhost' IDENTIFIED BY '${root_pw}';"
+    if [ -n "$MYSQL_ROOT_HOST" ] && [ "$MYSQL_ROOT_HOST" != localhost ]; then
+        echo "CREATE USER 'root'@'${host}' IDENTIFIED BY '${root_pw}';"
         echo "GRANT ALL ON *.* TO 'root'@'${host}' WITH GRANT OPTION;"
-        echo "GRANT PROXY ON ''@'%' TO 'root'@'${host}' WITH GRANT OPTION;"
     fi
-    if [ -n "$localhost_user" ]; then
-        echo "CREATE USER mysql@localhost IDENTIFIED VIA unix_socket;"
-        if [ -n "$localhost_grants" ]; then
-            echo "GRANT ${localhost_grants} ON *.* TO mysql@localhost;"
+    if [ -n "$MYSQL_DATABASE" ]; then
+        log "Creating database ${MYSQL_DATABASE}" >&2
+        echo "CREATE DATABASE IF NOT EXISTS \`${MYSQL_DATABASE//\`/\`\`}\`;"
+    fi
+    if [ -n "$MYSQL_USER" ] && [ -n "$MYSQL_PASSWORD" ]; then
+        log "Creating user ${MYSQL_USER}" >&2
+        echo "CREATE USER '$(sql_escape "$MYSQL_USER")'@'%' IDENTIFIED BY '$(sql_escape "$MYSQL_PASSWORD")';"
+        if [ -n "$MYSQL_DATABASE" ]; then
+            log "Giving user ${MYSQL_USER} access to schema ${MYSQL_DATABASE}" >&2
+            echo "GRANT ALL ON \`${MYSQL_DATABASE//\`/\`\`}\`.* TO '$(sql_escape "$MYSQL_USER")'@'%';"
         fi
-    fi
-    # With a hash, root@localhost gets it after the init scripts (they run as root, passwordless).
-    [ -n "$root_password_hash" ] || echo "ALTER USER 'root'@'localhost' IDENTIFIED BY '${root_pw}';"
-    if [ -n "$database" ]; then
-        log "Creating database ${database}" >&2
-        echo "CREATE DATABASE IF NOT EXISTS \`${database//\`/\`\`}\`;"
-    fi
-    if [ -n "$user" ] && { [ -n "$password" ] || [ -n "$password_hash" ]; }; then
-        log "Creating user ${user}" >&2
-        if [ -n "$password_hash" ]; then
-            user_pw="PASSWORD '$(sql_escape "$password_hash")'"
-        else
-            user_pw="'$(sql_escape "$password")'"
-        fi
-        echo "CREATE USER '$(sql_escape "$user")'@'%' IDENTIFIED BY ${user_pw};"
-        if [ -n "$database" ]; then
-            log "Giving user ${user} access to schema ${database}" >&2
-            echo "GRANT ALL ON \`${database//\`/\`\`}\`.* TO '$(sql_escape "$user")'@'%';"
-        fi
-    fi
-    echo "FLUSH PRIVILEGES;"
-}
-
-# After the init scripts: what would lock them out (a hash nobody knows, an expired password).
-finish_sql() {
-    if [ -n "$root_password_hash" ]; then
-        echo "SET PASSWORD FOR 'root'@'localhost' = '$(sql_escape "$root_password_hash")';"
-    fi
-    if [ -n "$onetime" ] && [ -n "$root_host" ] && [ "$root_host" != localhost ]; then
-        echo "ALTER USER 'root'@'$(sql_escape "$root_host")' PASSWORD EXPIRE;"
     fi
 }
 
 initialise() {
     local datadir="$1"; shift
-    check_config
-
+    verify_env
     log "Initializing database files"
-    mariadb-install-db --datadir="$datadir" --skip-test-db --skip-name-resolve \
-        --auth-root-authentication-method=normal --rpm >/dev/null
+    "$@" --initialize-insecure --default-time-zone=SYSTEM
     log "Database files initialized"
 
     log "Starting temporary server"
     start_temporary_server "$@"
     log "Temporary server started."
 
-    if [ -z "$skip_tzinfo" ]; then
-        mariadb-tzinfo-to-sql --skip-write-binlog /usr/share/zoneinfo 2>/dev/null \
-            | mariadb --protocol=socket --socket="$socket" -uroot mysql
+    if [ -z "${MYSQL_INITDB_SKIP_TZINFO:-}" ]; then
+        mysql_tzinfo_to_sql /usr/share/zoneinfo 2>/dev/null \
+            | sed 's/Local time zone must be set--see zic manual page/FCTY/' \
+            | mysql --protocol=socket --socket="$socket" -uroot mysql
     fi
-    # As the official images: a random password replaces one that is also given.
-    if [ -n "$random_root" ]; then
+    # As the official image: a random password replaces one that is also given.
+    if [ -n "${MYSQL_RANDOM_ROOT_PASSWORD:-}" ]; then
         # (A bounded read: `tr < /dev/urandom | head` dies of SIGPIPE, fatal under pipefail.)
         root_password="$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
         log "GENERATED ROOT PASSWORD: $root_password"
     fi
-    setup_sql | mariadb --protocol=socket --socket="$socket" -uroot
+    setup_sql | mysql --protocol=socket --socket="$socket" -uroot
 
-    # As root with its password (with only a hash, root@localhost has none until finish_sql).
     run_initdb_scripts initdb_sql
-    finish_sql | client_as_root
+    # After the scripts, which run as root with its password: the root password expires at
+    # the first login, as MYSQL_ONETIME_PASSWORD asks.
+    if [ -n "${MYSQL_ONETIME_PASSWORD:-}" ]; then
+        echo "ALTER USER 'root'@'%' PASSWORD EXPIRE;" | client_as_root
+    fi
 
     log "Stopping temporary server"
     stop_temporary_server
@@ -244,86 +160,31 @@ initialise() {
     echo
     log "MySQL init process done. Ready for start up."
     echo
-    # Which version wrote the system tables, as mariadb-upgrade records it.
-    local info
-    info="$datadir/$(upgrade_info_name)"
-    [ -e "$info" ] || server_version > "$info"
-}
-
-server_version() { mariadbd --version | awk '{ print $3 }'; }
-major_minor() { grep -oE '^[0-9]+\.[0-9]+' <<< "$1" || true; }
-
-# mariadb-upgrade records the version in mysql_upgrade_info up to 10.x and in
-# mariadb_upgrade_info in 11.x: the name this server's tool writes.
-upgrade_info_name() {
-    if grep -qa mariadb_upgrade_info "$(command -v mariadb-upgrade)"; then
-        echo mariadb_upgrade_info
-    else
-        echo mysql_upgrade_info
-    fi
-}
-
-# The version that last wrote the system tables (the newer name first), major.minor.
-data_version() {
-    local name
-    for name in mariadb_upgrade_info mysql_upgrade_info; do
-        if [ -s "$1/$name" ]; then
-            major_minor "$(< "$1/$name")"
-            return
-        fi
-    done
-}
-
-# As the official mariadb image: a data directory written by another major version needs
-# mariadb-upgrade for its system tables; it runs only when MARIADB_AUTO_UPGRADE is set (the
-# server starts either way, and the user's tables are readable).
-upgrade_if_needed() {
-    local datadir="$1"; shift
-    local server data
-    server="$(major_minor "$(server_version)")"
-    data="$(data_version "$datadir")"
-    [ "$data" != "$server" ] || return 0
-    if [ -z "$auto_upgrade" ]; then
-        log "MariaDB upgrade (mariadb-upgrade) required from ${data:-an unknown version} to $server, but skipped: MARIADB_AUTO_UPGRADE is not set"
-        return 0
-    fi
-    # (The official image backs up the system tables first unless MARIADB_DISABLE_UPGRADE_BACKUP
-    # is set; the stand-ins take no backup, so that variable has nothing to disable.)
-    log "Upgrading the system tables from ${data:-an unknown version} to $server"
-    # No password is known here (the init variables are ignored on a data directory that
-    # exists): the temporary server skips the grant tables and listens on its socket only.
-    start_temporary_server "$@" --skip-grant-tables
-    mariadb-upgrade --protocol=socket --socket="$socket" -uroot --upgrade-system-tables
-    stop_temporary_server
-    log "Upgrade done"
 }
 
 # `docker run image --some-option` means options for the server.
 if [ "${1:0:1}" = '-' ]; then
-    set -- mariadbd "$@"
+    set -- mysqld "$@"
 fi
 
-if [ "$1" = mariadbd ] || [ "$1" = mysqld ]; then
-    datadir="$(datadir_of "$@")"
-    [ -n "$datadir" ] || error "could not determine the server's data directory from its configuration"
+if [ "$1" = mysqld ]; then
+    read_config "$@"
     if [ "$(id -u)" = 0 ]; then
         log "Switching to dedicated user 'mysql'"
-        mkdir -p "$datadir" /run/mysqld
+        mkdir -p "$datadir" "${socket%/*}"
         # As the official image: take back files another user's container left (find touches
         # only those, unlike chown -R on a large data directory).
-        find "$datadir" /run/mysqld \! -user mysql -exec chown mysql:mysql '{}' +
+        find "$datadir" "${socket%/*}" \! -user mysql -exec chown mysql:mysql '{}' +
         exec gosu mysql "$BASH_SOURCE" "$@"
     fi
     setup_env
     if [ -d "$datadir/mysql" ]; then
         log "Database directory appears to contain a database; Skipping initialization"
-        upgrade_if_needed "$datadir" "$@"
     else
         initialise "$datadir" "$@"
     fi
     # Init variables must not leak into the server's environment.
-    unset MYSQL_ROOT_PASSWORD MYSQL_PASSWORD MARIADB_ROOT_PASSWORD MARIADB_PASSWORD \
-        MARIADB_ROOT_PASSWORD_HASH MARIADB_PASSWORD_HASH root_password password
+    unset MYSQL_ROOT_PASSWORD MYSQL_PASSWORD root_password
 fi
 
 exec "$@"

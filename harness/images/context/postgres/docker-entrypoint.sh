@@ -52,6 +52,28 @@ initialise() {
     echo
 }
 
+# PostgreSQL 18's layout (docker-library/postgres#1259): with PGDATA left at the image's own
+# major-version directory and nothing there yet, data found where an older image kept it means
+# an image bump without pg_upgrade, and a mount at /var/lib/postgresql/data is one that the
+# server would never use (the data would go to the VOLUME above it). Both refuse to start,
+# naming what was found and the fix, instead of initialising an empty cluster beside the data.
+refuse_old_layouts() {
+    [ "$PGDATA" = "/var/lib/postgresql/$PG_MAJOR/docker" ] || return 0
+    [ ! -s "$PGDATA/PG_VERSION" ] || return 0
+    local found=() d
+    for d in /var/lib/postgresql /var/lib/postgresql/data /var/lib/postgresql/*/docker; do
+        [ ! -s "$d/PG_VERSION" ] || found+=("$d")
+    done
+    if [ "${#found[@]}" -eq 0 ] && [ "$PG_MAJOR" -ge 18 ] \
+        && awk '$5 == "/var/lib/postgresql/data" { found = 1 } END { exit !found }' /proc/self/mountinfo; then
+        found+=("/var/lib/postgresql/data (unused mount/volume)")
+    fi
+    [ "${#found[@]}" -gt 0 ] || return 0
+    error "in 18+, this image keeps its data in $PGDATA (a major-version directory under the VOLUME /var/lib/postgresql), but there appears to be PostgreSQL data in: ${found[*]}
+       Mount the volume at /var/lib/postgresql, not /var/lib/postgresql/data; data written by an
+       older major version must be moved with pg_upgrade (both versions) or a dump and restore."
+}
+
 # `docker run image -c setting=value` means options for the server.
 if [ "${1:0:1}" = '-' ]; then
     set -- postgres "$@"
@@ -73,6 +95,7 @@ if [ "$1" = postgres ]; then
         find "$PGDATA" /var/run/postgresql \! -user postgres -exec chown postgres:postgres '{}' +
         exec gosu postgres "$BASH_SOURCE" "$@"
     fi
+    refuse_old_layouts
     if [ -s "$PGDATA/PG_VERSION" ]; then
         echo
         echo 'PostgreSQL Database directory appears to contain a database; Skipping initialization'
