@@ -48,6 +48,7 @@ STACK_VOLUME = "data"
 # elsewhere; measured with the local image.)
 PORT_ARGS: dict[str, Callable[[int], tuple[str, ...]]] = {
     "mysql": lambda port: (f"--port={port}",),
+    "mariadb": lambda port: (f"--port={port}",),
     "postgres": lambda port: ("-c", f"port={port}"),
 }
 

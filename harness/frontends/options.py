@@ -9,6 +9,7 @@ from typing import Any
 from harness.errors import UsageError
 from harness.images.recipes import DATABASE_IMAGES
 from harness.images.sources import ImageRequest, ImageSource, override_option, version_variable
+from harness.model.servers.databases import DATABASES, DEFAULT_DATABASES
 from harness.model.servers.versions import versions_of
 
 
@@ -19,12 +20,15 @@ class Option:
     help: str
     choices: tuple[str, ...] | None = None
     metavar: str | None = None
+    repeatable: bool = False
 
     def add_to(self, add: Callable[..., Any]) -> None:
         """Register with argparse's `add_argument` or pytest's `addoption` (same keywords)."""
         extra: dict[str, Any] = {"choices": list(self.choices)} if self.choices else {}
         if self.metavar:
             extra["metavar"] = self.metavar
+        if self.repeatable:
+            extra["action"] = "append"
         add(self.flag, dest=self.dest, default=None, help=self.help, **extra)
 
 
@@ -36,7 +40,7 @@ IMAGE_OPTIONS: tuple[Option, ...] = (
     Option(
         "--images",
         "images",
-        "image source: official (mysql:8.4, postgres:17), local (built here from Debian "
+        "image source: official (mysql:9.7, postgres:18), local (built here from Debian "
         "packages) or auto (official when present); default: $HARNESS_IMAGES or auto. Tests "
         "never pull.",
         choices=tuple(s.value for s in ImageSource),
@@ -56,6 +60,38 @@ IMAGE_OPTIONS: tuple[Option, ...] = (
         for db in DATABASE_IMAGES
     ),
 )
+
+
+DATABASES_VARIABLE = "HARNESS_DATABASES"
+
+
+def database_option(dest: str) -> Option:
+    """`--database`, repeatable: which databases a run checks (pytest's dest differs from the
+    command line's, where compose-check's `--database` names one service's)."""
+    return Option(
+        "--database",
+        dest,
+        f"a database to check, repeatable (default: ${DATABASES_VARIABLE}, comma-separated, "
+        f"else {' and '.join(DEFAULT_DATABASES)}; mariadb joins when named)",
+        choices=tuple(DATABASES),
+        repeatable=True,
+    )
+
+
+def chosen_databases(option: list[str] | None, environ: Mapping[str, str]) -> tuple[str, ...]:
+    """`--database` (each time given), else HARNESS_DATABASES, else the default two; in the
+    table's order."""
+    asked = option or [
+        name.strip() for name in environ.get(DATABASES_VARIABLE, "").split(",") if name.strip()
+    ]
+    unknown = [name for name in asked if name not in DATABASES]
+    if unknown:
+        raise UsageError(
+            f"{DATABASES_VARIABLE} names {', '.join(unknown)}, which is not a database the "
+            f"harness checks; use {', '.join(DATABASES)}."
+        )
+    wanted = set(asked or DEFAULT_DATABASES)
+    return tuple(name for name in DATABASES if name in wanted)
 
 
 REUSE_INIT_VARIABLE = "HARNESS_REUSE_INIT"
@@ -78,4 +114,12 @@ def reuse_init(option: str | None, environ: Mapping[str, str]) -> str:
     return value
 
 
-__all__ = ["IMAGE_OPTIONS", "REUSE_INIT_OPTION", "ImageRequest", "Option", "reuse_init"]
+__all__ = [
+    "IMAGE_OPTIONS",
+    "REUSE_INIT_OPTION",
+    "ImageRequest",
+    "Option",
+    "chosen_databases",
+    "database_option",
+    "reuse_init",
+]

@@ -216,8 +216,24 @@ def _stream_build(
         text = str(chunk.get("stream", "")).rstrip()
         for line in filter(None, text.splitlines()):
             tail = [*tail[-29:], line]
-            if line.startswith(("Step ", "Setting up mariadb-server", "Setting up mysql-server", "Setting up postgresql-")):
+            if line.startswith(
+                (
+                    "Step ",
+                    "Setting up mariadb-server",
+                    "Setting up mysql-server",
+                    "Setting up postgresql-",
+                )
+            ):
                 progress(f"{image.name}: {line}")
+
+
+# The lines of a database image's build worth showing: its steps and its server's package.
+_BUILD_MILESTONES = (
+    "Step ",
+    "Setting up mariadb-server",
+    "Setting up mysql-server",
+    "Setting up postgresql-",
+)
 
 
 def _remove_superseded(engine: Engine, image: LocalImage, progress: Progress) -> None:

@@ -11,10 +11,13 @@ FIRST_POSTGRES_WITH_PARENT_VOLUME = 18
 
 
 def detect_database(facts: ImageFacts) -> str | None:
-    """Which database an image runs, from its env and exposed ports; None if it cannot tell."""
+    """Which database an image runs, from its env, else its exposed ports (MySQL and MariaDB
+    share 3306: the port alone says MySQL); None if it cannot tell."""
     for profile in DATABASES.values():
-        hinted = any(key in facts.env for key in profile.image_env_hints)
-        if hinted or f"{profile.port}/tcp" in facts.exposed_ports:
+        if any(key in facts.env for key in profile.image_env_hints):
+            return profile.name
+    for profile in DATABASES.values():
+        if f"{profile.port}/tcp" in facts.exposed_ports:
             return profile.name
     return None
 
@@ -62,7 +65,7 @@ def check_image(facts: ImageFacts, database: str) -> ImageCheck:
     profile = DATABASES[database]
     data_dir = profile.data_dir_from_image(facts.env)
     notes = []
-    if database == "mysql":
+    if profile.data_dir_env is None:  # a server whose config file names its directory
         notes.append(
             f"the data directory is the server's default ({data_dir}); a config file in the "
             "image can move it, which only a running server shows (@@datadir; the persistence "

@@ -118,7 +118,7 @@ VERSION_IMAGES: dict[tuple[str, str], LocalImage] = {
 # The newest of each database: what `--images local` runs unless a version is asked for.
 DATABASE_IMAGES: dict[str, LocalImage] = {
     database: VERSION_IMAGES[database, default_version(database, local=True).version]
-    for database in sorted({v.database for v in VERSIONS})
+    for database in dict.fromkeys(v.database for v in VERSIONS)
 }
 
 # A second engine (docker-in-docker) for the harness's own remote-engine tests; not a database.

@@ -9,6 +9,7 @@ from typing import Any
 
 from harness.errors import ImageMissing, UsageError
 from harness.images.recipes import DATABASE_IMAGES, VERSION_IMAGES
+from harness.model.servers.stand_in_table import stand_in_for
 from harness.model.servers.versions import (
     ServerVersion,
     UpgradePair,
@@ -37,6 +38,24 @@ def resolve_source(option: str | None, environ: Mapping[str, str]) -> ImageSourc
         raise UsageError(
             f"{origin}={value!r} is not an image source; use one of: {choices}."
         ) from None
+
+
+def versioned_stand_ins(
+    choices: list[ImageChoice], present: Callable[[str], bool]
+) -> Callable[[str], tuple[str, str | None] | None]:
+    """For a database whose chosen image is a local build: a typed official ref -> the local
+    build of the version the stand-in table gives it (when that build is on the engine), and
+    the sentence that says when it is another major. None elsewhere: the chosen image runs."""
+    local = {c.database for c in choices if c.origin == "local"}
+
+    def resolve(typed: str) -> tuple[str, str | None] | None:
+        table = stand_in_for(typed)
+        if table is None or table.version.database not in local:
+            return None
+        ref = image_of(table.version, "local")
+        return (ref, table.other_major()) if present(ref) else None
+
+    return resolve
 
 
 def image_of(version: ServerVersion, origin: str) -> str:

@@ -211,19 +211,21 @@ class Setting:
 
 SAFE = Setting("default", True, "the server's defaults (every commit flushed)")
 # Per database: the setting that acknowledges a commit before it is made durable.
+_INNODB_UNSAFE = (
+    Setting(
+        "innodb_flush_log_at_trx_commit=0",
+        False,
+        "the redo log is written and flushed once a second, not at COMMIT",
+    ),
+    ("--innodb-flush-log-at-trx-commit=0",),
+)
 UNSAFE: Mapping[str, tuple[Setting, tuple[str, ...]]] = {
     "postgres": (
         Setting("synchronous_commit=off", False, "COMMIT returns before the WAL is flushed"),
         ("-c", "synchronous_commit=off"),
     ),
-    "mysql": (
-        Setting(
-            "innodb_flush_log_at_trx_commit=0",
-            False,
-            "the redo log is written and flushed once a second, not at COMMIT",
-        ),
-        ("--innodb-flush-log-at-trx-commit=0",),
-    ),
+    "mysql": _INNODB_UNSAFE,
+    "mariadb": _INNODB_UNSAFE,
 }
 
 

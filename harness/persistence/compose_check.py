@@ -24,7 +24,7 @@ from harness.containers.compose import Compose
 from harness.containers.engine import Engine, Session
 from harness.containers.run_state import RunState
 from harness.model.cells import Cell, ScenarioResult
-from harness.model.placement import ImageFacts, covers
+from harness.model.placement import ImageFacts, covering, covers
 from harness.model.platforms.compose_check import (
     DatabaseService,
     PrivateCopy,
@@ -32,6 +32,7 @@ from harness.model.platforms.compose_check import (
     data_dir,
     data_holder,
     expectation,
+    mount_targets,
     private_copy,
     server_environment,
 )
@@ -43,8 +44,14 @@ from harness.model.servers.image_variables import (
     harness_additions,
     read_credentials,
 )
+from harness.model.servers.refusals import postgres_layout_refusal
 from harness.persistence.compose_scenario import PROJECT_FILE, ComposeRun, ExpectedMount, exercise
-from harness.persistence.fault_causes import failure_cause, judge_finished, judged_cell
+from harness.persistence.fault_causes import (
+    failure_cause,
+    judge_finished,
+    judged_cell,
+    not_across_majors,
+)
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,8 @@ class ServiceChoice:
     name: str
     database: str
     runs: str
+    # When the stand-in is another major than the file's image, the sentence that says so.
+    other_major: str | None = None
 
 
 def read_service(
@@ -76,7 +85,12 @@ def read_service(
     creds = read_credentials(contract_for(image, choice.database), {**env, **added})
     if isinstance(creds, Unusable):
         return creds
-    service = DatabaseService(choice.name, choice.database, image, choice.runs, directory, holder)
+    mount_at = covering(list(facts.declared_volumes), directory) or directory
+    refusal = postgres_layout_refusal(facts.env, env, mount_targets(declared))
+    service = DatabaseService(
+        choice.name, choice.database, image, choice.runs, directory, holder,
+        mount_at, refusal, choice.other_major,
+    )  # fmt: skip
     return CheckedService(service, creds, added, limits or {})
 
 
@@ -129,6 +143,7 @@ def run_check_cell(  # noqa: PLR0917 - the engine, the run, the file, the servic
             _expected_mount(run, service),
         )  # fmt: skip
     judge_finished(engine, session, run.steps, result)
+    not_across_majors(result, service.other_major)
     return result, notes
 
 

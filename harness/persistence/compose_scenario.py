@@ -47,7 +47,12 @@ from harness.model.servers.persons import (
     write_persons,
 )
 from harness.persistence.fault_causes import failure_cause, judge_finished, judged_cell
-from harness.persistence.scenario import REFUSAL_LOG_LINES, planned, refused_or_lost
+from harness.persistence.scenario import (
+    REFUSAL_LOG_LINES,
+    planned,
+    refused_at_start,
+    refused_or_lost,
+)
 
 PROJECT_FILE = "compose.yaml"
 # Compose commands after which the next one must find the service's container stopped.
@@ -310,7 +315,18 @@ def exercise(  # noqa: PLR0917 - a project, an action, whose rows, where they mu
     steps.begin("`docker compose up`")
     run.run(("up", "-d"))
     service = run.service()
-    with closing(wait_until_ready(service, profile, creds)) as connection:
+    try:
+        first = wait_until_ready(service, profile, creds)
+    except NotReady:
+        # A service the server will not start is the cell's outcome, not a failure.
+        log = redact(service.logs(REFUSAL_LOG_LINES), creds.secrets)
+        refusal = refused_at_start(service.state(), log)
+        if refusal is None:
+            raise
+        result.observed, result.detail = refusal.outcome, refusal.detail
+        result.mounts = "; ".join(m.describe() for m in service.mounts())
+        return
+    with closing(first) as connection:
         steps.begin("the write of the Persons rows")
         data_dir = profile.data_directory(connection)
         _verify_placement(expected_mount, profile.name, data_dir, service.mounts())

@@ -82,6 +82,13 @@ def _postgres_resolve(connection: DbConnection, txid: int) -> Resolution:
     )
 
 
+# MySQL and MariaDB: InnoDB's flush setting, and no transaction id a client could look up.
+_INNODB = Dialect(
+    txid_query=None,
+    resolve=None,
+    setting_query="SELECT @@innodb_flush_log_at_trx_commit",
+    expected_setting={"default": "1", "innodb_flush_log_at_trx_commit=0": "0"},
+)
 DIALECTS: Mapping[str, Dialect] = {
     "postgres": Dialect(
         txid_query="SELECT txid_current()",
@@ -89,12 +96,8 @@ DIALECTS: Mapping[str, Dialect] = {
         setting_query="SHOW synchronous_commit",
         expected_setting={"default": "on", "synchronous_commit=off": "off"},
     ),
-    "mysql": Dialect(
-        txid_query=None,
-        resolve=None,
-        setting_query="SELECT @@innodb_flush_log_at_trx_commit",
-        expected_setting={"default": "1", "innodb_flush_log_at_trx_commit=0": "0"},
-    ),
+    "mysql": _INNODB,
+    "mariadb": _INNODB,
 }
 
 

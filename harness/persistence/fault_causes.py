@@ -30,6 +30,7 @@ from harness.model.faults import (
     struck_from_outside,
     verdict_struck_from_outside,
 )
+from harness.model.outcomes import Outcome
 from harness.model.servers.credentials import redact
 
 
@@ -112,3 +113,16 @@ def judge_finished(
 def _step_at(steps: CellSteps, at_ns: int) -> str:
     located = steps.step_at(at_ns)
     return located[0] if located else steps.current
+
+
+def not_across_majors(result: ScenarioResult, other_major: str | None) -> None:
+    """A verdict never crosses a major: a refusal to start seen on a stand-in of another major
+    version than the image the user named is no verdict, with both said (whether data survives a
+    storage mode does not depend on the version; whether a configuration starts does)."""
+    if other_major is None or result.observed is not Outcome.REFUSED or result.error:
+        return
+    result.error = (
+        f"{result.detail or 'the server refused to start'}; but {other_major}, so this is not "
+        "the answer of the version named: check it with that image (HARNESS_IMAGES=official "
+        "where a registry is reachable)"
+    )

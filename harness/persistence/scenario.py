@@ -6,9 +6,10 @@ comes from (a core testcontainers container of the chosen image, or the user's o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import closing
 from dataclasses import dataclass
+from typing import Any
 
 from testcontainers.core.container import DockerContainer
 
@@ -33,7 +34,7 @@ from harness.model.servers.persons import (
     observe,
     write_persons,
 )
-from harness.model.servers.versions import refusal_reason
+from harness.model.servers.refusals import refusal_reason, refused_sentence, says_refusal
 from harness.persistence.fault_causes import failure_cause, judge_finished, judged_cell
 from harness.persistence.initialised import InitialisedImages
 
@@ -197,7 +198,16 @@ def exercise(d: Deployment, action: Action, *, check_placement: bool) -> Trial:
     profile, steps = d.profile, d.steps
     steps.begin("the start of the first container")
     d.start_new()
-    with closing(d.connect()) as connection:
+    try:
+        first = d.connect()
+    except NotReady:
+        # A configuration the server will not start with is the cell's outcome, not a failure.
+        log = redact(d.container.logs(REFUSAL_LOG_LINES), d.creds.secrets)
+        refusal = refused_at_start(d.container.state(), log)
+        if refusal is None:
+            raise
+        return Trial(0, refusal, "", None, d.describe_mounts(), [], [])
+    with closing(first) as connection:
         steps.begin("the write of the Persons rows")
         data_dir, data_mount = locate_data(d, connection)
         if check_placement:
@@ -245,6 +255,17 @@ def observe_upgrade(d: Deployment) -> Observation:
         return observe(d.profile.classify_missing, d.connect, PERSONS_ROWS)
 
     return refused_or_lost(log, put_back)
+
+
+def refused_at_start(state: Mapping[str, Any], log: str) -> Observation | None:
+    """A server that exited before it ever answered, its log saying why: `refused`, in its own
+    words and the fix. None when the exit is not the server's refusal (still running, killed by
+    a signal or out of memory, or no refusal in its log): that cell gets no verdict instead."""
+    exited = state.get("Status") in ("exited", "dead")
+    signalled = bool(state.get("OOMKilled")) or state.get("ExitCode") in (137, 143)
+    if not exited or signalled or not says_refusal(log):
+        return None
+    return Observation(Outcome.REFUSED, 0, refused_sentence(refusal_reason(log)))
 
 
 def refused_or_lost(log: str, put_back: Callable[[], Observation]) -> Observation:

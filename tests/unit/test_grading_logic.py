@@ -28,7 +28,9 @@ from harness.grading.survival import (
 from harness.model.holders import ObservedMount
 from harness.model.spec import Mount, MountKind
 
-STAND_INS = StandIns({"mysql": "local/mysql:1", "postgres": "local/postgres:1"})
+STAND_INS = StandIns(
+    {"mysql": "local/mysql:1", "mariadb": "local/mariadb:1", "postgres": "local/postgres:1"}
+)
 SAMPLES = Path(__file__).parents[2] / "scenarios" / "labs" / "volumes-101" / "samples"
 
 
@@ -37,7 +39,7 @@ SAMPLES = Path(__file__).parents[2] / "scenarios" / "labs" / "volumes-101" / "sa
     [
         ("mysql", "mysql", "local/mysql:1"),
         ("mysql:8.0", "mysql", "local/mysql:1"),
-        ("mariadb:11", "mysql", "local/mysql:1"),
+        ("mariadb:11", "mariadb", "local/mariadb:1"),
         ("docker.io/library/postgres:16", "postgres", "local/postgres:1"),
     ],
 )
@@ -65,7 +67,7 @@ def test_dockerfile_from_lines_point_at_the_stand_ins_and_nothing_else_changes()
     )
     rewritten, made = STAND_INS.rewrite_dockerfile(text)
     assert rewritten == (
-        "FROM --platform=linux/amd64 local/mysql:1 AS db\n"
+        "FROM --platform=linux/amd64 local/mariadb:1 AS db\n"
         "RUN echo FROM mysql\n"
         "from local/postgres:1\n"
         "FROM alpine:3.19\n"
@@ -165,7 +167,6 @@ def test_the_employees_database_is_added_when_the_student_names_none(tmp_path: P
     assert dict(graded.spec.env) == {
         "MYSQL_ROOT_PASSWORD": "pw",
         "MYSQL_DATABASE": "employees",
-        "HARNESS_IMAGE_CONTRACT": "mysql",  # the stand-in plays the image the student typed
     }
     assert (graded.spec.ports, graded.spec.name) == ((), None)
     assert (graded.creds.user, graded.creds.database) == ("root", "employees")
@@ -182,7 +183,6 @@ def test_a_mariadb_line_is_read_with_the_mariadb_images_own_variables(tmp_path: 
     assert dict(graded.spec.env) == {
         "MARIADB_ROOT_PASSWORD": "zed-pw",
         "MARIADB_DATABASE": "employees",
-        "HARNESS_IMAGE_CONTRACT": "mariadb",
     }
 
 

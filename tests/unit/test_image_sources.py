@@ -13,6 +13,7 @@ from harness.images import (
     resolve_source,
 )
 from harness.images.sources import describe_choices
+from harness.model.servers.databases import DEFAULT_DATABASES
 
 
 def never(_ref: str) -> bool:
@@ -46,7 +47,7 @@ def test_unknown_source_names_origin_and_choices() -> None:
 
 def test_local_source_uses_local_builds() -> None:
     """local ignores official availability."""
-    choices = choose_images(ImageSource.LOCAL, {}, always)
+    choices = choose_images(ImageSource.LOCAL, {}, always, databases=DEFAULT_DATABASES)
     assert [(c.database, c.ref, c.origin) for c in choices] == [
         ("mysql", DATABASE_IMAGES["mysql"].ref, "local"),
         ("postgres", DATABASE_IMAGES["postgres"].ref, "local"),
@@ -54,36 +55,47 @@ def test_local_source_uses_local_builds() -> None:
 
 
 def test_official_source_uses_reference_tags_even_when_absent() -> None:
-    """official means mysql:8.4 and postgres:17, present or not."""
-    choices = choose_images(ImageSource.OFFICIAL, {}, never)
-    assert [c.ref for c in choices] == ["mysql:8.4", "postgres:17"]
+    """official means mysql:9.7 and postgres:18, present or not."""
+    choices = choose_images(ImageSource.OFFICIAL, {}, never, databases=DEFAULT_DATABASES)
+    assert [c.ref for c in choices] == ["mysql:9.7", "postgres:18"]
 
 
 def test_auto_mixes_per_database() -> None:
     """auto takes the official image where available and the local build elsewhere."""
-    choices = choose_images(ImageSource.AUTO, {}, lambda ref: ref.startswith("postgres"))
+    choices = choose_images(
+        ImageSource.AUTO, {}, lambda ref: ref.startswith("postgres"), databases=DEFAULT_DATABASES
+    )
     assert [c.origin for c in choices] == ["local", "official"]
 
 
 def test_override_beats_any_source() -> None:
     """--mysql-image replaces the reference whatever the source."""
-    choices = choose_images(ImageSource.LOCAL, {"mysql": "myorg/db:1.4", "postgres": None}, never)
+    choices = choose_images(
+        ImageSource.LOCAL,
+        {"mysql": "myorg/db:1.4", "postgres": None},
+        never,
+        databases=DEFAULT_DATABASES,
+    )
     assert (choices[0].ref, choices[0].origin) == ("myorg/db:1.4", "override")
     assert choices[1].origin == "local"
 
 
 def test_description_is_one_line_naming_each_choice() -> None:
     """The run says which images it uses, in one line."""
-    line = describe_choices(ImageSource.AUTO, choose_images(ImageSource.AUTO, {}, always))
+    line = describe_choices(
+        ImageSource.AUTO, choose_images(ImageSource.AUTO, {}, always, databases=DEFAULT_DATABASES)
+    )
     assert line == (
-        "images (auto): mysql=mysql:8.4 (official MySQL 8.4), "
-        "postgres=postgres:17 (official PostgreSQL 17)"
+        "images (auto): mysql=mysql:9.7 (official MySQL 9.7), "
+        "postgres=postgres:18 (official PostgreSQL 18)"
     )
 
 
 def test_missing_local_image_points_to_make_images() -> None:
     """A missing local build names the refs and `make images`, in one sentence."""
-    error = missing_images_error(choose_images(ImageSource.LOCAL, {}, never)[:1])
+    error = missing_images_error(
+        choose_images(ImageSource.LOCAL, {}, never, databases=DEFAULT_DATABASES)[:1]
+    )
     assert str(error).startswith(f"Image(s) {DATABASE_IMAGES['mysql'].ref} are not on the engine")
     assert "`make images`" in str(error)
     assert error.exit_code == 2
@@ -91,6 +103,8 @@ def test_missing_local_image_points_to_make_images() -> None:
 
 def test_missing_official_image_points_to_images_build() -> None:
     """A missing official image names the command that pulls it."""
-    error = missing_images_error(choose_images(ImageSource.OFFICIAL, {}, never))
-    assert "mysql:8.4, postgres:17" in str(error)
+    error = missing_images_error(
+        choose_images(ImageSource.OFFICIAL, {}, never, databases=DEFAULT_DATABASES)
+    )
+    assert "mysql:9.7, postgres:18" in str(error)
     assert "images build --images official" in str(error)

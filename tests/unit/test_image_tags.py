@@ -5,10 +5,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from harness.images.recipes import BASE, BASE_TRIXIE, VERSION_IMAGES, LocalImage, build_order
+from harness.images.recipes import (
+    BASE,
+    BASE_FORKY,
+    BASE_SID,
+    BASE_TRIXIE,
+    VERSION_IMAGES,
+    LocalImage,
+    build_order,
+)
 
-MARIADB_10 = VERSION_IMAGES["mysql", "10.11"]
-MARIADB_11 = VERSION_IMAGES["mysql", "11.8"]
+MARIADB_10 = VERSION_IMAGES["mariadb", "10.11"]
+MARIADB_11 = VERSION_IMAGES["mariadb", "11.8"]
 POSTGRES_15 = VERSION_IMAGES["postgres", "15"]
 POSTGRES_17 = VERSION_IMAGES["postgres", "17"]
 
@@ -86,4 +94,19 @@ def test_each_version_builds_on_its_suite_and_says_its_major_version() -> None:
     assert [MARIADB_11.parent, POSTGRES_17.parent] == [BASE_TRIXIE, BASE_TRIXIE]
     assert dict(MARIADB_11.build_args) == {"MARIADB_MAJOR": "11.8"}
     assert dict(POSTGRES_17.build_args) == {"PG_MAJOR": "17"}
-    assert len({image.ref for image in VERSION_IMAGES.values()}) == 4
+    assert len({image.ref for image in VERSION_IMAGES.values()}) == len(VERSION_IMAGES) == 6
+
+
+def test_mysql_comes_from_sid_and_postgres_18_from_forky_with_its_own_layout() -> None:
+    """Oracle MySQL is packaged in sid only; PostgreSQL 18 is built with the official 18 image's
+    data directory and VOLUME (docker-library/postgres#1259), the older ones with the defaults."""
+    mysql, postgres_18 = VERSION_IMAGES["mysql", "9.7"], VERSION_IMAGES["postgres", "18"]
+    assert (mysql.parent, postgres_18.parent) == (BASE_SID, BASE_FORKY)
+    assert dict(mysql.build_args) == {"MYSQL_MAJOR": "9.7"}
+    assert dict(postgres_18.build_args) == {
+        "PG_MAJOR": "18",
+        "DATA_DIR": "/var/lib/postgresql/18/docker",
+        "VOLUME_DIR": "/var/lib/postgresql",
+    }
+    assert mysql.context.name == "mysql"
+    assert VERSION_IMAGES["mariadb", "11.8"].context.name == "mariadb"

@@ -113,9 +113,10 @@ def test_reuse_init_is_the_option_else_the_variable_else_auto(
 
 
 def test_auto_reuses_for_a_database_with_enough_cells_starting_from_the_image() -> None:
-    """The full matrix reuses for both; one cell, or only bind and tmpfs cells, does not pay."""
+    """The full matrix reuses for every database; one cell, or only bind and tmpfs cells, does
+    not pay."""
     full = matrix(tuple(DATABASES), tuple(STORAGE_MODES), SINGLE_IMAGE_ACTIONS)
-    assert databases_to_reuse("auto", full) == {"mysql", "postgres"}
+    assert databases_to_reuse("auto", full) == {"mysql", "mariadb", "postgres"}
     assert databases_to_reuse("auto", [Cell("mysql", "named", "recreate")]) == set()
     hidden = matrix(("mysql",), ("bind", "tmpfs"), SINGLE_IMAGE_ACTIONS)
     assert databases_to_reuse("auto", hidden) == set()

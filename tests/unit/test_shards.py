@@ -111,11 +111,11 @@ def test_the_shards_partition_the_items_evenly_in_their_order(items: int, count:
     assert str(Shard.parse(f" {count}/{count} ")) == f"{count}/{count}"
 
 
-def test_each_of_three_matrix_shards_gets_both_databases_and_every_action() -> None:
+def test_each_of_three_matrix_shards_gets_every_database_and_every_action() -> None:
     cells = matrix()
     for index in (1, 2, 3):
         part = Shard(index, 3).take(cells)
-        assert {c.database for c in part} == {"mysql", "postgres"}
+        assert {c.database for c in part} == {"mysql", "mariadb", "postgres"}
         assert {c.action for c in part} == {c.action for c in cells}
 
 
@@ -160,7 +160,7 @@ def _changed(shards: Sequence[ShardReport], which: int, **block: Any) -> list[Sh
         (lambda s: _changed(s, 1, harness="9.9.9"), "harness version"),
         (lambda s: _changed(s, 2, total=79), "selection"),
         (lambda s: _changed(s, 2, count=4), "number of shards"),
-        (lambda s: _changed(s, 0, assigned=26), "given 79 items but the run had 80"),
+        (lambda s: _changed(s, 0, assigned=26), r"given \d+ items but the run had \d+"),
         (lambda s: _changed(s, 1, kind="grades"), "kind of report"),
         (
             lambda s: _changed(s, 1, engines=[{**s[1].block["engines"][0], "images": {}}]),

@@ -26,6 +26,7 @@ from harness.model.platforms.swarm import (
     planned_read_node,
     swarm_promise,
 )
+from harness.model.servers.databases import DEFAULT_DATABASES
 from harness.model.spec import MountKind
 from harness.persistence.swarm_scenario import _put_back, cell_port, plan_nodes
 
@@ -36,7 +37,7 @@ def test_the_action_and_storage_names_are_the_contract() -> None:
     assert SWARM_ACTION_NAMES == ("update-force", "kill-task", "move-node", "drain-node",
                                   "scale-zero", "stack-redeploy", "node-down")  # fmt: skip
     assert SWARM_STORAGE_NAMES == ("layer", "anonymous", "named", "bind", "tmpfs")
-    cells = matrix(kind="swarm")
+    cells = matrix(DEFAULT_DATABASES, kind="swarm")
     assert len(cells) == 70
     assert cells[0].id == "swarm-mysql-layer-update-force"
     assert cells[-1].id == "swarm-postgres-tmpfs-node-down"
@@ -100,7 +101,8 @@ def test_each_swarm_cell_holds_a_port_of_its_own_across_runs(
     the first port) gets the next free one, and a port is free again once its cell is done."""
     monkeypatch.setenv("HARNESS_STATE_DIR", str(tmp_path))
     with contextlib.ExitStack() as held:
-        ports = [held.enter_context(cell_port(i)) for i, _ in enumerate(matrix(kind="swarm"))]
+        cells = matrix(DEFAULT_DATABASES, kind="swarm")
+        ports = [held.enter_context(cell_port(i)) for i, _ in enumerate(cells)]
         assert len(set(ports)) == 70
         assert min(ports) > 7946
         # Another process asks for the first port while the matrix holds 70 of them.

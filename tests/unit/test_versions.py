@@ -17,10 +17,10 @@ from harness.images.sources import (
 )
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.outcomes import Outcome
+from harness.model.servers.refusals import refusal_reason
 from harness.model.servers.versions import (
     default_version,
     find_version,
-    refusal_reason,
     upgrade_pair,
 )
 
@@ -34,14 +34,15 @@ def always(ref: str) -> bool:
 
 
 def test_local_runs_the_newest_debian_version_and_official_the_official_default() -> None:
-    assert default_version("mysql", local=True).label == "MariaDB 11.8"
-    assert default_version("postgres", local=True).label == "PostgreSQL 17"
-    assert default_version("mysql", local=False).official_ref == "mysql:8.4"
-    assert default_version("postgres", local=False).official_ref == "postgres:17"
+    assert default_version("mysql", local=True).label == "MySQL 9.7"
+    assert default_version("mariadb", local=True).label == "MariaDB 11.8"
+    assert default_version("postgres", local=True).label == "PostgreSQL 18"
+    assert default_version("mysql", local=False).official_ref == "mysql:9.7"
+    assert default_version("postgres", local=False).official_ref == "postgres:18"
 
 
 def test_a_version_debian_does_not_package_is_no_local_version() -> None:
-    with pytest.raises(ValueError, match=r"'8\.4' is not a version built locally.*10\.11, 11\.8"):
+    with pytest.raises(ValueError, match=r"'8\.4' is not a version built locally.*: 9\.7$"):
         find_version("mysql", "8.4", local=True)
     assert find_version("mysql", "8.4", local=False).official_ref == "mysql:8.4"
 
@@ -49,11 +50,13 @@ def test_a_version_debian_does_not_package_is_no_local_version() -> None:
 @pytest.mark.parametrize(
     ("database", "version", "local", "step"),
     [
+        ("postgres", "18", True, ("17", "18")),
         ("postgres", "17", True, ("15", "17")),
         ("postgres", "15", True, ("15", "17")),  # the oldest steps up to the next
-        ("mysql", "11.8", True, ("10.11", "11.8")),
-        ("mysql", "8.4", False, ("8.0", "8.4")),  # MySQL upgrades within MySQL, not to MariaDB
-        ("mysql", "10.11", False, ("10.11", "11.8")),
+        ("mariadb", "11.8", True, ("10.11", "11.8")),
+        ("mysql", "8.4", False, ("8.0", "8.4")),
+        ("mysql", "9.7", False, ("8.4", "9.7")),
+        ("mariadb", "10.11", False, ("10.11", "11.8")),
     ],
 )
 def test_the_upgrade_step_stays_within_a_servers_line(
@@ -65,29 +68,35 @@ def test_the_upgrade_step_stays_within_a_servers_line(
     assert pair.old.line == pair.new.line
 
 
+def test_mysql_has_no_second_major_offline_so_no_local_upgrade_step() -> None:
+    assert upgrade_pair(find_version("mysql", "9.7", local=True), local=True) is None
+
+
 def test_a_version_is_picked_by_option_then_environment_then_default() -> None:
     by_env = choose_images(ImageSource.LOCAL, {}, never, environ={"HARNESS_POSTGRES_VERSION": "15"})
     assert [c.ref for c in by_env] == [
-        VERSION_IMAGES["mysql", "11.8"].ref,
+        VERSION_IMAGES["mysql", "9.7"].ref,
+        VERSION_IMAGES["mariadb", "11.8"].ref,
         VERSION_IMAGES["postgres", "15"].ref,
     ]
     by_option = choose_images(
         ImageSource.LOCAL,
         {},
         never,
-        versions={"postgres": "17", "mysql": "10.11"},
+        versions={"postgres": "17", "mariadb": "10.11"},
         environ={"HARNESS_POSTGRES_VERSION": "15"},
     )
     assert [c.ref for c in by_option] == [
-        VERSION_IMAGES["mysql", "10.11"].ref,
+        VERSION_IMAGES["mysql", "9.7"].ref,
+        VERSION_IMAGES["mariadb", "10.11"].ref,
         VERSION_IMAGES["postgres", "17"].ref,
     ]
-    official = choose_images(ImageSource.OFFICIAL, {}, never, versions={"mysql": "11.8"})
-    assert official[0].ref == "mariadb:11.8"
+    official = choose_images(ImageSource.OFFICIAL, {}, never, versions={"mysql": "8.4"})
+    assert official[0].ref == "mysql:8.4"
 
 
 def test_an_unknown_version_is_a_usage_error_naming_where_it_came_from() -> None:
-    with pytest.raises(UsageError, match=r"^--postgres-version: .*use one of: 15, 17\.$"):
+    with pytest.raises(UsageError, match=r"^--postgres-version: .*use one of: 15, 17, 18\.$"):
         choose_images(ImageSource.LOCAL, {}, never, versions={"postgres": "16"})
     with pytest.raises(UsageError, match=r"^HARNESS_MYSQL_VERSION: "):
         choose_images(ImageSource.LOCAL, {}, never, environ={"HARNESS_MYSQL_VERSION": "9"})
@@ -95,14 +104,15 @@ def test_an_unknown_version_is_a_usage_error_naming_where_it_came_from() -> None
 
 def test_a_run_with_upgrade_cells_needs_both_versions_of_each_database() -> None:
     choices = choose_images(ImageSource.LOCAL, {}, never)
+    # Every local build but PostgreSQL 15: 18's step is from 17 (MySQL 9.7 has none offline).
     assert {c.ref for c in with_upgrade_images(choices)} == {
-        image.ref for image in VERSION_IMAGES.values()
+        image.ref for key, image in VERSION_IMAGES.items() if key != ("postgres", "15")
     }
-    upgrade = choices[1].upgrade()
+    upgrade = choices[2].upgrade()
     assert upgrade is not None
     assert (upgrade.old_ref, upgrade.new_ref) == (
-        VERSION_IMAGES["postgres", "15"].ref,
         VERSION_IMAGES["postgres", "17"].ref,
+        VERSION_IMAGES["postgres", "18"].ref,
     )
     assert upgrade.line == "postgres"
 
@@ -116,9 +126,9 @@ def test_an_image_of_your_own_has_no_upgrade_step() -> None:
 def test_official_upgrade_images_are_the_official_refs() -> None:
     choices = choose_images(ImageSource.AUTO, {}, always)
     assert {c.ref for c in with_upgrade_images(choices)} == {
-        "mysql:8.0", "mysql:8.4", "postgres:15", "postgres:17",
+        "mysql:8.4", "mysql:9.7", "mariadb:10.11", "mariadb:11.8", "postgres:17", "postgres:18",
     }  # fmt: skip
-    assert image_of(find_version("mysql", "10.11", local=False), "official") == "mariadb:10.11"
+    assert image_of(find_version("mariadb", "10.11", local=False), "official") == "mariadb:10.11"
 
 
 POSTGRES_REFUSAL = """\

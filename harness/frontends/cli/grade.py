@@ -29,7 +29,7 @@ from harness.frontends.reports.shards import grades_block
 from harness.grading.grader import grade_lab
 from harness.grading.lab import load_lab
 from harness.grading.results import CheckResult, LabResult, SubmissionResult
-from harness.grading.stand_ins import StandIns
+from harness.grading.stand_ins import stand_ins_of
 from harness.grading.submission import Submission, discover
 from harness.images.availability import require_present, select_images
 from harness.images.sources import describe_choices
@@ -65,7 +65,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         lab,
         submissions,
         engine,
-        StandIns({c.database: c.ref for c in choices}),
+        stand_ins_of(choices, engine.has_image),
         jobs=args.jobs,
         on_check=progress,
         engine_wait=engine_wait,

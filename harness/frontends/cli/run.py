@@ -37,7 +37,12 @@ from harness.frontends.cli.durability import (
     run_durability,
 )
 from harness.frontends.cli.progress import ProgressBar
-from harness.frontends.options import REUSE_INIT_OPTION, reuse_init
+from harness.frontends.options import (
+    REUSE_INIT_OPTION,
+    chosen_databases,
+    database_option,
+    reuse_init,
+)
 from harness.frontends.reports.comparison import (
     EngineRun,
     engines_html,
@@ -96,7 +101,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     on_node = shard.index if shard else None  # the swarm: the shard's own node
     engine = connect_engine(names[0], on_node)
     source, choices = image_choices(args, engine, ask_registry=False)
-    chosen = [c for c in choices if c.database in (args.database or DATABASES)]
+    chosen = [c for c in choices if c.database in chosen_databases(args.database, os.environ)]
     wanted = {c.database: c.ref for c in chosen}
     print(describe_choices(source, chosen), flush=True)
     databases = tuple(d for d in DATABASES if d in wanted)
@@ -316,9 +321,7 @@ def _per_matrix(axis: str) -> str:
 
 def add_run_command(commands: Any) -> None:
     run = commands.add_parser("run", help="run the persistence matrix (or part of it)")
-    run.add_argument(
-        "--database", action="append", choices=list(DATABASES), help="repeatable; default all"
-    )
+    database_option("database").add_to(run.add_argument)
     run.add_argument(
         "--compose",
         action="store_true",

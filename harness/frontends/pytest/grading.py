@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from harness.grading.lab import Lab
     from harness.grading.results import SubmissionResult
     from harness.grading.submission import Submission
+    from harness.images.sources import ImageChoice
 
 NO_LAB = "pass --lab LAB and --submission PATH to grade submissions"
 
@@ -85,14 +86,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="session")
 def harness_grade(
-    pytestconfig: pytest.Config, harness_engine: Engine, harness_images: dict[str, str]
+    pytestconfig: pytest.Config, harness_engine: Engine, harness_image_choices: list[ImageChoice]
 ) -> Callable[[Submission], SubmissionResult]:
     """Grades a submission once per run (the result is kept for its other checks)."""
     from harness.grading.grader import grade_lab  # noqa: PLC0415
-    from harness.grading.stand_ins import StandIns  # noqa: PLC0415
+    from harness.grading.stand_ins import stand_ins_of  # noqa: PLC0415
 
     lab, _submissions = pytestconfig.stash[GRADING_KEY]
-    stand_ins = StandIns(harness_images)
+    stand_ins = stand_ins_of(harness_image_choices, harness_engine.has_image)
     graded: dict[str, SubmissionResult] = {}
 
     def grade(submission: Submission) -> SubmissionResult:

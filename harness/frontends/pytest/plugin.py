@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import pytest
 
 from harness.errors import HarnessError
-from harness.frontends.options import IMAGE_OPTIONS, REUSE_INIT_OPTION, ImageRequest, reuse_init
+from harness.frontends.options import (
+    IMAGE_OPTIONS,
+    REUSE_INIT_OPTION,
+    ImageRequest,
+    chosen_databases,
+    database_option,
+    reuse_init,
+)
 from harness.frontends.pytest.shared import ShareWithWorkers, from_controller
 from harness.frontends.pytest.stash import (
     CAMPAIGNS_KEY,
@@ -74,6 +81,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     for option in IMAGE_OPTIONS:
         option.add_to(group.addoption)
     REUSE_INIT_OPTION.add_to(group.addoption)
+    database_option("harness_databases").add_to(group.addoption)
     group.addoption(
         "--layers-base",
         default=None,
@@ -136,7 +144,7 @@ def preflight(config: pytest.Config, items: list[pytest.Item]) -> None:
     try:
         if _needs(items, "harness_images"):
             request = ImageRequest.read(config.getoption, os.environ)
-            choices = select_images(engine, request, ask_registry=False)
+            choices = _of_chosen(config, select_images(engine, request, ask_registry=False))
             if any(_upgrades(item) for item in items):
                 choices = with_upgrade_images(choices)
             require_present(engine, choices)
@@ -153,6 +161,29 @@ def preflight(config: pytest.Config, items: list[pytest.Item]) -> None:
                 require_loaded_on_every_node([c.ref for c in choices])
     finally:
         engine.close()
+
+
+def _databases(config: pytest.Config) -> tuple[str, ...]:
+    """The databases this run checks (`--database`, HARNESS_DATABASES, else the default two)."""
+    return chosen_databases(config.getoption("harness_databases"), os.environ)
+
+
+def _of_chosen(config: pytest.Config, choices: list[ImageChoice]) -> list[ImageChoice]:
+    return [c for c in choices if c.database in _databases(config)]
+
+
+def _deselect_other_databases(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Drop the tests marked with a database this run does not check (MariaDB's, by default)."""
+    chosen = set(_databases(config))
+    others = set(DATABASES) - chosen
+
+    def elsewhere(item: pytest.Item) -> bool:
+        return any(item.get_closest_marker(name) for name in others)
+
+    dropped = [item for item in items if elsewhere(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if not elsewhere(item)]
 
 
 def _cell_of(item: pytest.Item) -> Cell | None:
@@ -176,6 +207,7 @@ def pytest_collection_modifyitems(
     sentence, which the controller prints as the reason it stopped (exit code 2)."""
     try:
         shard = shard_option(config.getoption("harness_shard"))
+        _deselect_other_databases(config, items)
     except HarnessError as error:
         _stop(session, config, items, error)
         return
@@ -270,7 +302,9 @@ def harness_image_choices(pytestconfig: pytest.Config, harness_engine: Engine) -
 
     try:
         request = ImageRequest.read(pytestconfig.getoption, os.environ)
-        choices = select_images(harness_engine, request, ask_registry=False)
+        choices = _of_chosen(
+            pytestconfig, select_images(harness_engine, request, ask_registry=False)
+        )
         require_present(harness_engine, choices)
     except HarnessError as error:
         exit_on(error)

@@ -61,11 +61,13 @@ class CheckEntry:
         }
         if result.detail:
             entry["detail"] = result.detail
+        if service.other_major:
+            entry["other_major"] = service.other_major
         if result.node_written or result.node_read:
             entry["nodes"] = {"written": result.node_written, "read": result.node_read}
         if result.error:
             entry["error"] = result.error
-        if result.observed is Outcome.LOST and not result.error:
+        if result.observed in (Outcome.LOST, Outcome.REFUSED) and not result.error:
             entry["advice"] = advice_for(service, self.action)
         return entry
 
@@ -121,8 +123,9 @@ class CheckReport:
 
 def describe_service(service: DatabaseService) -> str:
     runs = f", ran as {service.runs}" if service.stand_in else ""
+    other = f"\n    note: {service.other_major}" if service.other_major else ""
     return (f"{service.name}: {service.database} ({service.image}{runs}), keeps "
-            f"{service.data_dir} in {service.holder.where}")  # fmt: skip
+            f"{service.data_dir} in {service.holder.where}{other}")  # fmt: skip
 
 
 def expectation_lines(

@@ -217,6 +217,11 @@ class ComposeCheckResult(_Strict):
     passed: bool
     reason: str = Field(description="why the expected outcome is promised")
     detail: str | None = Field(None, description="how a loss or a refusal showed itself")
+    other_major: str | None = Field(
+        None,
+        description="when the stand-in runs another major version than the image names: its "
+        "storage verdicts stand, a refusal to start is not judged across it",
+    )
     nodes: Nodes | None = Field(None, description="on a swarm: where the rows were written, read")
     error: str | None = Field(None, description="why there is no verdict")
     advice: str | None = Field(None, description="the change to the file that keeps the rows")

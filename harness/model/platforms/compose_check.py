@@ -61,10 +61,22 @@ class DatabaseService:
     runs: str  # the image that runs: the file's own, or its stand-in
     data_dir: str
     holder: DataHolder
+    # Where a volume keeps the data: the image's VOLUME over the data directory, else it.
+    mount_at: str = ""
+    # The server's refusal to start, foreseen from the file (PostgreSQL 18 over its old data
+    # directory); None when the configuration starts.
+    refusal: str | None = None
+    # When the stand-in runs another major than the file's image: said in every report, and no
+    # refusal is judged across it.
+    other_major: str | None = None
 
     @property
     def stand_in(self) -> bool:
         return self.runs != self.image
+
+    @property
+    def volume_target(self) -> str:
+        return self.mount_at or self.data_dir
 
 
 @dataclass(frozen=True)
@@ -77,6 +89,8 @@ class Expectation:
     def reason(self) -> str:
         """The rule, said of the service: "db keeps /var/lib/mysql in ...: <rule>"."""
         service = self.service
+        if self.outcome is Outcome.REFUSED:
+            return f"{service.name}: {self.rule}"
         return f"{service.name} keeps {service.data_dir} in {service.holder.where}: {self.rule}"
 
 
@@ -142,6 +156,12 @@ def data_dir(database: str, service: Mapping[str, Any], image_env: Mapping[str, 
     return profile.data_dir_from_image({k: str(v) for k, v in env.items() if v is not None})
 
 
+def mount_targets(service: Mapping[str, Any]) -> list[str]:
+    """Where the service mounts anything: its volumes, binds and tmpfs."""
+    targets = [str(m["target"]) for m in service.get("volumes") or []]
+    return targets + [str(t).split(":", 1)[0] for t in _as_list(service.get("tmpfs"))]
+
+
 def data_holder(
     model: Mapping[str, Any],
     raw: Mapping[str, Any],
@@ -150,16 +170,22 @@ def data_holder(
     image_volumes: tuple[str, ...],
 ) -> DataHolder:
     """Which of the service's mounts holds `directory` (the deepest that covers it), else the
-    image's VOLUME, else the writable layer."""
+    image's VOLUME, else the writable layer.
+
+    Docker gives each image VOLUME that no mount sits exactly on an anonymous volume of its
+    own, even below a mount of the user's: a `postgres:17` service with a volume at
+    /var/lib/postgresql keeps its data in the anonymous volume at /var/lib/postgresql/data."""
     service = model["services"][service_name]
     mounts = {m["target"]: m for m in service.get("volumes") or []}
     tmpfs = [str(t).split(":", 1)[0] for t in _as_list(service.get("tmpfs"))]
-    target = covering([*mounts, *tmpfs], directory)
+    unmounted = [v for v in image_volumes if v not in mounts and v not in tmpfs]
+    target = covering([*mounts, *tmpfs, *unmounted], directory)
     if target is None:
-        image_volume = covering(list(image_volumes), directory)
-        if image_volume:
-            return DataHolder("anonymous", f"the image's anonymous volume (VOLUME {image_volume})")
         return DataHolder("layer", "its container's writable layer (no volume covers it)")
+    if target in unmounted:
+        parent = covering([*mounts, *tmpfs], target)
+        inside = f", which Docker mounts inside your mount at {parent}" if parent else ""
+        return DataHolder("anonymous", f"the image's anonymous volume (VOLUME {target}){inside}")
     if target not in mounts:
         return DataHolder("tmpfs", f"a tmpfs on {target}")
     return _holder_of_mount(mounts[target], model, raw)
@@ -187,6 +213,8 @@ def _holder_of_mount(
 def expectation(service: DatabaseService, action: str) -> Expectation:
     """What Compose promises for the service's rows under `action`, and why, in its words."""
     holder = service.holder
+    if service.refusal:
+        return Expectation(Outcome.REFUSED, service.refusal, service)
     promise = compose_promise(holder.storage, action)
     outcome, reason = promise.outcome, promise.reason
     if holder.fixed_name and COMPOSE_ACTIONS[action].renames_project:
@@ -197,7 +225,9 @@ def expectation(service: DatabaseService, action: str) -> Expectation:
 
 def advice(service: DatabaseService, action: str) -> str:
     """The change to the file that keeps the rows through `action`."""
-    storage, directory = service.holder.storage, service.data_dir
+    storage, directory = service.holder.storage, service.volume_target
+    if service.refusal:
+        return service.refusal.rpartition("fix: ")[2] or service.refusal
     if storage == "named" and COMPOSE_ACTIONS[action].renames_project:
         return (f"give the volume `{service.holder.volume_key}` a fixed `name:` (or declare it "
                 "`external: true`) so another project name finds it")  # fmt: skip

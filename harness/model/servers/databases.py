@@ -65,6 +65,17 @@ def _mysql_env(creds: Credentials) -> dict[str, str]:
     }
 
 
+def _mariadb_env(creds: Credentials) -> dict[str, str]:
+    """The official mariadb image's own names (it also reads the MYSQL_* ones as aliases)."""
+    return {
+        "MARIADB_ROOT_PASSWORD": creds.root_password,
+        "MARIADB_DATABASE": creds.database,
+        "MARIADB_USER": creds.user,
+        "MARIADB_PASSWORD": creds.password,
+        "MARIADB_INITDB_SKIP_TZINFO": "1",
+    }
+
+
 def _mysql_connect(host: str, port: int, creds: Credentials, timeout: float) -> DbConnection:
     import pymysql  # noqa: PLC0415 - drivers load on first use, not with the plugin
 
@@ -81,7 +92,10 @@ def _mysql_connect(host: str, port: int, creds: Credentials, timeout: float) -> 
         # The driver's default tries TLS and builds a new TLS context, reading the system's CA
         # bundle, on every attempt: ~80 ms of CPU each, most of the harness's own CPU in a cell
         # (readiness polls connect many times). On loopback the bytes never leave the machine;
-        # to a remote engine's published port TLS is still tried.
+        # to a remote engine's published port TLS is still tried. Without TLS, MySQL 8+'s
+        # caching_sha2_password sends the password RSA-encrypted with the server's public key
+        # on the first login after a start (pymysql's `rsa` extra, cryptography), and a cached
+        # scramble after that: cheaper than a TLS handshake on every connection.
         ssl_disabled=on_this_machine(host),
     )
 
@@ -146,13 +160,30 @@ MYSQL = DatabaseProfile(
     data_dir_env=None,
     relocate=lambda path: ({}, [f"--datadir={path}"]),
     classify_missing=_mysql_missing,
-    image_env_hints=("MYSQL_MAJOR", "MYSQL_VERSION", "MARIADB_VERSION", "MARIADB_MAJOR"),
+    image_env_hints=("MYSQL_MAJOR", "MYSQL_VERSION"),
     testcontainers_classes=("MySqlContainer",),
+    password_variables=("MYSQL_ROOT_PASSWORD", "MYSQL_PASSWORD"),
+)
+
+# MariaDB speaks MySQL's protocol (the same driver) and keeps the same data directory; its image
+# has its own variables.
+MARIADB = DatabaseProfile(
+    name="mariadb",
+    port=3306,
+    init_env=_mariadb_env,
+    connect=_mysql_connect,
+    data_dir_query="SELECT @@datadir",
+    default_data_dir="/var/lib/mysql",
+    data_dir_env=None,
+    relocate=lambda path: ({}, [f"--datadir={path}"]),
+    classify_missing=_mysql_missing,
+    image_env_hints=("MARIADB_MAJOR", "MARIADB_VERSION"),
+    testcontainers_classes=("MariaDbContainer",),
     password_variables=(
-        "MYSQL_ROOT_PASSWORD",
-        "MYSQL_PASSWORD",
         "MARIADB_ROOT_PASSWORD",
         "MARIADB_PASSWORD",
+        "MYSQL_ROOT_PASSWORD",
+        "MYSQL_PASSWORD",
     ),
 )
 
@@ -172,4 +203,7 @@ POSTGRES = DatabaseProfile(
     linked_parts={"write-ahead log": "POSTGRES_INITDB_WALDIR"},
 )
 
-DATABASES: dict[str, DatabaseProfile] = {p.name: p for p in (MYSQL, POSTGRES)}
+DATABASES: dict[str, DatabaseProfile] = {p.name: p for p in (MYSQL, MARIADB, POSTGRES)}
+# What a run checks unless asked for more: the two servers the harness exists for. MariaDB joins
+# with `--database mariadb` (HARNESS_DATABASES for make and pytest).
+DEFAULT_DATABASES: tuple[str, ...] = ("mysql", "postgres")

@@ -5,10 +5,9 @@ Every reader of a user's configuration (a student's `run.txt`, a bring-your-own 
 entrypoints implement the same rows: so a configuration means the same to the harness, to the
 stand-in and to the image it stands for. The docs' variables list is printed from this table.
 
-Three contracts: `mariadb` (the official mariadb image: `MARIADB_*` names, with the `MYSQL_*`
-names as aliases that lose when both are set), `mysql` (the official mysql image: `MYSQL_*` only)
-and `postgres`. The local MariaDB images follow `mariadb` unless told to play `mysql` by
-`HARNESS_IMAGE_CONTRACT=mysql`, which the grader sets when a student typed `mysql:*`.
+Three contracts, one per database: `mariadb` (the official mariadb image: `MARIADB_*` names,
+with the `MYSQL_*` names as aliases that lose when both are set), `mysql` (the official mysql
+image: `MYSQL_*` only) and `postgres`. Each local image follows its database's contract.
 
 The second half reads whom the harness logs in as from a configuration, through the table.
 The harness reads the Persons rows over the network, so it needs a user whose password it
@@ -24,9 +23,6 @@ from enum import Enum, auto
 
 from harness.model.servers.credentials import Credentials
 from harness.model.spec import image_name
-
-# Read by the local MariaDB images' entrypoint: which official image's variables to honour.
-CONTRACT_VARIABLE = "HARNESS_IMAGE_CONTRACT"
 
 
 class Role(Enum):
@@ -111,7 +107,7 @@ def _mariadb(
 
 MARIADB = ImageContract(
     "mariadb",
-    "mysql",
+    "mariadb",
     (
         _mariadb("MARIADB_ROOT_PASSWORD", Role.ROOT_PASSWORD, "root's password",
                  file_form=True, alias=True),
@@ -197,7 +193,8 @@ POSTGRES = ImageContract(
         Variable("POSTGRES_HOST_AUTH_METHOD", Role.OTHER,
                  "the pg_hba method for network connections (default scram-sha-256; `trust` "
                  "needs no password)"),
-        Variable("PGDATA", Role.OTHER, "the data directory (default /var/lib/postgresql/data)"),
+        Variable("PGDATA", Role.OTHER, "the data directory (default /var/lib/postgresql/data; "
+                 "from 18, /var/lib/postgresql/18/docker)"),
     ),
 )  # fmt: skip
 
@@ -206,11 +203,11 @@ CONTRACTS: dict[str, ImageContract] = {c.name: c for c in (MARIADB, MYSQL, POSTG
 
 def contract_for(image: str | None, database: str) -> ImageContract:
     """The contract of an image: by its repository's name (`mysql:8.4`, `docker.io/mariadb`),
-    else the one the local image of `database` follows (MariaDB's: it is MariaDB)."""
+    else the one the images of `database` follow."""
     name = image_name(image) if image else None
     if name in CONTRACTS and CONTRACTS[name].database == database:
         return CONTRACTS[name]
-    return MARIADB if database == "mysql" else POSTGRES
+    return next(c for c in CONTRACTS.values() if c.database == database)
 
 
 def resolve(contract: ImageContract, env: Mapping[str, str]) -> dict[str, str]:
@@ -271,15 +268,12 @@ APPLICATION_DATABASE = "employees"
 
 def harness_additions(typed_image: str, database: str, env: Mapping[str, str]) -> dict[str, str]:
     """What the harness adds to a user's environment: a database to write the Persons rows into
-    when it names none, and which official image's variables (`mysql` or `mariadb`: the one the
-    user typed) a MariaDB stand-in plays."""
+    when it names none."""
     contract = contract_for(typed_image, database)
     added = {}
     variable = contract.variable(Role.DATABASE)
     if variable and not resolve(contract, env)[variable.name]:
         added[variable.name] = APPLICATION_DATABASE
-    if contract.database == "mysql":
-        added[CONTRACT_VARIABLE] = contract.name
     return added
 
 

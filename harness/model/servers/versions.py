@@ -2,9 +2,9 @@
 from one major version to the next does to a data directory.
 
 A *line* is one server product (MariaDB, MySQL, PostgreSQL); upgrades go from a version to the
-next one of the same line. The `mysql` database profile runs two lines (MariaDB is what Debian
-packages as its MySQL-compatible server; MySQL is what the official `mysql` image runs).
-Adding a version is one new `ServerVersion` in `VERSIONS` (and, for a local image, one recipe).
+next one of the same line. Each database runs its own line: `mysql` is Oracle MySQL, `mariadb`
+MariaDB, `postgres` PostgreSQL. Adding a version is one new `ServerVersion` in `VERSIONS` (its
+local image follows from its Debian suite).
 """
 
 from __future__ import annotations
@@ -15,13 +15,29 @@ from harness.model.outcomes import Outcome, Promise
 
 
 @dataclass(frozen=True)
+class DataLayout:
+    """Where an image keeps its data and the directory it declares as its VOLUME, when they are
+    not the database's defaults."""
+
+    data_dir: str
+    volume: str
+
+
+# PostgreSQL 18's official image (docker-library/postgres#1259): data in a major-version
+# directory, and the VOLUME one level up so that `pg_upgrade --link` works across majors.
+POSTGRES_18_LAYOUT = DataLayout("/var/lib/postgresql/18/docker", "/var/lib/postgresql")
+
+
+@dataclass(frozen=True)
 class ServerVersion:
-    database: str  # the profile it speaks for: "mysql" or "postgres"
-    line: str  # "mariadb", "mysql" or "postgres"
+    database: str  # the profile it speaks for: "mysql", "mariadb" or "postgres"
+    line: str  # the server product: "mariadb", "mysql" or "postgres"
     version: str  # the major version as its project numbers it: "10.11", "17"
     official_ref: str  # the official image of that version
     # The Debian suite whose packages build the local image; None: no local image.
     debian_suite: str | None = None
+    # None: the database's default data directory and VOLUME.
+    layout: DataLayout | None = None
 
     @property
     def label(self) -> str:
@@ -32,17 +48,20 @@ LINE_NAMES = {"mariadb": "MariaDB", "mysql": "MySQL", "postgres": "PostgreSQL"}
 
 # Oldest first within each line.
 VERSIONS: tuple[ServerVersion, ...] = (
-    ServerVersion("mysql", "mariadb", "10.11", "mariadb:10.11", "bookworm"),
-    ServerVersion("mysql", "mariadb", "11.8", "mariadb:11.8", "trixie"),
     ServerVersion("mysql", "mysql", "8.0", "mysql:8.0"),
     ServerVersion("mysql", "mysql", "8.4", "mysql:8.4"),
+    # Oracle MySQL as Debian packages it: sid only (not bookworm, trixie or forky).
+    ServerVersion("mysql", "mysql", "9.7", "mysql:9.7", "sid"),
+    ServerVersion("mariadb", "mariadb", "10.11", "mariadb:10.11", "bookworm"),
+    ServerVersion("mariadb", "mariadb", "11.8", "mariadb:11.8", "trixie"),
     ServerVersion("postgres", "postgres", "15", "postgres:15", "bookworm"),
     ServerVersion("postgres", "postgres", "17", "postgres:17", "trixie"),
+    ServerVersion("postgres", "postgres", "18", "postgres:18", "forky", POSTGRES_18_LAYOUT),
 )
 
 # What `--images official` and `--images local` run when no version is asked for: the official
 # default images, and the newest version Debian packages.
-OFFICIAL_DEFAULT = {"mysql": "8.4", "postgres": "17"}
+OFFICIAL_DEFAULT = {"mysql": "9.7", "mariadb": "11.8", "postgres": "18"}
 
 
 def versions_of(database: str, *, local: bool) -> list[ServerVersion]:
@@ -124,24 +143,3 @@ UNKNOWN_LINE_PROMISE = Promise(
 def upgrade_promise(line: str | None) -> Promise:
     """What the next version does to the data, for a known line; else the gate's demand."""
     return UPGRADE_PROMISES.get(line or "", UNKNOWN_LINE_PROMISE)
-
-
-# How servers word a refusal to start, most telling first: PostgreSQL's FATAL (and the DETAIL
-# that names both versions), MariaDB's and MySQL's [ERROR].
-_REFUSAL_MARKERS = ("FATAL:", "[ERROR]", "ERROR:")
-
-
-def refusal_reason(log: str) -> str:
-    """The server's own words for why it would not start, from its log: the first line with the
-    most telling marker, and the DETAIL line after it, without their timestamps; else the log's
-    last line."""
-    lines = [" ".join(line.split()) for line in log.splitlines() if line.strip()]
-    for marker in _REFUSAL_MARKERS:
-        for index, line in enumerate(lines):
-            if marker in line:
-                reason = line[line.index(marker) :]
-                following = lines[index + 1] if index + 1 < len(lines) else ""
-                if "DETAIL:" in following:
-                    reason += " " + following[following.index("DETAIL:") :]
-                return reason
-    return lines[-1] if lines else "(the server wrote nothing to its log)"

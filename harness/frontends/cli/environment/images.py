@@ -11,6 +11,7 @@ from harness.frontends.cli.common import add_image_options, image_choices, progr
 from harness.images.build import ensure_images
 from harness.images.recipes import VERSION_IMAGES, LocalImage
 from harness.images.sources import ImageChoice, describe_choices, with_upgrade_images
+from harness.model.servers.databases import DATABASES
 from harness.model.servers.image_variables import CONTRACTS, Variable
 from harness.model.servers.versions import VERSIONS
 
@@ -49,7 +50,8 @@ def cmd_images_list(args: argparse.Namespace) -> int:
     source, choices = image_choices(args, engine, ask_registry=False)
     print(describe_choices(source, choices))
     chosen = {c.ref for c in choices}
-    print("versions (--mysql-version / --postgres-version):")
+    flags = " / ".join(f"--{database}-version" for database in DATABASES)
+    print(f"versions ({flags}):")
     for version in VERSIONS:
         local = VERSION_IMAGES.get((version.database, version.version))
         for ref in filter(None, (local.ref if local else None, version.official_ref)):
@@ -64,9 +66,8 @@ def cmd_images_list(args: argparse.Namespace) -> int:
 
 # Which local image plays each official image's variables.
 PLAYED_BY = {
-    "mariadb": "`harness-local/mariadb-*` (the default)",
-    "mysql": "`harness-local/mariadb-*` with `HARNESS_IMAGE_CONTRACT=mysql` (the grader sets it "
-    "for a typed `mysql:*`)",
+    "mariadb": "`harness-local/mariadb-*` (Debian's MariaDB)",
+    "mysql": "`harness-local/mysql-*` (Oracle MySQL, Debian's package)",
     "postgres": "`harness-local/postgres-*`",
 }
 _HEADER = "| variable | `_FILE` | alias | what the image does | stand-in |\n|---|---|---|---|---|"

@@ -36,7 +36,7 @@ from harness.frontends.cli.gates.compose_check_swarm import check_on_swarm
 from harness.frontends.options import ImageRequest
 from harness.frontends.reports.compose_check import CheckReport, expectation_lines
 from harness.frontends.reports.shards import compose_check_block
-from harness.grading.stand_ins import DATABASE_OF_NAME
+from harness.grading.stand_ins import stand_ins_of
 from harness.images.availability import database_of_image, require_present, select_images
 from harness.model.cells import ScenarioResult
 from harness.model.platforms.compose_check import (
@@ -47,6 +47,7 @@ from harness.model.platforms.compose_check import (
 from harness.model.platforms.swarm import SWARM_ACTION_NAMES
 from harness.model.platforms.swarm_check import DEFAULT_MUST_SURVIVE_ON_SWARM
 from harness.model.servers.databases import DATABASES
+from harness.model.servers.stand_in_table import DATABASE_OF_NAME
 from harness.model.spec import image_name
 from harness.persistence.compose_check import CheckedService, run_check_cell
 
@@ -131,10 +132,11 @@ def cmd_compose_check(args: argparse.Namespace) -> int:
     choices = [c for c in select_images(engine, request, ask_registry=False)
                if c.database in found.values()]  # fmt: skip
     require_present(engine, choices)
-    stand_ins = {c.database: c.ref for c in choices}
+    chosen = {c.database: c.ref for c in choices}
     if args.on == SWARM:
-        file = CheckedFile(path, model, raw, found, stand_ins, version)
+        file = CheckedFile(path, model, raw, found, chosen, version, choices)
         return check_on_swarm(args, file, actions, must_survive)
+    stand_ins = stand_ins_of(choices, engine.has_image)
     checked = [
         checked_service(engine, path, model, raw, name, database, stand_ins)
         for name, database in found.items()

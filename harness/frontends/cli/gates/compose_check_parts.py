@@ -26,6 +26,8 @@ from harness.frontends.reports.compose_check import (
     to_html,
 )
 from harness.frontends.reports.json_report import write_json
+from harness.grading.stand_ins import StandIns
+from harness.images.sources import ImageChoice
 from harness.model.cells import ScenarioResult
 from harness.model.servers.image_variables import Unusable
 from harness.persistence.compose_check import CheckedService, ServiceChoice, read_service
@@ -42,6 +44,7 @@ class CheckedFile:
     services: Mapping[str, str]
     stand_ins: Mapping[str, str]
     compose_version: str
+    choices: Sequence[ImageChoice] = ()
 
 
 def read_compose_file(path: Path) -> dict[str, Any]:
@@ -79,17 +82,19 @@ def checked_service(  # noqa: PLR0917 - the file, its readings, the service, wha
     raw: Mapping[str, Any],
     name: str,
     database: str,
-    stand_ins: Mapping[str, str],
+    stand_ins: StandIns,
     holders: Sequence[Engine] = (),
 ) -> CheckedService:
     """The service read: what runs (the file's image when the engine has it, on a swarm every
-    node in `holders`, else the stand-in of its database), where its data is, and whom the
-    harness logs in as."""
+    node in `holders`, else its stand-in: the table's version of its tag, else the chosen image
+    of its database), where its data is, and whom the harness logs in as."""
     declared = model["services"][name]
     image = str(declared.get("image") or "")
     held = image and all(e.has_image(image) for e in (engine, *holders))
-    runs = image if held else stand_ins[database]
-    checked = read_service(engine, model, raw, ServiceChoice(name, database, runs))
+    stand_in = None if held else stand_ins.for_image(image)
+    runs = image if held else (stand_in.ref if stand_in else stand_ins.images[database])
+    other_major = stand_in.other_major if stand_in else None
+    checked = read_service(engine, model, raw, ServiceChoice(name, database, runs, other_major))
     if isinstance(checked, Unusable):
         raise UsageError(checked.sentence(f"{path.name}'s service {name}"))
     return checked

@@ -20,6 +20,7 @@ from harness.frontends.reports.compose_check import (
     CheckReport,
     expectation_lines,
 )
+from harness.grading.stand_ins import stand_ins_of
 from harness.model.cells import ScenarioResult
 from harness.model.platforms.compose_check import DatabaseService, Expectation
 from harness.persistence.compose_check import CheckedService
@@ -37,6 +38,10 @@ def check_on_swarm(
     try:
         require_loaded_on_nodes(cluster, file.stand_ins.values())  # a task lands on any node
         manager = cluster.manager()
+        nodes_engines = tuple(cluster.engines.values())
+        stand_ins = stand_ins_of(
+            list(file.choices), lambda ref: all(e.has_image(ref) for e in nodes_engines)
+        )
         checked = [
             checked_service(
                 manager,
@@ -45,8 +50,8 @@ def check_on_swarm(
                 file.raw,
                 name,
                 database,
-                file.stand_ins,
-                tuple(cluster.engines.values()),
+                stand_ins,
+                nodes_engines,
             )
             for name, database in file.services.items()
         ]

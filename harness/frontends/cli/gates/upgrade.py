@@ -35,8 +35,10 @@ NO_VERDICT_EXIT = 2
 ADVICE = {
     "postgres": "move the data with pg_upgrade (or pg_dumpall from the old server and a restore "
     "into the new one) before bumping the image",
-    "mysql": "read the new server's error above: an option it removed, or a skipped "
-    "mariadb-upgrade (set MARIADB_AUTO_UPGRADE=1 with MariaDB's images)",
+    "mysql": "read the new server's error above: most often an option the new major removed "
+    "(MySQL upgrades its data in place only from the previous LTS or innovation release)",
+    "mariadb": "read the new server's error above: an option it removed, or a skipped "
+    "mariadb-upgrade (set MARIADB_AUTO_UPGRADE=1)",
 }
 
 

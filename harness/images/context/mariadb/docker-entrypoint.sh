@@ -1,5 +1,5 @@
 #!/bin/bash
-# Entrypoint with the official mysql image's contract, for Debian's MariaDB.
+# Entrypoint with the official mariadb image's contract, for Debian's MariaDB.
 set -eo pipefail
 
 # log, error, file_env: shared with the other database images.
@@ -43,19 +43,9 @@ stop_temporary_server() {
 # (entrypoint-lib's run_initdb_scripts runs the folder as the official image does).
 initdb_sql() { client_as_root ${database:+"$database"}; }
 
-# The variables of the official image this server stands in for, resolved as that image does,
-# into the names below. `mariadb` (the default) reads MARIADB_* and, where one is unset, its
-# MYSQL_* alias; `mysql` (HARNESS_IMAGE_CONTRACT=mysql, set by the harness when it stands in for
-# mysql:*) reads only MYSQL_* and MYSQL_ONETIME_PASSWORD. The harness's variables table
-# (harness/model/servers/image_variables.py) has the same rows; a contract test holds them together.
-setup_env() {
-    case "${HARNESS_IMAGE_CONTRACT:-mariadb}" in
-        mariadb) setup_mariadb_env ;;
-        mysql) setup_mysql_env ;;
-        *) error "HARNESS_IMAGE_CONTRACT=${HARNESS_IMAGE_CONTRACT} is neither mariadb nor mysql; unset it or pick one" ;;
-    esac
-}
-
+# The official mariadb image's variables: MARIADB_* and, where one is unset, its MYSQL_* alias.
+# The harness's variables table (harness/model/servers/image_variables.py) has the same rows; a
+# contract test holds them together.
 # As the official mariadb image: MARIADB_X, else MYSQL_X (each also from its _FILE), and both
 # end up the same so that init scripts may read either.
 mariadb_file_env() {
@@ -66,7 +56,7 @@ mariadb_file_env() {
     if [ -n "${!maria:-}" ]; then export "$var"="${!maria}"; fi
 }
 
-setup_mariadb_env() {
+setup_env() {
     local refused
     for refused in MARIADB_REPLICATION_USER MARIADB_REPLICATION_PASSWORD \
         MARIADB_REPLICATION_PASSWORD_HASH MARIADB_MASTER_HOST; do
@@ -95,7 +85,6 @@ setup_mariadb_env() {
     root_password_hash="$MARIADB_ROOT_PASSWORD_HASH"
     allow_empty="$MARIADB_ALLOW_EMPTY_ROOT_PASSWORD"
     random_root="$MARIADB_RANDOM_ROOT_PASSWORD"
-    onetime=
     root_host="$MARIADB_ROOT_HOST"
     database="$MARIADB_DATABASE"
     user="$MARIADB_USER"
@@ -108,30 +97,6 @@ setup_mariadb_env() {
     localhost_user="${MARIADB_MYSQL_LOCALHOST_USER:-}"
     localhost_grants="${MARIADB_MYSQL_LOCALHOST_GRANTS:-}"
     root_options="MARIADB_ROOT_PASSWORD, MARIADB_ROOT_PASSWORD_HASH, MARIADB_ALLOW_EMPTY_ROOT_PASSWORD and MARIADB_RANDOM_ROOT_PASSWORD"
-}
-
-setup_mysql_env() {
-    file_env MYSQL_ROOT_HOST '%'
-    file_env MYSQL_DATABASE
-    file_env MYSQL_USER
-    file_env MYSQL_PASSWORD
-    file_env MYSQL_ROOT_PASSWORD
-    root_password="$MYSQL_ROOT_PASSWORD"
-    root_password_hash=
-    allow_empty="${MYSQL_ALLOW_EMPTY_PASSWORD:-}"
-    random_root="${MYSQL_RANDOM_ROOT_PASSWORD:-}"
-    onetime="${MYSQL_ONETIME_PASSWORD:-}"
-    root_host="$MYSQL_ROOT_HOST"
-    database="$MYSQL_DATABASE"
-    user="$MYSQL_USER"
-    password="$MYSQL_PASSWORD"
-    password_hash=
-    skip_tzinfo="${MYSQL_INITDB_SKIP_TZINFO:-}"
-    # The mysql server upgrades the data of an older version itself, at start.
-    auto_upgrade=1
-    localhost_user=
-    localhost_grants=
-    root_options="MYSQL_ROOT_PASSWORD, MYSQL_ALLOW_EMPTY_PASSWORD and MYSQL_RANDOM_ROOT_PASSWORD"
 }
 
 check_config() {
@@ -203,9 +168,6 @@ setup_sql() {
 finish_sql() {
     if [ -n "$root_password_hash" ]; then
         echo "SET PASSWORD FOR 'root'@'localhost' = '$(sql_escape "$root_password_hash")';"
-    fi
-    if [ -n "$onetime" ] && [ -n "$root_host" ] && [ "$root_host" != localhost ]; then
-        echo "ALTER USER 'root'@'$(sql_escape "$root_host")' PASSWORD EXPIRE;"
     fi
 }
 
