@@ -93,7 +93,13 @@ class RunState:
         """A fresh directory under `binds/` or `scratch/`, removed with the run at the latest."""
         parent = self.directory / kind
         parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+        made = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+        if kind == "binds":
+            # As `mkdir` makes a user's bind source (mkdtemp's is 0700): a server whose data
+            # directory lies below the mount (PostgreSQL 18's, under /var/lib/postgresql) must
+            # be able to pass through it as its own user.
+            made.chmod(0o755)
+        return made
 
     def record_volumes(self, names: Iterable[str]) -> None:
         lines = "".join(f"{name}\n" for name in names)

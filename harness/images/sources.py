@@ -103,7 +103,15 @@ class ImageChoice:
 
 
 def no_next_version(ref: str) -> str:
-    """Why an image's upgrade cells cannot run, for the CLI and pytest alike."""
+    """Why an image's upgrade cells cannot run, for the CLI and pytest alike: a local build whose
+    line has one version offline (MySQL: Debian packages 9.7 alone), or an image of the user's."""
+    local = next((k for k, image in VERSION_IMAGES.items() if image.ref == ref), None)
+    if local and len([key for key in VERSION_IMAGES if key[0] == local[0]]) == 1:
+        return (
+            f"{ref} runs the only {local[0]} major built offline (Debian packages no other), so "
+            "there is no upgrade to check here; with official images (HARNESS_IMAGES=official) "
+            f"the column runs {local[0]}'s previous major against this one."
+        )
     return (
         f"{ref} has no next major version known to the harness; check an upgrade of your own "
         "images with `python -m harness upgrade-check --from IMAGE --to IMAGE`."

@@ -44,7 +44,7 @@ from harness.model.servers.image_variables import (
     harness_additions,
     read_credentials,
 )
-from harness.model.servers.refusals import postgres_layout_refusal
+from harness.model.servers.refusals import mysql_option_refusal, postgres_layout_refusal
 from harness.persistence.compose_scenario import PROJECT_FILE, ComposeRun, ExpectedMount, exercise
 from harness.persistence.fault_causes import (
     failure_cause,
@@ -86,7 +86,9 @@ def read_service(
     if isinstance(creds, Unusable):
         return creds
     mount_at = covering(list(facts.declared_volumes), directory) or directory
-    refusal = postgres_layout_refusal(facts.env, env, mount_targets(declared))
+    refusal = postgres_layout_refusal(
+        facts.env, env, mount_targets(declared)
+    ) or mysql_option_refusal(choice.database, image, declared.get("command"))
     service = DatabaseService(
         choice.name, choice.database, image, choice.runs, directory, holder,
         mount_at, refusal, choice.other_major,

@@ -21,8 +21,12 @@ NO_VERDICT_EXIT = 2
 ON_SWARM = "swarm"
 
 
-def advice_for(service: DatabaseService, action: str) -> str:
-    """The change that keeps the rows: the swarm's for a swarm action, else Compose's."""
+def advice_for(service: DatabaseService, action: str, result: ScenarioResult | None = None) -> str:
+    """The change that keeps the rows: for a server that refused to start, the fix its refusal
+    names; else the swarm's for a swarm action, else Compose's."""
+    detail = result.detail if result and result.observed is Outcome.REFUSED else None
+    if detail and "fix: " in detail:
+        return detail.rpartition("fix: ")[2]
     return swarm_advice(service, action) if action in SWARM_ACTIONS else advice(service, action)
 
 
@@ -68,8 +72,12 @@ class CheckEntry:
         if result.error:
             entry["error"] = result.error
         if result.observed in (Outcome.LOST, Outcome.REFUSED) and not result.error:
-            entry["advice"] = advice_for(service, self.action)
+            entry["advice"] = advice_for(service, self.action, result)
         return entry
+
+
+# What a must-survive action must not end in: the rows gone, or a server that will not start.
+_NOT_KEPT = (Outcome.LOST, Outcome.REFUSED)
 
 
 @dataclass
@@ -93,9 +101,10 @@ class CheckReport:
         }
 
     def exit_code(self) -> int:
-        """1 when a must-survive action lost the rows; else 2 when one gave no verdict; else 0."""
+        """1 when a must-survive action lost the rows or the server refused to start (the rows are
+        not there to read either way); else 2 when one gave no verdict; else 0."""
         bound = [e for e in self.entries if e.action in self.must_survive]
-        if any(e.result.observed is Outcome.LOST and not e.result.error for e in bound):
+        if any(e.result.observed in _NOT_KEPT and not e.result.error for e in bound):
             return LOST_EXIT
         if any(e.result.error or e.result.observed is None for e in bound):
             return NO_VERDICT_EXIT
@@ -109,6 +118,11 @@ class CheckReport:
                 continue
             if entry.result.error:
                 lines.append(f"no verdict for {entry.id}: {entry.result.error}")
+            elif entry.result.observed is Outcome.REFUSED:
+                lines.append(
+                    f"{entry.service.name} does not start, so it keeps nothing on "
+                    f"{entry.action}: {advice_for(entry.service, entry.action, entry.result)}."
+                )
             elif entry.result.observed is Outcome.LOST:
                 lines.append(
                     f"{entry.service.name} loses its rows on {entry.action}: "

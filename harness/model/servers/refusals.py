@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from harness.model.servers.stand_in_table import tag_version
+
 # How servers word a refusal to start, most telling first: the entrypoints' "ERROR:" (the
 # official images' own checks), PostgreSQL's FATAL (and the DETAIL that names both versions),
 # MariaDB's and MySQL's [ERROR].
@@ -124,12 +126,33 @@ REMOVED_MYSQL_OPTIONS: Mapping[str, str] = {
 }
 
 
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".") if part.isdigit())
+
+
 def removed_option(command: Iterable[str], mysql_version: str) -> str | None:
     """The first option of a MySQL command line that `mysql_version` no longer reads."""
-    version = tuple(int(part) for part in mysql_version.split(".") if part.isdigit())
     for part in command:
         name = str(part).lstrip("-").split("=", 1)[0].replace("_", "-")
         removed_in = REMOVED_MYSQL_OPTIONS.get(name)
-        if removed_in and version >= tuple(int(p) for p in removed_in.split(".")):
+        if removed_in and _version(mysql_version) >= _version(removed_in):
             return str(part)
     return None
+
+
+def mysql_option_refusal(database: str, typed_image: str, command: object) -> str | None:
+    """The refusal a MySQL server of the typed tag's version gives an option it removed,
+    foreseen from the command line; None when none applies or the tag names no version."""
+    version = tag_version(typed_image) if database == "mysql" else None
+    if version is None or not command:
+        return None
+    parts = command if isinstance(command, list) else str(command).split()
+    option = removed_option([str(p) for p in parts], version)
+    if option is None:
+        return None
+    name = option.lstrip("-").split("=", 1)[0]
+    return (
+        f"MySQL {version} stops at start on `{option}`: it removed {name} in "
+        f"{REMOVED_MYSQL_OPTIONS[name.replace('_', '-')]} (`[ERROR] unknown variable`); fix: "
+        "remove the option (the default, caching_sha2_password, is what clients speak now)"
+    )
