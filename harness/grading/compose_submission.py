@@ -24,7 +24,7 @@ from harness.grading.lab import SurvivalCheck
 from harness.grading.results import CheckResult, Status
 from harness.grading.run_line import SOCKET_PATHS, Refused
 from harness.grading.stand_ins import StandIn
-from harness.grading.survival import survival_passed, wrong_kind
+from harness.grading.survival import refused_result, survival_passed, wrong_kind
 from harness.grading.workspace import LOG_MAX_SIZE, MEMORY_LIMIT, PIDS_LIMIT, Workspace
 from harness.model.outcomes import Outcome
 from harness.model.platforms.compose import COMPOSE_ACTIONS
@@ -160,7 +160,7 @@ def prepare_project(workspace: Workspace, file: Path) -> GradedProject:
             "grades exactly one."
         )
     ((name, stand_in),) = stand_ins.items()
-    choice = ServiceChoice(name, stand_in.database, stand_in.ref)
+    choice = ServiceChoice(name, stand_in.database, stand_in.ref, stand_in.other_major)
     checked = read_service(workspace.engine, model, raw, choice, LIMITS)
     if isinstance(checked, Unusable):
         raise ComposeUngradable(checked.sentence(f"{file.name}'s service {name}"))
@@ -188,6 +188,8 @@ def grade_project_survival(
         if result.error:
             message = f"{action} (`{command}`): {result.error}{stood_in}"
             return CheckResult(check.id, check.points, Status.ERROR, message, check.hint)
+        if result.observed is Outcome.REFUSED:
+            return refused_result(check, action, result.detail, project.stand_in)
         if result.observed is not required:
             read = f"{result.rows_read} of {result.rows_written} rows read back"
             if required is Outcome.SURVIVES:

@@ -120,11 +120,30 @@ def grade_survival(
         if struck:  # the rows went through more than the action: neither points nor blame
             message = f"{action}: {verdict_struck_from_outside(struck)}{stood_in}"
             return CheckResult(check.id, check.points, Status.ERROR, message, check.hint)
+        if trial.observation.outcome is Outcome.REFUSED:
+            return refused_result(check, action, trial.observation.detail, graded.stand_in)
         if trial.observation.outcome is not required:
             message = _failure(action, trial, volumes, required)
-            message += _misplaced(graded, trial.data_dir) + stood_in
+            message += _misplaced(graded, trial.data_dir, trial.data_mount) + stood_in
             return CheckResult(check.id, check.points, Status.FAILED, message, check.hint)
     return survival_passed(check, stood_in)
+
+
+def refused_result(
+    check: SurvivalCheck, action: str, detail: str | None, stand_in: StandIn
+) -> CheckResult:
+    """The server would not start as the student configured it: 0 points, with its words and
+    the fix; no verdict when the stand-in is another major than the one typed (a configuration
+    one major refuses, another may accept)."""
+    said = detail or "the server refused to start"
+    if stand_in.other_major:
+        message = (
+            f"{action}: {said}; but {stand_in.other_major}, so no points are given or taken "
+            f"for it ({stand_in.describe()})"
+        )
+        return CheckResult(check.id, check.points, Status.ERROR, message, check.hint)
+    message = f"Before {_typed(action)}: {said} ({stand_in.describe()})."
+    return CheckResult(check.id, check.points, Status.FAILED, message, check.hint)
 
 
 def wrong_kind(
@@ -241,17 +260,30 @@ def _failure(action: str, trial: Trial, volumes: Mapping[str, str], required: Ou
     )
 
 
-def _misplaced(graded: GradedContainer, data_dir: str) -> str:
-    """The student's own mounts that miss the data directory (the wrong-path mistake)."""
+def _misplaced(graded: GradedContainer, data_dir: str, held_by: ObservedMount | None) -> str:
+    """The student's own mounts that miss the data directory (the wrong-path mistake), or that
+    cover it from above while the image's VOLUME below them took it (the nested-VOLUME trap)."""
     spec = graded.spec
     missing = [
         f"{m.kind.value} {_typed_source(graded, m)} at {m.target}"
         for m in spec.mounts
         if not covers(m.target, data_dir)
     ] + [f"tmpfs at {target}" for target in spec.tmpfs if not covers(target, data_dir)]
-    if not missing:
-        return ""
-    return f" Your {', '.join(missing)} does not hold {data_dir}."
+    targets = {m.target for m in spec.mounts}
+    image_volume = held_by if held_by and held_by.destination not in targets else None
+    above = [
+        m for m in spec.mounts
+        if image_volume and covers(m.target, image_volume.destination)
+    ]  # fmt: skip
+    said = f" Your {', '.join(missing)} does not hold {data_dir}." if missing else ""
+    if above and image_volume:
+        held_by, mount = image_volume, above[0]
+        said += (
+            f" Your {mount.kind.value} {_typed_source(graded, mount)} at {mount.target} sits above "
+            f"the image's VOLUME {held_by.destination}, which gets an anonymous volume of its own "
+            f"inside it; mount at {held_by.destination} instead."
+        )
+    return said
 
 
 def _typed_source(graded: GradedContainer, mount: Mount) -> str:

@@ -44,6 +44,9 @@ SCORES = {
     "gus-bind": 11,
     "hal-postgres": 12,
     "ida-mariadb-names": 12,  # MARIADB_* variables, as the mariadb image documents
+    "jon-postgres-18-old-mount": 7,  # PostgreSQL 18 refuses a mount at .../data: 0 for survival
+    "kim-postgres-17-new-mount": 8,  # 18's mount on 17: the nested VOLUME loses it on recreate
+    "lea-mysql-removed-option": 7,  # MySQL 9.7 refuses --mysql-native-password: 0 for survival
 }
 ANONYMOUS = (
     "After recreate (docker stop; docker rm; docker run) the Persons rows were lost (0 of 6 rows "
