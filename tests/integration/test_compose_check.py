@@ -99,6 +99,60 @@ def test_the_no_volume_example_loses_the_rows_on_down_up_and_exits_1(tmp_path: P
     assert all(r["passed"] for r in by_action.values()), by_action
 
 
+# Files as users write them for today's servers: (example, the action it runs, exit code, what
+# every result observes, a sentence the output must hold).
+TODAYS_SERVERS = [
+    ("compose-postgres-18-old-mount.yaml", 1, "refused",
+     "db does not start, so it keeps nothing on down-up: mount the volume at /var/lib/postgresql"),
+    ("compose-postgres-17-new-mount.yaml", 1, "lost",
+     "which Docker mounts inside your mount at /var/lib/postgresql"),
+    ("compose-mysql-removed-option.yaml", 1, "refused",
+     "unknown variable 'mysql-native-password=ON'"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("example", "exit_code", "observed", "says"), TODAYS_SERVERS)
+def test_files_for_todays_servers_are_judged_as_the_official_images_behave(
+    tmp_path: Path, example: str, exit_code: int, observed: str, says: str
+) -> None:
+    """PostgreSQL 18 over its old data directory and MySQL 9 with a removed option refuse to
+    start (expected before anything runs, seen on the real servers); 18's mount on 17 loses the
+    rows to the nested VOLUME. Each exits 1 with the fix."""
+    report = tmp_path / "report.json"
+    done = run_harness("compose-check", str(EXAMPLES / example), "--action", "down-up",
+                       "--must-survive", "down-up", "--json", str(report))  # fmt: skip
+    assert done.returncode == exit_code, done.stdout + done.stderr
+    assert says in done.stdout
+    results = json.loads(report.read_text())["results"]
+    assert [(r["action"], r["expected"], r["observed"]) for r in results] == [
+        ("down-up", observed, observed)
+    ]
+    assert "advice" in results[0]
+
+
+def test_postgres_18_with_its_own_mount_keeps_the_rows_and_a_foreign_major_refusal_has_no_verdict(
+    tmp_path: Path,
+) -> None:
+    """`postgres` untagged with a volume at /var/lib/postgresql runs PostgreSQL 18 and keeps the
+    rows; `mysql:8.4` with an option 8.4 still reads but 9.7 removed runs on the 9.7 stand-in,
+    whose refusal is not 8.4's answer: no verdict, exit 2, both said."""
+    kept = tmp_path / "pg.yaml"
+    old = (EXAMPLES / "compose-postgres-18-old-mount.yaml").read_text()
+    untagged = old.replace("postgres:18", "postgres")
+    kept.write_text(untagged.replace("/postgresql/data", "/postgresql"))
+    only_down_up = ("--action", "down-up", "--must-survive", "down-up")
+    done = run_harness("compose-check", str(kept), *only_down_up)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ran as harness-local/postgres-18:" in done.stdout
+    foreign = tmp_path / "mysql84.yaml"
+    removed = (EXAMPLES / "compose-mysql-removed-option.yaml").read_text()
+    foreign.write_text(removed.replace("mysql:9.7", "mysql:8.4"))
+    done = run_harness("compose-check", str(foreign), *only_down_up)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "mysql:8.4 (version 8.4) ran on MySQL 9.7" in done.stdout
+    assert "so this is not the answer of the version named" in done.stdout
+
+
 @pytest.fixture
 def users_project(tmp_path: Path, local_images: dict[str, str]) -> Iterator[tuple[Path, str]]:
     """A user's own MariaDB project, running under its own name, torn down afterwards."""
