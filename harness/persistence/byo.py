@@ -14,6 +14,7 @@ An upgrade takes the next version's image: `action="upgrade", upgrade_to="myorg/
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from testcontainers.core.container import DockerContainer
 
@@ -23,8 +24,10 @@ from harness.containers.managed import pristine_copy, spec_of
 from harness.containers.run_state import end_run, start_run
 from harness.errors import UsageError
 from harness.images.availability import cannot_tell_database, database_of_image
+from harness.images.inspect import detect_database
 from harness.images.sources import UpgradeImages
 from harness.model.cells import Cell, ScenarioResult
+from harness.model.placement import ImageFacts
 from harness.model.platforms.actions import ACTIONS
 from harness.model.platforms.storage import STORAGE_MODES
 from harness.model.servers.credentials import Credentials
@@ -87,10 +90,17 @@ def _require_known(name: str, registry: Mapping[str, object], what: str) -> None
 def _database_of(
     container: DockerContainer, database: str | None, engine: Engine
 ) -> DatabaseProfile:
-    """From `database=`, else the testcontainers module's class, else the image itself."""
+    """From `database=`, else the image's own variables (a MySqlContainer of a mariadb image
+    runs MariaDB), else the testcontainers module's class, else the image's port."""
     if database is not None:
         _require_known(database, DATABASES, "database")
         return DATABASES[database]
+    if engine.has_image(container.image):
+        config = engine.image_attrs(container.image)["Config"]
+        facts = ImageFacts.from_config(container.image, config)
+        hinted = detect_database(replace(facts, exposed_ports=()))
+        if hinted:
+            return DATABASES[hinted]
     class_names = {cls.__name__ for cls in type(container).__mro__}
     for profile in DATABASES.values():
         if class_names & set(profile.testcontainers_classes):

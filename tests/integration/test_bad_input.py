@@ -26,6 +26,7 @@ from harness.errors import HarnessError, NotReady
 from harness.images.recipes import BASE
 from harness.model.cells import Cell
 from harness.model.durability import SAFE, Campaign, CampaignPlan, plan_rounds
+from harness.model.outcomes import Outcome
 from harness.model.platforms.storage import STORAGE_MODES
 from harness.model.servers.credentials import Credentials
 from harness.model.servers.databases import MYSQL, POSTGRES
@@ -130,13 +131,32 @@ def test_a_server_that_exits_at_once_gives_its_exit_code_and_log_tail(
     with database_container(
         harness_engine, harness_test_session, image, POSTGRES, creds
     ) as container:
-        container.with_command(["sh", "-c", "echo 'FATAL: configuration is broken' >&2; exit 7"])
+        container.with_command(["sh", "-c", "echo 'configuration is broken' >&2; exit 7"])
         cell = Cell("postgres", "named", "recreate")
         result = run_cell(harness_engine, harness_test_session, cell, container, creds)
     assert result.error
+    assert result.observed is None
     assert "exited before it answered (status exited, exit code 7" in result.error
-    assert "| FATAL: configuration is broken" in result.error
+    assert "| configuration is broken" in result.error
     assert result.error.endswith("fix the image or its settings.")
+
+
+def test_a_server_that_exits_at_once_saying_why_has_refused_to_start_in_its_words(
+    harness_engine: Engine, local_images: dict[str, str], harness_test_session: Session
+) -> None:
+    """A refusal in the server's log is the cell's outcome, `refused`, not a harness failure."""
+    creds = Credentials.random()
+    with database_container(
+        harness_engine, harness_test_session, local_images["postgres"], POSTGRES, creds
+    ) as container:
+        container.with_command(["sh", "-c", "echo 'FATAL: configuration is broken' >&2; exit 7"])
+        cell = Cell("postgres", "named", "recreate")
+        result = run_cell(harness_engine, harness_test_session, cell, container, creds)
+    assert not result.error
+    assert result.observed is Outcome.REFUSED
+    assert result.detail.startswith("the server refused to start: FATAL: configuration is broken")
+    assert "; fix: " in result.detail
+    assert not result.passed
 
 
 def test_a_server_that_never_answers_is_given_up_at_its_deadline_with_the_log_tail(
@@ -169,7 +189,8 @@ def test_a_server_that_never_answers_is_given_up_at_its_deadline_with_the_log_ta
 def test_a_full_data_directory_stops_the_server_with_the_reason_in_its_log_tail(
     harness_engine: Engine, local_images: dict[str, str], harness_test_session: Session
 ) -> None:
-    """A 4 MB tmpfs-backed volume: initialising PostgreSQL needs ten times that."""
+    """A 4 MB tmpfs-backed volume: initialising PostgreSQL needs ten times that. (At the image's
+    VOLUME, /var/lib/postgresql from 18: a mount at .../data is refused before any write.)"""
     volume = harness_engine.client.volumes.create(
         f"harness-full-{harness_test_session.id}",
         driver="local",
@@ -177,7 +198,7 @@ def test_a_full_data_directory_stops_the_server_with_the_reason_in_its_log_tail(
         labels=harness_test_session.labels,
     )
     creds = Credentials.random()
-    data = Mount(MountKind.VOLUME, str(volume.name), POSTGRES.default_data_dir)
+    data = Mount(MountKind.VOLUME, str(volume.name), "/var/lib/postgresql")
     try:
         with (
             running_database(

@@ -53,7 +53,7 @@ def documented(storage: str, action: str, engine: Engine) -> str:
 
 def stock(database: str, image: str) -> DockerContainer:
     """A container as a team's own test suite would build it, with its own settings."""
-    if database == "mysql":
+    if database in ("mysql", "mariadb"):  # a MySqlContainer of a mariadb image runs MariaDB
         container: DockerContainer = MySqlContainer(
             image, username="app", password=PASSWORD, dbname="employees"
         )
@@ -102,7 +102,7 @@ def test_stock_container_through_every_cell(  # noqa: PLR0917 - parameters and f
 
 @pytest.mark.parametrize(
     ("database", "old", "new", "observed"),
-    [("mysql", "10.11", "11.8", "survives"), ("postgres", "15", "17", "refused")],
+    [("mariadb", "10.11", "11.8", "survives"), ("postgres", "17", "18", "refused")],
 )
 def test_stock_container_upgraded_to_the_next_version(  # noqa: PLR0917 - parameters and fixtures
     database: str,
@@ -128,6 +128,7 @@ def test_stock_container_upgraded_to_the_next_version(  # noqa: PLR0917 - parame
     assert result.passed is (observed == "survives")
     assert result.rows_read == 6  # read by the new version, or by the old one put back
     assert result.to_dict()["upgrade"] == {"from": old_ref, "to": new_ref}
+    assert result.cell.database == database  # a MySqlContainer of MariaDB: told by the image
 
 
 FIXTURE_USER_TEST = """
@@ -227,7 +228,7 @@ def test_a_container_configured_with_the_mariadb_images_own_variables_is_read_wi
 ) -> None:
     """MARIADB_* names, with a MYSQL_* alias that loses: the harness logs in as the MARIADB
     user with the MARIADB password, as the official mariadb image would have created it."""
-    container = DockerContainer(local_images["mysql"]).with_envs(
+    container = DockerContainer(local_images["mariadb"]).with_envs(
         MARIADB_ROOT_PASSWORD="r00t-byo",
         MARIADB_DATABASE="employees",
         MARIADB_USER="app",
@@ -245,9 +246,10 @@ def test_a_write_ahead_log_off_the_volume_gets_no_verdict_saying_where_it_is(
     local_images: dict[str, str], harness_engine: Engine, harness_test_session: Session
 ) -> None:
     """POSTGRES_INITDB_WALDIR outside the data's volume: the data would come back without its
-    log, so the placement check stops the cell before any verdict, and says why."""
+    log, so the placement check stops the cell before any verdict, and says why. (Outside
+    /var/lib/postgresql: from 18 the volume sits there, and a WAL below it is on the volume.)"""
     container = stock("postgres", local_images["postgres"]).with_env(
-        "POSTGRES_INITDB_WALDIR", "/var/lib/postgresql/wal"
+        "POSTGRES_INITDB_WALDIR", "/var/lib/pg-wal"
     )
     result = check_persistence(
         container, storage="named", action="recreate",
@@ -256,7 +258,7 @@ def test_a_write_ahead_log_off_the_volume_gets_no_verdict_saying_where_it_is(
     assert result.observed is None
     assert result.error
     assert (
-        "its write-ahead log in /var/lib/postgresql/wal (POSTGRES_INITDB_WALDIR), in the "
+        "its write-ahead log in /var/lib/pg-wal (POSTGRES_INITDB_WALDIR), in the "
         "writable layer, not on the mount that holds the data" in result.error
     )
     assert "keep the write-ahead log inside the data's mount" in result.error

@@ -161,7 +161,7 @@ def users_project(tmp_path: Path, local_images: dict[str, str]) -> Iterator[tupl
     file.write_text(yaml.safe_dump({
         "name": name,
         "services": {"db": {
-            "image": local_images["mysql"],
+            "image": local_images["mariadb"],
             "container_name": f"{name}-db",
             "environment": {"MARIADB_ROOT_PASSWORD": "userpw", "MARIADB_DATABASE": "shop"},
             "ports": ["127.0.0.1::3306"],
@@ -182,7 +182,7 @@ def test_a_users_running_project_of_the_same_file_keeps_its_rows(
     users_project: tuple[Path, str], harness_engine: Engine
 ) -> None:
     file, name = users_project
-    profile = DATABASES["mysql"]
+    profile = DATABASES["mariadb"]
     creds = Credentials("root", "userpw", "userpw", "shop")
     service = ComposeService(harness_engine, name)
     container_id = harness_engine.client.containers.get(f"{name}-db").id

@@ -2,15 +2,17 @@
 
 Table-driven from `harness.model.servers.image_variables`: every variable of every contract (and
 each `_FILE` form) is set by at least one case below, on every local image that plays that contract
-(MariaDB 10.11 and 11.8 for `mariadb` and `mysql`, PostgreSQL 15 and 17 for `postgres`), and each
-case checks on the running server what the variable promises: who can log in from the network,
-what was created, where the files went, and which variables make the stand-in refuse to start.
+(MariaDB 10.11 and 11.8 for `mariadb`, Oracle MySQL 9.7 for `mysql`, PostgreSQL 15, 17 and 18 for
+`postgres`), and each case checks on the running server what the variable promises: who can log in
+from the network, what was created, where the files went, and which variables, options and mounts
+make the image refuse to start.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +27,7 @@ from harness.containers.managed import ManagedContainer
 from harness.containers.readiness import wait_until_ready
 from harness.model.servers.credentials import Credentials
 from harness.model.servers.databases import DATABASES
-from harness.model.servers.image_variables import CONTRACT_VARIABLE, CONTRACTS
+from harness.model.servers.image_variables import CONTRACTS
 from harness.model.spec import Mount, MountKind
 
 SECRETS = "/run/test-secrets"
@@ -91,6 +93,9 @@ class Case:
     check: Callable[[Server], None] = lambda server: None
     files: dict[str, str] = field(default_factory=dict)  # SECRETS/<name> -> content
     refusal: str | None = None  # the container exits, its log saying this
+    command: tuple[str, ...] = ()  # arguments after the image (options for the server)
+    volume_at: str | None = None  # a named volume mounted here
+    players: tuple[str, ...] = ()  # only these local images (default: the contract's)
 
 
 # MariaDB contract ---------------------------------------------------------------------------
@@ -247,7 +252,7 @@ MARIADB_CASES = [
 ]  # fmt: skip
 
 
-# mysql contract (the MariaDB stand-in playing mysql:*) -------------------------------------
+# mysql contract (Oracle MySQL, as the official mysql image runs it) ----------------------
 
 
 def _mysql_names(server: Server) -> None:
@@ -264,8 +269,8 @@ def _onetime(server: Server) -> None:
 def _mysql_files(server: Server) -> None:
     assert server.refused(("root", "f-root-pw", "shop")) == ACCESS_DENIED  # root@localhost only
     inside = server.shell(
-        "mariadb -uroot -pf-root-pw --protocol=socket -N -e "
-        "'SELECT COUNT(*) FROM mysql.time_zone_name'"
+        "mysql -uroot -pf-root-pw --protocol=socket -N -e "
+        "'SELECT COUNT(*) FROM mysql.time_zone_name' 2>/dev/null"
     )
     assert inside == "0"  # MYSQL_INITDB_SKIP_TZINFO
 
@@ -294,6 +299,14 @@ MYSQL_CASES = [
           "MYSQL_INITDB_SKIP_TZINFO": "1"}, ("app", "a-pw", "shop"), _random_root),
     Case("mysql-reads-no-mariadb-name", "mysql", {"MARIADB_ROOT_PASSWORD": "r-pw"}, None,
          refusal="Database is uninitialized and password option is not specified"),
+    # Options MySQL 8.4 and 9 removed: the server's own refusal reaches the user.
+    Case("mysql-refuses-a-removed-plugin-option", "mysql", {"MYSQL_ROOT_PASSWORD": "r-pw"}, None,
+         command=("--mysql-native-password=ON",),
+         refusal="[ERROR] [MY-000067] [Server] unknown variable 'mysql-native-password=ON'"),
+    Case("mysql-refuses-the-old-default-plugin-option", "mysql",
+         {"MYSQL_ROOT_PASSWORD": "r-pw"}, None,
+         command=("--default-authentication-plugin=mysql_native_password",),
+         refusal="unknown variable 'default-authentication-plugin=mysql_native_password'"),
 ]  # fmt: skip
 
 
@@ -314,6 +327,11 @@ def _wal_elsewhere(server: Server) -> None:
 def _pgdata(server: Server) -> None:
     data = server.query(("postgres", "p-pw", "postgres"), "SHOW data_directory")
     assert data == [("/var/lib/postgresql/pgdata",)]
+
+
+def _data_directory_is(server: Server, path: str) -> None:
+    data = server.query(("postgres", "p-pw", "postgres"), "SHOW data_directory")
+    assert data == [(path,)]
 
 
 def _trust(server: Server) -> None:
@@ -337,14 +355,30 @@ POSTGRES_CASES = [
          ("postgres", "p-pw", "postgres"), _pgdata),
     Case("postgres-trust", "postgres", {"POSTGRES_HOST_AUTH_METHOD": "trust"},
          ("postgres", "", "postgres"), _trust),
+    # PostgreSQL 18's layout: a mount at the old data directory is refused as unused, ...
+    Case("postgres-18-refuses-a-mount-at-the-old-data-directory", "postgres",
+         {"POSTGRES_PASSWORD": "p-pw"}, None, volume_at="/var/lib/postgresql/data",
+         refusal="there appears to be PostgreSQL data in: /var/lib/postgresql/data (unused "
+                 "mount/volume)", players=("postgres-18",)),
+    # ... a mount at the VOLUME keeps the data in the major-version directory below it, ...
+    Case("postgres-18-keeps-its-data-below-the-volume", "postgres",
+         {"POSTGRES_PASSWORD": "p-pw"}, ("postgres", "p-pw", "postgres"),
+         lambda server: _data_directory_is(server, "/var/lib/postgresql/18/docker"),
+         volume_at="/var/lib/postgresql", players=("postgres-18",)),
+    # ... and a PGDATA of the user's own is still honoured, the old mount with it.
+    Case("postgres-18-honours-a-pgdata-of-the-users", "postgres",
+         {"POSTGRES_PASSWORD": "p-pw", "PGDATA": "/var/lib/postgresql/data"},
+         ("postgres", "p-pw", "postgres"),
+         lambda server: _data_directory_is(server, "/var/lib/postgresql/data"),
+         volume_at="/var/lib/postgresql/data", players=("postgres-18",)),
 ]  # fmt: skip
 
 CASES = [*MARIADB_CASES, *MYSQL_CASES, *POSTGRES_CASES]
 # The local images that play each contract.
 PLAYERS = {
-    "mariadb": ("mysql-10.11", "mysql-11.8"),
-    "mysql": ("mysql-10.11", "mysql-11.8"),
-    "postgres": ("postgres-15", "postgres-17"),
+    "mariadb": ("mariadb-10.11", "mariadb-11.8"),
+    "mysql": ("mysql-9.7",),
+    "postgres": ("postgres-15", "postgres-17", "postgres-18"),
 }
 
 
@@ -366,16 +400,20 @@ def start(
     def run(case: Case, image: str) -> Server:
         database = CONTRACTS[case.contract].database
         env = dict(case.env)
-        if database == "mysql":
-            env[CONTRACT_VARIABLE] = case.contract
         mounts: tuple[Mount, ...] = ()
+        if case.volume_at:
+            name = f"harness-contract-{uuid.uuid4().hex[:12]}"
+            volume = harness_engine.create_volume(name, harness_test_session.labels)
+            mounts = (Mount(MountKind.VOLUME, volume, case.volume_at),)
         if case.files:
             tmp_path.chmod(0o755)  # the server's own user reads them
             for name, content in case.files.items():
                 (tmp_path / name).write_text(content)
                 (tmp_path / name).chmod(0o644)
-            mounts = (Mount(MountKind.BIND, str(tmp_path), SECRETS, read_only=True),)
+            mounts = (*mounts, Mount(MountKind.BIND, str(tmp_path), SECRETS, read_only=True))
         container = DockerContainer(image, env=env)
+        if case.command:
+            container.with_command(list(case.command))
         from harness.containers.engine import sdk_mounts  # noqa: PLC0415
         from harness.model.spec import ContainerSpec  # noqa: PLC0415
 
@@ -396,7 +434,7 @@ def start(
     [
         pytest.param(case, player, id=f"{player}-{case.id}")
         for case in CASES
-        for player in PLAYERS[case.contract]
+        for player in case.players or PLAYERS[case.contract]
     ],
 )
 def test_the_stand_in_does_what_the_official_image_documents(

@@ -245,12 +245,28 @@ def test_the_wrong_path_mistake_names_the_students_mount(tmp_path: Path) -> None
         "--tmpfs /tmp mysql",
         tmp_path,
     )
-    assert _misplaced(wrong, "/var/lib/mysql") == (
+    anonymous = ObservedMount("volume", "/var/lib/mysql", "4f1c0a")
+    assert _misplaced(wrong, "/var/lib/mysql", anonymous) == (
         " Your volume db at /var/lib/mysql-data, bind ./d at /var/lib/mysql/x, tmpfs at /tmp "
         "does not hold /var/lib/mysql."
     )
-    right = _prepared("docker run -e MYSQL_ROOT_PASSWORD=pw -v db:/var/lib mysql", tmp_path)
-    assert _misplaced(right, "/var/lib/mysql") == ""
+    right = _prepared("docker run -e MYSQL_ROOT_PASSWORD=pw -v db:/var/lib/mysql mysql", tmp_path)
+    own = ObservedMount("volume", "/var/lib/mysql", "db")
+    assert _misplaced(right, "/var/lib/mysql", own) == ""
+
+
+def test_a_mount_above_the_images_volume_is_named_as_the_nested_volume_trap(
+    tmp_path: Path,
+) -> None:
+    """`-v db:/var/lib` covers /var/lib/mysql, but the image's VOLUME /var/lib/mysql gets an
+    anonymous volume of its own inside it, which held the data: the feedback says so."""
+    above = _prepared("docker run -e MYSQL_ROOT_PASSWORD=pw -v db:/var/lib mysql", tmp_path)
+    anonymous = ObservedMount("volume", "/var/lib/mysql", "4f1c0a")
+    assert _misplaced(above, "/var/lib/mysql", anonymous) == (
+        " Your volume db at /var/lib sits above the image's VOLUME /var/lib/mysql, which gets an "
+        "anonymous volume of its own inside it; mount at /var/lib/mysql instead."
+    )
+    assert _misplaced(above, "/var/lib/mysql", None) == ""  # the writable layer: nothing above
 
 
 @pytest.mark.parametrize(

@@ -157,7 +157,7 @@ def test_a_refusal_is_read_in_the_servers_words_with_its_fix() -> None:
     assert refusal_reason(MYSQL_LOG) == (
         "[ERROR] [MY-000067] [Server] unknown variable 'mysql-native-password=ON'."
     )
-    assert refusal_fix(refusal_reason(MYSQL_LOG)).startswith("remove the option the server names")
+    assert refusal_fix(refusal_reason(MYSQL_LOG)).startswith("remove or correct the option")
     assert refusal_reason(PG18_LOG).startswith("ERROR: in 18+, this image keeps its data")
     assert refusal_fix(refusal_reason(PG18_LOG)).startswith(
         "mount the volume at /var/lib/postgresql"

@@ -59,9 +59,11 @@ KNOWN_REFUSALS: tuple[KnownRefusal, ...] = (
     ),
     KnownRefusal(
         "unknown variable",
-        "remove the option the server names: MySQL 8.4 and 9 removed it (for "
-        "mysql_native_password, create the user with caching_sha2_password, the default)",
+        "remove or correct the option the server names (MySQL 8.4 removed "
+        "default-authentication-plugin and 9.0 mysql-native-password: the default, "
+        "caching_sha2_password, is what clients speak now)",
     ),
+    KnownRefusal("unknown option", "remove or correct the option the server names"),
     KnownRefusal(
         "database files are incompatible with server",
         "move the data to the new major with pg_upgrade or a dump and restore before bumping "

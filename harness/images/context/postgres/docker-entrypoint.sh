@@ -82,6 +82,9 @@ fi
 if [ "$1" = postgres ]; then
     : "${PGDATA:=/var/lib/postgresql/data}"
     export PGDATA
+    # As root where it starts as root (the official image checks before dropping privileges):
+    # data another major's server user wrote is not readable by this one's.
+    refuse_old_layouts
     if [ "$(id -u)" = 0 ]; then
         mkdir -p "$PGDATA" /var/run/postgresql
         chmod 700 "$PGDATA"
@@ -95,7 +98,6 @@ if [ "$1" = postgres ]; then
         find "$PGDATA" /var/run/postgresql \! -user postgres -exec chown postgres:postgres '{}' +
         exec gosu postgres "$BASH_SOURCE" "$@"
     fi
-    refuse_old_layouts
     if [ -s "$PGDATA/PG_VERSION" ]; then
         echo
         echo 'PostgreSQL Database directory appears to contain a database; Skipping initialization'
