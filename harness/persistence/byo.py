@@ -25,7 +25,7 @@ from harness.containers.run_state import end_run, start_run
 from harness.errors import UsageError
 from harness.images.availability import cannot_tell_database, database_of_image
 from harness.images.inspect import detect_database
-from harness.images.sources import UpgradeImages
+from harness.images.sources import UpgradeImages, image_of
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.placement import ImageFacts
 from harness.model.platforms.actions import ACTIONS
@@ -33,6 +33,7 @@ from harness.model.platforms.storage import STORAGE_MODES
 from harness.model.servers.credentials import Credentials
 from harness.model.servers.databases import DATABASES, DatabaseProfile
 from harness.model.servers.image_variables import Unusable, contract_for, read_credentials
+from harness.model.servers.stand_in_table import stand_in_for
 from harness.persistence.scenario import run_cell
 
 
@@ -69,17 +70,39 @@ def check_persistence(
     engine = engine or Engine.connect()
     run = session or start_run(engine)
     try:
+        typed = container.image
+        container = _offline_stand_in(container, engine)
         profile = _database_of(container, database, engine)
         creds = _credentials_of(container, profile)
         _refuse_conflicting_mounts(container, profile, storage, engine)
         upgrade = UpgradeImages(container.image, upgrade_to) if upgrade_to else None
         cell = Cell(profile.name, storage, action)
-        return run_cell(engine, run, cell, container, creds, upgrade)
+        result = run_cell(engine, run, cell, container, creds, upgrade)
+        if container.image != typed:
+            result.reason += f" ({typed} ran as {container.image}, the local build for its tag)"
+        return result
     finally:
         if session is None:
             end_run(engine, run)
         if own_engine:
             engine.close()
+
+
+def _offline_stand_in(container: DockerContainer, engine: Engine) -> DockerContainer:
+    """An official image that is not on the engine (testcontainers' defaults, `mysql:latest`
+    and `postgres:latest`, where no registry is reachable) runs on the local build the stand-in
+    table gives its tag, when that build is there; else the container as it is."""
+    if engine.has_image(container.image):
+        return container
+    table = stand_in_for(container.image)
+    if table is None:
+        return container
+    ref = image_of(table.version, "local")
+    if not engine.has_image(ref):
+        return container
+    twin = pristine_copy(container)
+    twin.image = ref
+    return twin
 
 
 def _require_known(name: str, registry: Mapping[str, object], what: str) -> None:

@@ -355,3 +355,32 @@ def test_a_modules_seed_scripts_come_along(
             connection.close()
     finally:
         started.remove(volumes=True)
+
+
+@pytest.mark.parametrize(
+    ("container", "local"),
+    [
+        (MySqlContainer, "harness-local/mysql-9.7:"),
+        (lambda: PostgresContainer(driver=None), "harness-local/postgres-18:"),
+    ],
+    ids=["mysql-latest", "postgres-latest"],
+)
+def test_testcontainers_default_images_run_on_the_real_servers_built_here(
+    container: Callable[[], DockerContainer],
+    local: str,
+    local_images: dict[str, str],
+    harness_engine: Engine,
+    harness_test_session: Session,
+) -> None:
+    """`MySqlContainer()` and `PostgresContainer()` name `mysql:latest` and `postgres:latest`;
+    where no registry is reachable they run on the local MySQL 9.7 and PostgreSQL 18, and the
+    result says so."""
+    stock_default = container()
+    if harness_engine.has_image(stock_default.image):
+        pytest.skip(f"{stock_default.image} is on this engine: it runs itself")
+    result = check_persistence(
+        stock_default, storage="named", action="recreate",
+        engine=harness_engine, session=harness_test_session,
+    )  # fmt: skip
+    assert (result.observed, result.passed) == ("survives", True), result.failure_message()
+    assert f"({stock_default.image} ran as {local}" in result.reason

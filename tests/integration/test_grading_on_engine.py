@@ -28,6 +28,7 @@ from harness.grading.lab import load_lab
 from harness.grading.results import LabResult, Status
 from harness.grading.stand_ins import StandIns
 from harness.grading.submission import discover
+from harness.model.servers.stand_in_table import stand_in_for
 from harness.model.spec import ContainerSpec, Mount, MountKind
 
 pytestmark = pytest.mark.grading
@@ -57,18 +58,62 @@ TMPFS = (
     "the Persons rows were lost (0 of 6 rows read back; table missing): the data directory "
     "/var/lib/mysql was on a tmpfs, which lives in memory."
 )
+# The progress bar's total: every check of the lab (seven) for every sample.
+CHECKS = len(SCORES) * 7
 NO_DOCKERFILE = "There is no Dockerfile in the submission."
 NO_ANSWERS = "There is no answers.yaml in the submission."
 REFUSED = "run.txt refused: --privileged is not allowed in a submission."
 
 
-def expected_failures(mysql: str) -> dict[tuple[str, str], str]:
+PG18_REFUSED = (
+    "the server refused to start: ERROR: in 18+, this image keeps its data in "
+    "/var/lib/postgresql/18/docker (a major-version directory under the VOLUME "
+    "/var/lib/postgresql), but there appears to be PostgreSQL data in: /var/lib/postgresql/data "
+    "(unused mount/volume); fix: mount the volume at /var/lib/postgresql (PostgreSQL 18's images "
+    "keep the data in /var/lib/postgresql/18/docker), and move data an older major wrote with "
+    "pg_upgrade or a dump and restore"
+)
+MYSQL_REFUSED = (
+    "the server refused to start: [ERROR] [MY-000067] [Server] unknown variable "
+    "'mysql-native-password=ON'; fix: remove or correct the option the server names (MySQL 8.4 "
+    "removed default-authentication-plugin and 9.0 mysql-native-password: the default, "
+    "caching_sha2_password, is what clients speak now)"
+)
+NESTED = (
+    "After recreate (docker stop; docker rm; docker run) the Persons rows were lost (0 of 6 rows "
+    "read back; table missing): the data directory /var/lib/postgresql/data was on an anonymous "
+    "volume (the image's VOLUME), which a new container does not get. Your volume pgdata at "
+    "/var/lib/postgresql sits above the image's VOLUME /var/lib/postgresql/data, which gets an "
+    "anonymous volume of its own inside it; mount at /var/lib/postgresql/data instead."
+)
+RECREATE = "recreate (docker stop; docker rm; docker run)"
+
+
+def expected_failures(images: dict[str, str]) -> dict[tuple[str, str], str]:
     """Every failed (or refused) check of the samples, with its exact message."""
+    mysql, pg17, pg18 = images["mysql"], images["postgres-17"], images["postgres-18"]
+    mysql_8 = stand_in_for("mysql:8.0")
+    assert mysql_8 is not None
     return {
+        ("jon-postgres-18-old-mount", "data-survives-recreate"): (
+            f"Before {RECREATE}: {PG18_REFUSED} (postgres:18 ran as {pg18})."
+        ),
+        ("jon-postgres-18-old-mount", "data-survives-restart"): (
+            f"Before restart (docker restart): {PG18_REFUSED} (postgres:18 ran as {pg18})."
+        ),
+        ("kim-postgres-17-new-mount", "data-survives-recreate"): (
+            f"{NESTED} (postgres:17 ran as {pg17})"
+        ),
+        ("lea-mysql-removed-option", "data-survives-recreate"): (
+            f"Before {RECREATE}: {MYSQL_REFUSED} (mysql:9.7 ran as {mysql})."
+        ),
+        ("lea-mysql-removed-option", "data-survives-restart"): (
+            f"Before restart (docker restart): {MYSQL_REFUSED} (mysql:9.7 ran as {mysql})."
+        ),
         ("ben-no-volume", "data-survives-recreate"): f"{ANONYMOUS} (mysql ran as {mysql})",
         ("cho-wrong-path", "data-survives-recreate"): (
             f"{ANONYMOUS} Your volume db at /var/lib/mysql-data does not hold /var/lib/mysql. "
-            f"(mysql:8.0 ran as {mysql})"
+            f"(mysql:8.0 ran as {mysql}; {mysql_8.other_major()})"
         ),
         ("cho-wrong-path", "exp4-layers"): "exp4_layers: 2 is not the expected answer.",
         ("dev-tmpfs", "data-survives-recreate"): (
@@ -154,7 +199,7 @@ def test_a_class_split_in_three_and_merged_gets_the_unsplit_scores_gradebook_and
         ran = _grade_cli("grade", str(LAB), str(SAMPLES), "--jobs", "2", "--shard", f"{k}/3",
                        "--json", str(path))  # fmt: skip
         assert ran.returncode == 0, ran.stderr[-2000:]
-        assert "(shard " + f"{k}/3: 3 of 9)" in ran.stdout
+        assert "(shard " + f"{k}/3: {len(SCORES) // 3} of {len(SCORES)})" in ran.stdout
     out = tmp_path / "merged"
     ran = _grade_cli("merge", *map(str, shards), "--json", str(out / "grades.json"),
                    "--gradebook", str(out / "gradebook.csv"), "--gradescope", str(out / "gs"),
@@ -193,14 +238,14 @@ def test_each_sample_gets_its_exact_score(graded_samples: Graded) -> None:
 
 
 def test_each_failed_check_says_why_in_exact_words(
-    graded_samples: Graded, local_images: dict[str, str]
+    graded_samples: Graded, local_images: dict[str, str], local_versions: dict[str, str]
 ) -> None:
     failed = {
         key: check["message"]
         for key, check in graded_samples.checks().items()
         if check["status"] != "passed"
     }
-    assert failed == expected_failures(local_images["mysql"])
+    assert failed == expected_failures({**local_versions, **local_images})
     statuses = {key: c["status"] for key, c in graded_samples.checks().items()}
     assert statuses["fay-hostile", "data-survives-recreate"] == "refused"
     assert statuses["fay-hostile", "builds"] == "failed"
@@ -215,10 +260,10 @@ def test_the_terminal_shows_tables_a_class_summary_and_exit_1_below_fail_under(
         "harness: fay-hostile scored 0, below --fail-under 6"
     )
     assert "== ana-full-marks: 12/12 ==" in process.stdout
-    assert "== Volumes 101: class summary (9 submission(s)) ==" in process.stdout
+    assert f"== Volumes 101: class summary ({len(SCORES)} submission(s)) ==" in process.stdout
     assert "mean 8.56 / 12, median 8" in process.stdout
     assert "data-survives-recreate   56% passed" in process.stdout
-    assert "[########################] 63/63" in process.stderr  # the progress bar
+    assert f"[########################] {CHECKS}/{CHECKS}" in process.stderr  # the progress bar
 
 
 def test_every_report_format_is_written(graded_samples: Graded) -> None:
@@ -434,7 +479,7 @@ def test_ctrl_c_while_grading_in_parallel_leaves_nothing_labelled(harness_engine
         assert process.stderr is not None
         for line in process.stderr:
             stderr.append(line)
-            if "/63 " in line:
+            if f"/{CHECKS} " in line:
                 progressed.set()
 
     reader = threading.Thread(target=read)
@@ -446,7 +491,7 @@ def test_ctrl_c_while_grading_in_parallel_leaves_nothing_labelled(harness_engine
     process.stderr.close()
     timer.cancel()
     output = "".join(stderr)
-    assert any("/63 " in line for line in stderr), f"grading showed no progress: {output}"
+    assert any(f"/{CHECKS} " in line for line in stderr), f"grading showed no progress: {output}"
     assert process.returncode == 130, output
     assert _owned_by(harness_engine, process.pid) == []
 

@@ -261,7 +261,7 @@ def test_swarm_comes_up_over_a_killed_start_lists_its_nodes_and_goes_down_leavin
             finally:
                 engine.close()
             databases = {tag.split("/")[-1].split("-")[0] for tag in held}
-            assert databases == {"mariadb", "postgres"}, held
+            assert databases == {"mysql", "mariadb", "postgres"}, held
             assert held <= host_tags
             loaded |= held
 

@@ -9,17 +9,11 @@ from harness.containers.engine import IMAGE_LABEL, Engine
 from harness.errors import ImageMissing
 from harness.frontends.cli.common import add_image_options, image_choices, progress_printer
 from harness.images.build import ensure_images
-from harness.images.recipes import VERSION_IMAGES, LocalImage
-from harness.images.sources import ImageChoice, describe_choices, with_upgrade_images
+from harness.images.recipes import VERSION_IMAGES
+from harness.images.sources import describe_choices, with_upgrade_images
 from harness.model.servers.databases import DATABASES
 from harness.model.servers.image_variables import CONTRACTS, Variable
 from harness.model.servers.versions import VERSIONS
-
-
-def local_recipe(choice: ImageChoice) -> LocalImage:
-    """The recipe of a locally built choice (its version's image)."""
-    assert choice.version is not None, "a local image always runs a known version"
-    return VERSION_IMAGES[choice.database, choice.version.version]
 
 
 def cmd_images_build(args: argparse.Namespace) -> int:
@@ -29,7 +23,10 @@ def cmd_images_build(args: argparse.Namespace) -> int:
     progress = progress_printer()
     # Each chosen version and the versions of its upgrade step: the matrix's upgrade cells.
     choices = with_upgrade_images(choices)
-    local = [local_recipe(c) for c in choices if c.origin == "local"]
+    # Locally, every version of each database: `--postgres-version 15` and the stand-ins of old
+    # tags (`postgres:14` runs on 15) find their image already built.
+    local_databases = {c.database for c in choices if c.origin == "local"}
+    local = [image for (db, _), image in VERSION_IMAGES.items() if db in local_databases]
     for choice in choices:
         if choice.origin != "local" and not engine.has_image(choice.ref):
             progress(f"{choice.database}: pulling {choice.ref}")
