@@ -261,8 +261,9 @@ def test_the_terminal_shows_tables_a_class_summary_and_exit_1_below_fail_under(
     )
     assert "== ana-full-marks: 12/12 ==" in process.stdout
     assert f"== Volumes 101: class summary ({len(SCORES)} submission(s)) ==" in process.stdout
-    assert "mean 8.56 / 12, median 8" in process.stdout
-    assert "data-survives-recreate   56% passed" in process.stdout
+    assert f"mean {sum(SCORES.values()) / len(SCORES):.2f} / 12, median 8" in process.stdout
+    # Kept by ana, eli, gus, hal and ida: 5 of the 12.
+    assert "data-survives-recreate   42% passed" in process.stdout
     assert f"[########################] {CHECKS}/{CHECKS}" in process.stderr  # the progress bar
 
 
