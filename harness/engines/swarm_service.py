@@ -47,7 +47,9 @@ STACK_VOLUME = "data"
 # entrypoint's temporary server may listen on 5432 while its psql, reading PGPORT, looks
 # elsewhere; measured with the local image.)
 PORT_ARGS: dict[str, Callable[[int], tuple[str, ...]]] = {
-    "mysql": lambda port: (f"--port={port}",),
+    # MySQL's X Protocol listens on 33060 too: on a node's own network two servers would fight
+    # for it (the rows go over the classic protocol, on the cell's port).
+    "mysql": lambda port: (f"--port={port}", "--mysqlx=OFF"),
     "mariadb": lambda port: (f"--port={port}",),
     "postgres": lambda port: ("-c", f"port={port}"),
 }
