@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 # Offline by default: images built here from Debian packages. Use HARNESS_IMAGES=official
 # (or auto) where Docker Hub is reachable.
 export HARNESS_IMAGES ?= local
+# The matrices check MySQL and PostgreSQL; HARNESS_DATABASES=mysql,mariadb,postgres adds MariaDB
+# (read by pytest and `harness run` from the environment).
 # testcontainers' reaper image comes from a registry; the harness sweeps its own labels instead.
 export TESTCONTAINERS_RYUK_DISABLED ?= true
 PYTEST_ARGS ?=
