@@ -17,6 +17,7 @@ from harness.containers.managed import ManagedContainer
 from harness.containers.readiness import wait_until_ready
 from harness.errors import NotReady
 from harness.model.outcomes import Outcome
+from harness.model.placement import ImageFacts
 from harness.model.servers.credentials import Credentials
 from harness.model.servers.databases import DATABASES
 from harness.model.servers.persons import PERSONS_ROWS, observe, write_persons
@@ -156,8 +157,13 @@ def test_mysql_volume_given_to_postgres_fails_clearly_and_keeps_mysql_data(
 ) -> None:
     """PostgreSQL refuses a MySQL data volume with a clear error; MySQL reads its rows after."""
     volume = _volume(harness_engine, harness_test_session)
-    # The volume sits at each image's official data directory.
-    data_dir = {"mysql": "/var/lib/mysql", "postgres": "/var/lib/postgresql/data"}
+
+    # The volume sits at each image's own data directory (PostgreSQL 18's is
+    # /var/lib/postgresql/18/docker: a mount at .../data would be refused before initdb looks).
+    def data_dir(database: str) -> str:
+        config = harness_engine.image_attrs(harness_images[database])["Config"]
+        facts = ImageFacts.from_config(harness_images[database], config)
+        return DATABASES[database].data_dir_from_image(facts.env)
 
     def start(database: str) -> AbstractContextManager[ManagedContainer]:
         return running_database(
@@ -166,7 +172,7 @@ def test_mysql_volume_given_to_postgres_fails_clearly_and_keeps_mysql_data(
             harness_images[database],
             DATABASES[database],
             harness_credentials,
-            mounts=(SpecMount(MountKind.VOLUME, volume, data_dir[database]),),
+            mounts=(SpecMount(MountKind.VOLUME, volume, data_dir(database)),),
         )
 
     mysql, postgres = DATABASES["mysql"], DATABASES["postgres"]

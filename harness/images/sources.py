@@ -15,6 +15,7 @@ from harness.model.servers.versions import (
     UpgradePair,
     default_version,
     find_version,
+    upgrade_line,
     upgrade_pair,
 )
 
@@ -76,7 +77,7 @@ class UpgradeImages:
 
     @property
     def line(self) -> str | None:
-        return self.pair.new.line if self.pair else None
+        return upgrade_line(self.pair) if self.pair else None
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from harness.model.servers.credentials import Credentials
 from harness.model.servers.databases import DATABASES, DatabaseProfile
 from harness.model.spec import Mount, MountKind
 
-OFFICIAL_VOLUME = {"mysql": "/var/lib/mysql", "postgres": "/var/lib/postgresql/data"}
+# The VOLUME of the official image of each default version (PostgreSQL 18's moved up a level).
+OFFICIAL_VOLUME = {"mysql": "/var/lib/mysql", "postgres": "/var/lib/postgresql"}
 SKIPPED_INIT = {
     "mysql": "Database directory appears to contain a database; Skipping initialization",
     "postgres": (

@@ -141,7 +141,8 @@ def test_postgres_initdb_scripts_run_once_on_first_initialisation(
                 driver=None,
             )
             .with_volume_mapping(str(scripts), "/docker-entrypoint-initdb.d", "ro")
-            .with_volume_mapping(volume, "/var/lib/postgresql/data", "rw")
+            # The image's VOLUME (PostgreSQL 18 refuses a mount at .../data).
+            .with_volume_mapping(volume, "/var/lib/postgresql", "rw")
             .with_kwargs(labels=harness_test_session.labels)
         )  # fmt: skip
         container.start()

@@ -17,6 +17,7 @@ from harness.images.sources import (
 )
 from harness.model.cells import Cell, ScenarioResult
 from harness.model.outcomes import Outcome
+from harness.model.platforms.compose import compose_expect
 from harness.model.servers.refusals import refusal_reason
 from harness.model.servers.versions import (
     default_version,
@@ -114,7 +115,9 @@ def test_a_run_with_upgrade_cells_needs_both_versions_of_each_database() -> None
         VERSION_IMAGES["postgres", "17"].ref,
         VERSION_IMAGES["postgres", "18"].ref,
     )
-    assert upgrade.line == "postgres"
+    # 18's image declares its VOLUME elsewhere: the promise knows an image-only volume is not
+    # handed on.
+    assert upgrade.line == "postgres+moved-volume"
 
 
 def test_an_image_of_your_own_has_no_upgrade_step() -> None:
@@ -207,3 +210,13 @@ def test_describe_names_the_version() -> None:
         "postgres", "postgres:15", "official", find_version("postgres", "15", local=False)
     )
     assert choice.describe() == "postgres=postgres:15 (official PostgreSQL 15)"
+
+
+def test_a_compose_upgrade_whose_image_moves_its_volume_loses_an_anonymous_one() -> None:
+    """PostgreSQL 17 -> 18 on compose: the old anonymous volume is handed on only at its own
+    path, which 18 no longer declares; a named volume still meets the new server's refusal."""
+    moved = "postgres+moved-volume"
+    assert compose_expect("anonymous", "upgrade", moved).outcome is Outcome.LOST
+    assert compose_expect("anonymous-declared", "upgrade", moved).outcome is Outcome.REFUSED
+    assert compose_expect("named", "upgrade", moved).outcome is Outcome.REFUSED
+    assert compose_expect("anonymous", "upgrade", "postgres").outcome is Outcome.REFUSED

@@ -16,7 +16,7 @@ from enum import Enum
 from harness.model.engine_info import EngineInfo, version_tuple
 from harness.model.holders import Holder
 from harness.model.outcomes import DOCKER_BEFORE_23, DOCKER_SINCE_23, PODMAN_4, Outcome, Promise
-from harness.model.servers.versions import upgrade_promise
+from harness.model.servers.versions import MOVED_VOLUME, upgrade_promise
 
 S, L = Outcome.SURVIVES, Outcome.LOST
 
@@ -175,6 +175,32 @@ def compose_expect(storage: str, action: str, upgrade_line: str | None = None) -
     """A compose cell's promise: Compose's, and for an upgrade on storage that keeps the rows,
     the next version's answer (`upgrade_line`'s; None: unknown versions, which must read them)."""
     promise = compose_promise(storage, action)
-    if COMPOSE_ACTIONS[action].upgrades and promise.outcome is Outcome.SURVIVES:
+    upgrades = COMPOSE_ACTIONS[action].upgrades
+    if upgrades and (upgrade_line or "").endswith(MOVED_VOLUME):
+        moved = _moved_volume_promise(COMPOSE_STORAGE[storage].holder)
+        if moved:
+            return moved
+    if upgrades and promise.outcome is Outcome.SURVIVES:
         return upgrade_promise(upgrade_line)
     return promise
+
+
+def _moved_volume_promise(holder: Holder) -> Promise | None:
+    """An upgrade to an image that declares its VOLUME elsewhere (PostgreSQL 17 -> 18), for the
+    storage it changes (measured with the compose matrix): the image's own volume is not handed
+    on, and a volume the file declares at the old data directory is a mount the new server
+    refuses to start over."""
+    if holder is Holder.IMAGE_VOLUME:
+        return Promise(
+            Outcome.LOST,
+            "the next version's image declares its VOLUME at another path (PostgreSQL 18: "
+            "/var/lib/postgresql): compose hands the old anonymous volume on only at its own "
+            "path, so the new server starts on a new, empty one (the old one dangles)",
+        )
+    if holder is Holder.ANONYMOUS_VOLUME:
+        return Promise(
+            Outcome.REFUSED,
+            "the file's anonymous volume sits at the old data directory, and PostgreSQL 18's "
+            "image refuses to start over a mount there; the old version still reads it",
+        )
+    return None

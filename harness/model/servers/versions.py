@@ -140,6 +140,17 @@ UNKNOWN_LINE_PROMISE = Promise(
 )
 
 
+# Said after the line when the next version's image declares its VOLUME elsewhere (PostgreSQL
+# 17 -> 18): storage that only the image's VOLUME gave is not handed on to the new path.
+MOVED_VOLUME = "+moved-volume"
+
+
+def upgrade_line(pair: UpgradePair) -> str:
+    """The line whose promise an upgrade cell holds, marked when the VOLUME moves."""
+    moved = pair.old.layout != pair.new.layout
+    return pair.new.line + (MOVED_VOLUME if moved else "")
+
+
 def upgrade_promise(line: str | None) -> Promise:
     """What the next version does to the data, for a known line; else the gate's demand."""
-    return UPGRADE_PROMISES.get(line or "", UNKNOWN_LINE_PROMISE)
+    return UPGRADE_PROMISES.get((line or "").removesuffix(MOVED_VOLUME), UNKNOWN_LINE_PROMISE)
