@@ -7,7 +7,7 @@ imported when a connection is made, not with this module: the front ends load it
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from harness.model.loopback import on_this_machine
 from harness.model.servers.credentials import Credentials
@@ -166,17 +166,11 @@ MYSQL = DatabaseProfile(
 )
 
 # MariaDB speaks MySQL's protocol (the same driver) and keeps the same data directory; its image
-# has its own variables.
-MARIADB = DatabaseProfile(
+# has its own variables and tells itself apart by its own.
+MARIADB = replace(
+    MYSQL,
     name="mariadb",
-    port=3306,
     init_env=_mariadb_env,
-    connect=_mysql_connect,
-    data_dir_query="SELECT @@datadir",
-    default_data_dir="/var/lib/mysql",
-    data_dir_env=None,
-    relocate=lambda path: ({}, [f"--datadir={path}"]),
-    classify_missing=_mysql_missing,
     image_env_hints=("MARIADB_MAJOR", "MARIADB_VERSION"),
     testcontainers_classes=("MariaDbContainer",),
     password_variables=(
