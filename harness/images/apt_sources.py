@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
+from harness.errors import ImageBuildFailed
+
 # sid (unstable) has no -updates or -security suites: its packages are fixed by new uploads.
 _ROLLING = frozenset({"sid", "unstable"})
 
@@ -73,7 +75,14 @@ def read_release(url: str) -> str | None:
     except urllib.error.HTTPError as error:
         if error.code == 404:
             return None
-        raise
+        raise ImageBuildFailed(
+            f"Debian's mirror answered {error.code} for {url}; check the mirror and try again."
+        ) from None
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise ImageBuildFailed(
+            f"Cannot read {url} ({reason}); check that Debian's mirror is reachable."
+        ) from None
 
 
 def suite_sources(

@@ -259,11 +259,14 @@ def observe_upgrade(d: Deployment) -> Observation:
 
 def refused_at_start(state: Mapping[str, Any], log: str) -> Observation | None:
     """A server that exited before it ever answered, its log saying why: `refused`, in its own
-    words and the fix. None when the exit is not the server's refusal (still running, killed by
-    a signal or out of memory, or no refusal in its log): that cell gets no verdict instead."""
+    words and the fix. None when the exit is not the server's refusal (still running, stopped or
+    killed from outside, out of memory, or no refusal in its log): that cell gets no verdict."""
     exited = state.get("Status") in ("exited", "dead")
-    signalled = bool(state.get("OOMKilled")) or state.get("ExitCode") in (137, 143)
-    if not exited or signalled or not says_refusal(log):
+    code = state.get("ExitCode")
+    # A refusal exits non-zero of its own accord. 0 is a stop from outside (PostgreSQL's fast
+    # shutdown logs "FATAL: terminating connection"), 137 and 143 a kill, OOMKilled the kernel.
+    stopped = code in (0, 137, 143) or bool(state.get("OOMKilled"))
+    if not exited or stopped or not says_refusal(log):
         return None
     return Observation(Outcome.REFUSED, 0, refused_sentence(refusal_reason(log)))
 

@@ -171,6 +171,8 @@ def test_a_refusal_is_read_in_the_servers_words_with_its_fix() -> None:
         ({"Status": "exited", "ExitCode": 1}, MYSQL_LOG, True),
         ({"Status": "exited", "ExitCode": 1}, PG18_LOG, True),
         ({"Status": "exited", "ExitCode": 137}, MYSQL_LOG, False),  # killed: not the server
+        # Stopped from outside: PostgreSQL's fast shutdown logs a FATAL and exits 0.
+        ({"Status": "exited", "ExitCode": 0}, "FATAL: terminating connection\n", False),
         ({"Status": "exited", "ExitCode": 1, "OOMKilled": True}, MYSQL_LOG, False),
         ({"Status": "running", "ExitCode": 0}, MYSQL_LOG, False),  # slow, not refusing
         ({"Status": "exited", "ExitCode": 1}, "segfault at 0x0\n", False),  # no refusal said
@@ -250,3 +252,13 @@ def test_a_run_checks_mysql_and_postgres_unless_told_and_mariadb_when_named() ->
     assert chosen_databases(["mariadb"], {"HARNESS_DATABASES": "postgres"}) == ("mariadb",)
     with pytest.raises(UsageError, match=r"HARNESS_DATABASES names mongo"):
         chosen_databases(None, {"HARNESS_DATABASES": "mysql,mongo"})
+
+
+def test_an_unreachable_mirror_is_one_sentence_not_a_traceback() -> None:
+    from harness.errors import ImageBuildFailed  # noqa: PLC0415
+    from harness.images.apt_sources import read_release  # noqa: PLC0415
+
+    with pytest.raises(
+        ImageBuildFailed, match=r"^Cannot read http://127\.0\.0\.1:9/.*reachable\.$"
+    ):
+        read_release("http://127.0.0.1:9/debian/dists/sid/Release")

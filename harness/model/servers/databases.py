@@ -54,26 +54,21 @@ class DatabaseProfile:
         return self.default_data_dir
 
 
-def _mysql_env(creds: Credentials) -> dict[str, str]:
-    return {
-        "MYSQL_ROOT_PASSWORD": creds.root_password,
-        "MYSQL_DATABASE": creds.database,
-        "MYSQL_USER": creds.user,
-        "MYSQL_PASSWORD": creds.password,
-        # The time zone tables mean nothing to a persistence check and cost ~0.5 s per init.
-        "MYSQL_INITDB_SKIP_TZINFO": "1",
-    }
+def _init_variables(prefix: str) -> Callable[[Credentials], dict[str, str]]:
+    """The official MySQL-family image's init variables under its own prefix (`MYSQL_` for
+    mysql; `MARIADB_` for mariadb, which also reads the `MYSQL_` names as aliases)."""
 
+    def env(creds: Credentials) -> dict[str, str]:
+        return {
+            f"{prefix}ROOT_PASSWORD": creds.root_password,
+            f"{prefix}DATABASE": creds.database,
+            f"{prefix}USER": creds.user,
+            f"{prefix}PASSWORD": creds.password,
+            # The time zone tables mean nothing to a persistence check and cost ~0.5 s per init.
+            f"{prefix}INITDB_SKIP_TZINFO": "1",
+        }
 
-def _mariadb_env(creds: Credentials) -> dict[str, str]:
-    """The official mariadb image's own names (it also reads the MYSQL_* ones as aliases)."""
-    return {
-        "MARIADB_ROOT_PASSWORD": creds.root_password,
-        "MARIADB_DATABASE": creds.database,
-        "MARIADB_USER": creds.user,
-        "MARIADB_PASSWORD": creds.password,
-        "MARIADB_INITDB_SKIP_TZINFO": "1",
-    }
+    return env
 
 
 def _mysql_connect(host: str, port: int, creds: Credentials, timeout: float) -> DbConnection:
@@ -153,7 +148,7 @@ def _postgres_missing(error: BaseException) -> str | None:
 MYSQL = DatabaseProfile(
     name="mysql",
     port=3306,
-    init_env=_mysql_env,
+    init_env=_init_variables("MYSQL_"),
     connect=_mysql_connect,
     data_dir_query="SELECT @@datadir",
     default_data_dir="/var/lib/mysql",
@@ -170,7 +165,7 @@ MYSQL = DatabaseProfile(
 MARIADB = replace(
     MYSQL,
     name="mariadb",
-    init_env=_mariadb_env,
+    init_env=_init_variables("MARIADB_"),
     image_env_hints=("MARIADB_MAJOR", "MARIADB_VERSION"),
     testcontainers_classes=("MariaDbContainer",),
     password_variables=(
