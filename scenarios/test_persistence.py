@@ -2,21 +2,11 @@
 
 `pytest -m persistence` runs all of it; `-m mysql`, `-k named`, `-k "postgres and recreate"`
 select parts. The table after the run shows expected and observed for every cell.
+
+The test lives in the package (`harness/frontends/pytest/matrix/test_persistence.py`), so that
+`pytest --persistence-matrix` runs the same cells in a repository without this checkout.
 """
 
-from __future__ import annotations
+from harness.frontends.pytest.matrix.test_persistence import test_persistence
 
-from collections.abc import Callable
-
-import pytest
-
-from harness.frontends.pytest.plugin import matrix_params
-from harness.model.cells import Cell, ScenarioResult
-
-
-@pytest.mark.persistence
-@pytest.mark.parametrize("cell", matrix_params())
-def test_persistence(cell: Cell, run_persistence_cell: Callable[[Cell], ScenarioResult]) -> None:
-    """The rows read back after the action match the engine's promise for this cell."""
-    result = run_persistence_cell(cell)
-    assert result.passed, result.failure_message()
+__all__ = ["test_persistence"]

@@ -98,6 +98,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "`python -m harness merge` puts their --harness-report files together)",
     )
     group.addoption(
+        "--persistence-matrix",
+        action="store_true",
+        default=False,
+        help="collect the harness's own matrices (docker run, compose, swarm; choose with -m "
+        "persistence, -m compose, -m swarm), in any directory: the cells of the checkout's "
+        "scenarios/",
+    )
+    group.addoption(
         "--harness-report",
         default=None,
         metavar="PATH",
@@ -108,11 +116,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     for name, description in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {description}")
+    _collect_the_matrices(config)
     # Only the main process reports; pytest-xdist workers hand their results to it. It also
     # gives every worker the same credentials and initialised images.
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(ResultCollector(config), "harness-results")
         config.pluginmanager.register(ShareWithWorkers(), "harness-share-with-workers")
+
+
+def _collect_the_matrices(config: pytest.Config) -> None:
+    """`--persistence-matrix`: the package's matrix folder joins what pytest collects. Without
+    paths on the command line they replace the default (the current directory, `testpaths`): the
+    user asked for the matrix, not for this directory's tests. An xdist worker is handed the
+    controller's paths, already extended, so nothing is added twice."""
+    if not config.getoption("persistence_matrix"):
+        return
+    from harness.frontends.pytest.matrix import MATRIX_FOLDER  # noqa: PLC0415 - a path only
+
+    if config.args_source is not pytest.Config.ArgsSource.ARGS:
+        config.args[:] = [str(MATRIX_FOLDER)]
+    elif str(MATRIX_FOLDER) not in config.args:
+        config.args.append(str(MATRIX_FOLDER))
 
 
 def exit_on(error: HarnessError) -> NoReturn:
