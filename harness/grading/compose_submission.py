@@ -28,11 +28,10 @@ from harness.grading.survival import refused_result, survival_passed, wrong_kind
 from harness.grading.workspace import LOG_MAX_SIZE, MEMORY_LIMIT, PIDS_LIMIT, Workspace
 from harness.model.outcomes import Outcome
 from harness.model.platforms.compose import COMPOSE_ACTIONS
-from harness.model.platforms.compose_check import CHECK_ACTIONS
+from harness.model.platforms.compose_check import CHECK_ACTIONS, ServiceChoice
 from harness.model.servers.image_variables import Unusable
 from harness.persistence.compose_check import (
     CheckedService,
-    ServiceChoice,
     read_service,
     run_check_cell,
 )

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.model.servers.databases import DATABASES
 from harness.model.servers.versions import VERSIONS, ServerVersion, default_version
 
 CONTEXT_ROOT = Path(__file__).parent / "context"
@@ -85,9 +86,6 @@ BASE_FORKY = _debian_base("forky")
 BASE_SID = _debian_base("sid")
 _BASES = {image.name: image for image in (BASE, BASE_TRIXIE, BASE_FORKY, BASE_SID)}
 
-# The build argument that names the major version a database image's packages must be.
-_MAJOR_ARGUMENT = {"mariadb": "MARIADB_MAJOR", "mysql": "MYSQL_MAJOR", "postgres": "PG_MAJOR"}
-
 
 def _layout_arguments(version: ServerVersion) -> tuple[tuple[str, str], ...]:
     """Where the image keeps its data and which directory it declares as its VOLUME, as the
@@ -106,7 +104,10 @@ def _database_image(version: ServerVersion) -> LocalImage:
         name=f"{version.line}-{version.version}",
         context=CONTEXT_ROOT / version.database,
         parent=_BASES[base],
-        build_args=((_MAJOR_ARGUMENT[version.line], version.version), *_layout_arguments(version)),
+        build_args=(
+            (DATABASES[version.database].major_env, version.version),
+            *_layout_arguments(version),
+        ),
         shared_files=(ENTRYPOINT_LIBRARY,),
     )
 

@@ -24,16 +24,16 @@ from harness.containers.compose import Compose
 from harness.containers.engine import Engine, Session
 from harness.containers.run_state import RunState
 from harness.model.cells import Cell, ScenarioResult
-from harness.model.placement import ImageFacts, covering, covers
+from harness.model.placement import ImageFacts, covers
 from harness.model.platforms.compose_check import (
     DatabaseService,
     PrivateCopy,
     Replacements,
-    data_dir,
-    data_holder,
+    ServiceChoice,
+    database_service,
     expectation,
-    mount_targets,
     private_copy,
+    read_text,
     server_environment,
 )
 from harness.model.servers.credentials import Credentials
@@ -44,7 +44,6 @@ from harness.model.servers.image_variables import (
     harness_additions,
     read_credentials,
 )
-from harness.model.servers.refusals import mysql_option_refusal, postgres_layout_refusal
 from harness.persistence.compose_scenario import PROJECT_FILE, ComposeRun, ExpectedMount, exercise
 from harness.persistence.fault_causes import (
     failure_cause,
@@ -52,17 +51,6 @@ from harness.persistence.fault_causes import (
     judged_cell,
     not_across_majors,
 )
-
-
-@dataclass(frozen=True)
-class ServiceChoice:
-    """Which service to check, which database it runs, and the image that runs for it."""
-
-    name: str
-    database: str
-    runs: str
-    # When the stand-in is another major than the file's image, the sentence that says so.
-    other_major: str | None = None
 
 
 def read_service(
@@ -75,32 +63,14 @@ def read_service(
     """The service as the harness runs it: where its data is (read with the image that runs),
     whom the harness logs in as (the file's credentials, `*_FILE` secrets read), and what it
     adds; Unusable when the file's credentials cannot be used."""
-    declared = model["services"][choice.name]
-    image = str(declared.get("image") or f"(built) {choice.name}")
     facts = ImageFacts.from_config(choice.runs, engine.image_attrs(choice.runs)["Config"])
-    directory = data_dir(choice.database, declared, facts.env)
-    holder = data_holder(model, raw, choice.name, directory, facts.declared_volumes)
-    env = server_environment(model, choice.name, _read_text)
-    added = harness_additions(image, choice.database, env)
-    creds = read_credentials(contract_for(image, choice.database), {**env, **added})
+    env = server_environment(model, choice.name, read_text)
+    service = database_service(model, raw, choice, facts, env)
+    added = harness_additions(service.image, choice.database, env)
+    creds = read_credentials(contract_for(service.image, choice.database), {**env, **added})
     if isinstance(creds, Unusable):
         return creds
-    mount_at = covering(list(facts.declared_volumes), directory) or directory
-    refusal = postgres_layout_refusal(
-        facts.env, env, mount_targets(declared)
-    ) or mysql_option_refusal(choice.database, image, declared.get("command"))
-    service = DatabaseService(
-        choice.name, choice.database, image, choice.runs, directory, holder,
-        mount_at, refusal, choice.other_major,
-    )  # fmt: skip
     return CheckedService(service, creds, added, limits or {})
-
-
-def _read_text(path: str) -> str | None:
-    try:
-        return Path(path).read_text()
-    except OSError:
-        return None
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,14 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from harness.model.outcomes import Outcome
-from harness.model.placement import covering
+from harness.model.placement import ImageFacts, covering
 from harness.model.platforms.compose import COMPOSE_ACTIONS, compose_promise
 from harness.model.servers.databases import DATABASES
+from harness.model.servers.refusals import mysql_option_refusal, postgres_layout_refusal
 
 # The actions a user's data is expected to survive unless `--must-survive` says otherwise.
 DEFAULT_MUST_SURVIVE = ("restart", "stop-start", "kill-start", "force-recreate", "down-up")
@@ -92,6 +94,50 @@ class Expectation:
         if self.outcome is Outcome.REFUSED:
             return f"{service.name}: {self.rule}"
         return f"{service.name} keeps {service.data_dir} in {service.holder.where}: {self.rule}"
+
+
+@dataclass(frozen=True)
+class ServiceChoice:
+    """Which service to check, which database it runs, and the image that runs for it."""
+
+    name: str
+    database: str
+    runs: str
+    # When the stand-in is another major than the file's image, the sentence that says so.
+    other_major: str | None = None
+
+
+def database_service(
+    model: Mapping[str, Any],
+    raw: Mapping[str, Any],
+    choice: ServiceChoice,
+    facts: ImageFacts,
+    env: Mapping[str, str],
+) -> DatabaseService:
+    """The service's storage as the file and the image that runs say (`facts`: the image's
+    environment and VOLUMEs, read from the engine or from what the harness knows of the
+    official images); `env` is the server's environment, secrets read. Both `compose-check`
+    and its `--static` reading build the service here."""
+    declared = model["services"][choice.name]
+    image = str(declared.get("image") or f"(built) {choice.name}")
+    directory = data_dir(choice.database, declared, facts.env)
+    holder = data_holder(model, raw, choice.name, directory, facts.declared_volumes)
+    mount_at = covering(list(facts.declared_volumes), directory) or directory
+    refusal = postgres_layout_refusal(
+        facts.env, env, mount_targets(declared)
+    ) or mysql_option_refusal(choice.database, image, declared.get("command"))
+    return DatabaseService(
+        choice.name, choice.database, image, choice.runs, directory, holder,
+        mount_at, refusal, choice.other_major,
+    )  # fmt: skip
+
+
+def read_text(path: str) -> str | None:
+    """A secret file's text for `server_environment`; None when it cannot be read."""
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return None
 
 
 def database_services(

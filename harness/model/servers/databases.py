@@ -30,6 +30,8 @@ class DatabaseProfile:
     classify_missing: Callable[[BaseException], str | None]
     # Environment variables by which an image says it runs this database.
     image_env_hints: tuple[str, ...]
+    # The variable the official image (and the local one) states its major version in.
+    major_env: str
     # testcontainers module classes for this database (matched by name, so no import is needed).
     testcontainers_classes: tuple[str, ...]
     # Parts of the data that a variable puts outside the data directory, by what they hold ->
@@ -156,6 +158,7 @@ MYSQL = DatabaseProfile(
     relocate=lambda path: ({}, [f"--datadir={path}"]),
     classify_missing=_mysql_missing,
     image_env_hints=("MYSQL_MAJOR", "MYSQL_VERSION"),
+    major_env="MYSQL_MAJOR",
     testcontainers_classes=("MySqlContainer",),
     password_variables=("MYSQL_ROOT_PASSWORD", "MYSQL_PASSWORD"),
 )
@@ -167,6 +170,7 @@ MARIADB = replace(
     name="mariadb",
     init_env=_init_variables("MARIADB_"),
     image_env_hints=("MARIADB_MAJOR", "MARIADB_VERSION"),
+    major_env="MARIADB_MAJOR",
     testcontainers_classes=("MariaDbContainer",),
     password_variables=(
         "MARIADB_ROOT_PASSWORD",
@@ -187,6 +191,7 @@ POSTGRES = DatabaseProfile(
     relocate=lambda path: ({"PGDATA": path}, []),
     classify_missing=_postgres_missing,
     image_env_hints=("PGDATA", "PG_MAJOR", "PG_VERSION"),
+    major_env="PG_MAJOR",
     testcontainers_classes=("PostgresContainer",),
     password_variables=("POSTGRES_PASSWORD",),
     linked_parts={"write-ahead log": "POSTGRES_INITDB_WALDIR"},

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +27,16 @@ from harness.frontends.cli.common import (
 from harness.frontends.cli.gates.compose_check_parts import (
     CheckedFile,
     checked_service,
+    database_of_name,
+    find_services,
     finish,
     normalised,
+    one_file,
+    parse_actions,
     read_compose_file,
     run_checks,
 )
+from harness.frontends.cli.gates.compose_check_static import check_statically
 from harness.frontends.cli.gates.compose_check_swarm import check_on_swarm
 from harness.frontends.options import ImageRequest
 from harness.frontends.reports.compose_check import CheckReport, expectation_lines
@@ -42,36 +47,13 @@ from harness.model.cells import ScenarioResult
 from harness.model.platforms.compose_check import (
     CHECK_ACTIONS,
     DEFAULT_MUST_SURVIVE,
-    database_services,
 )
 from harness.model.platforms.swarm import SWARM_ACTION_NAMES
 from harness.model.platforms.swarm_check import DEFAULT_MUST_SURVIVE_ON_SWARM
 from harness.model.servers.databases import DATABASES
-from harness.model.servers.stand_in_table import DATABASE_OF_NAME
-from harness.model.spec import image_name
 from harness.persistence.compose_check import CheckedService, run_check_cell
 
 ONE_ENGINE = "engine"
-
-
-def parse_actions(args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(the actions to run, the must-survive ones); the must-survive ones always run. On a
-    swarm the actions are the swarm's, on one engine Compose's."""
-    on_swarm = args.on == SWARM
-    known = SWARM_ACTION_NAMES if on_swarm else CHECK_ACTIONS
-    where = "on a swarm" if on_swarm else "on one engine (add --on swarm for the swarm's)"
-    default = DEFAULT_MUST_SURVIVE_ON_SWARM if on_swarm else DEFAULT_MUST_SURVIVE
-    must = tuple(a.strip() for a in (args.must_survive or ",".join(default)).split(","))
-    for option, names in (("--must-survive", must), ("--action", args.action or [])):
-        for name in names:
-            if name not in known:
-                raise UsageError(
-                    f"{option} names {name!r}, not an action {where}; choose from "
-                    f"{', '.join(known)}."
-                )
-    asked = args.action or list(known)
-    actions = tuple(a for a in known if a in asked or a in must)
-    return actions, must
 
 
 def _asked_services(args: argparse.Namespace) -> dict[str, str | None]:
@@ -85,7 +67,7 @@ def _database_of(engine: Engine) -> Callable[[str], str | None]:
     config when it is on the engine."""
 
     def of(image: str) -> str | None:
-        known = DATABASE_OF_NAME.get(image_name(image)) if image else None
+        known = database_of_name(image)
         if known or not image or not engine.has_image(image):
             return known
         return database_of_image(engine, image)
@@ -93,29 +75,10 @@ def _database_of(engine: Engine) -> Callable[[str], str | None]:
     return of
 
 
-def _find_services(
-    engine: Engine, path: Path, model: Mapping[str, Any], asked: Mapping[str, str | None]
-) -> dict[str, str]:
-    names = ", ".join(model["services"])
-    try:
-        found = database_services(model, asked, _database_of(engine))
-    except KeyError as error:
-        raise UsageError(f"{path} has no service {error.args[0]!r}; it has {names}.") from None
-    except ValueError as error:
-        raise UsageError(
-            f"Cannot tell which database service {error.args[0]!r} runs; add --database "
-            f"({' or '.join(DATABASES)})."
-        ) from None
-    if not found:
-        raise UsageError(
-            f"{path} has no MySQL, MariaDB or PostgreSQL service (it has {names}); name one "
-            "with --service NAME --database mysql|postgres."
-        )
-    return found
-
-
 def cmd_compose_check(args: argparse.Namespace) -> int:
-    path: Path = args.file
+    if args.static:
+        return check_statically(args)
+    path = one_file(args.files)
     shard = shard_of(args)
     if shard and args.on == SWARM:
         raise UsageError("--shard splits a check over engines; on a swarm drop --shard.")
@@ -127,7 +90,7 @@ def cmd_compose_check(args: argparse.Namespace) -> int:
     compose = Compose(compose_binary(), engine.docker_host)
     version = compose.version()
     model = normalised(compose, path.resolve())
-    found = _find_services(engine, path, model, asked)
+    found = find_services(path, model, asked, _database_of(engine))
     request = ImageRequest.read(lambda dest: getattr(args, dest), os.environ)
     choices = [c for c in select_images(engine, request, ask_registry=False)
                if c.database in found.values()]  # fmt: skip
@@ -168,7 +131,20 @@ def add_compose_check_command(commands: Any) -> None:
         "compose-check",
         help="does your compose file keep its database's data? (exit 0 yes, 1 no, 2 usage)",
     )
-    check.add_argument("file", type=Path, metavar="FILE", help="the compose file")
+    check.add_argument(
+        "files",
+        type=Path,
+        nargs="+",
+        metavar="FILE",
+        help="the compose file (several with --static)",
+    )
+    check.add_argument(
+        "--static",
+        action="store_true",
+        help="the promise table alone, from the files and what the harness knows of the "
+        "official images: no engine, nothing run (exit 1 when a must-survive action would lose "
+        "the rows); the pre-commit hook runs this",
+    )
     check.add_argument(
         "--service",
         action="append",

@@ -17,6 +17,7 @@ from harness.containers.compose import Compose
 from harness.containers.engine import Engine, Session
 from harness.containers.engine_watch import return_limit, say_on_stderr
 from harness.containers.run_state import end_run_or_say, start_run
+from harness.engines.catalogue import SWARM
 from harness.errors import UsageError
 from harness.frontends.cli.common import progress_printer
 from harness.frontends.reports.compose_check import (
@@ -29,8 +30,19 @@ from harness.frontends.reports.json_report import write_json
 from harness.grading.stand_ins import StandIns
 from harness.images.sources import ImageChoice
 from harness.model.cells import ScenarioResult
+from harness.model.platforms.compose_check import (
+    CHECK_ACTIONS,
+    DEFAULT_MUST_SURVIVE,
+    ServiceChoice,
+    database_services,
+)
+from harness.model.platforms.swarm import SWARM_ACTION_NAMES
+from harness.model.platforms.swarm_check import DEFAULT_MUST_SURVIVE_ON_SWARM
+from harness.model.servers.databases import DATABASES
 from harness.model.servers.image_variables import Unusable
-from harness.persistence.compose_check import CheckedService, ServiceChoice, read_service
+from harness.model.servers.stand_in_table import DATABASE_OF_NAME
+from harness.model.spec import image_name
+from harness.persistence.compose_check import CheckedService, read_service
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,67 @@ def read_compose_file(path: Path) -> dict[str, Any]:
     if not isinstance(raw, dict) or not isinstance(raw.get("services"), dict):
         raise UsageError(f"{path} has no `services:` mapping; give a compose file.")
     return raw
+
+
+def parse_actions(args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the actions to run, the must-survive ones); the must-survive ones always run. On a
+    swarm the actions are the swarm's, on one engine Compose's."""
+    on_swarm = args.on == SWARM
+    known = SWARM_ACTION_NAMES if on_swarm else CHECK_ACTIONS
+    where = "on a swarm" if on_swarm else "on one engine (add --on swarm for the swarm's)"
+    default = DEFAULT_MUST_SURVIVE_ON_SWARM if on_swarm else DEFAULT_MUST_SURVIVE
+    must = tuple(a.strip() for a in (args.must_survive or ",".join(default)).split(","))
+    for option, names in (("--must-survive", must), ("--action", args.action or [])):
+        for name in names:
+            if name not in known:
+                raise UsageError(
+                    f"{option} names {name!r}, not an action {where}; choose from "
+                    f"{', '.join(known)}."
+                )
+    asked = args.action or list(known)
+    actions = tuple(a for a in known if a in asked or a in must)
+    return actions, must
+
+
+def one_file(files: Sequence[Path]) -> Path:
+    """The one file a check on an engine runs; several are for `--static`."""
+    if len(files) != 1:
+        raise UsageError(
+            f"compose-check runs one file on an engine and was given {len(files)}; give one "
+            "FILE, or add --static to read several without an engine."
+        )
+    return files[0]
+
+
+def database_of_name(image: str) -> str | None:
+    """The database an official image runs, by its name alone (`postgres:18` -> postgres)."""
+    return DATABASE_OF_NAME.get(image_name(image)) if image else None
+
+
+def find_services(
+    path: Path,
+    model: Mapping[str, Any],
+    asked: Mapping[str, str | None],
+    database_of: Callable[[str], str | None],
+) -> dict[str, str]:
+    """The file's database services (name -> database); UsageError naming what is wrong, or
+    that the file has none."""
+    names = ", ".join(model["services"])
+    try:
+        found = database_services(model, asked, database_of)
+    except KeyError as error:
+        raise UsageError(f"{path} has no service {error.args[0]!r}; it has {names}.") from None
+    except ValueError as error:
+        raise UsageError(
+            f"Cannot tell which database service {error.args[0]!r} runs; add --database "
+            f"({' or '.join(DATABASES)})."
+        ) from None
+    if not found:
+        raise UsageError(
+            f"{path} has no MySQL, MariaDB or PostgreSQL service (it has {names}); name one "
+            "with --service NAME --database mysql|postgres."
+        )
+    return found
 
 
 def normalised(compose: Compose, path: Path) -> dict[str, Any]:
