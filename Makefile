@@ -32,11 +32,13 @@ $(BIN)/python:
 
 # The suite runs on the versions in the lock, each checked against its hash: an upstream release
 # changes nothing here until `make lock` takes it. pip refuses an editable install under
-# --require-hashes, so the project itself comes second, without dependencies.
+# --require-hashes, so the project itself comes second, without dependencies. Its editable
+# install ends with setuptools' advice on editable installs ("Editable installation": folders
+# named like the package may shadow it), true of every editable install and nothing to act on.
 LOCK := requirements.lock
 $(VENV)/.installed: pyproject.toml $(LOCK) | $(BIN)/python
 	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
-	$(BIN)/pip install --quiet --no-deps -e .
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/pip install --quiet --no-deps -e .
 	@touch $@
 
 setup: $(VENV)/.installed ## virtual environment with the harness installed (editable)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from packaging_steps import Dists, build_dists
 
 from harness.containers.engine import Engine, Session
 from harness.errors import HarnessError
@@ -116,3 +117,9 @@ def run_once(tmp_path_factory: pytest.TempPathFactory) -> RunOnce:
             return root, json.loads(result.read_text())
 
     return once
+
+
+@pytest.fixture(scope="session")
+def built_dists(tmp_path_factory: pytest.TempPathFactory) -> tuple[Dists, str]:
+    """The sdist and wheel of this checkout, built once per worker, and the build's output."""
+    return build_dists(tmp_path_factory.mktemp("dist"))
