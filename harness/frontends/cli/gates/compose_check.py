@@ -76,6 +76,8 @@ def _database_of(engine: Engine) -> Callable[[str], str | None]:
 
 
 def cmd_compose_check(args: argparse.Namespace) -> int:
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be 1 or more, not {args.jobs}.")
     if args.static:
         return check_statically(args)
     path = one_file(args.files)
@@ -115,12 +117,16 @@ def cmd_compose_check(args: argparse.Namespace) -> int:
     def run_one(
         session: Session, target: CheckedService, action: str, index: int
     ) -> tuple[ScenarioResult, list[str]]:
-        return run_check_cell(engine, session, compose, model, target, action)
+        # A scope of its own: checks at once tell their containers' events apart (a kill in
+        # one is not "something outside" to another) and are swept alone.
+        scope = session.scoped(f"check{index + 1}")
+        return run_check_cell(engine, scope, compose, model, target, action)
 
     notes = run_checks(
         engine, mine, report, run_one,
         private="a private copy of the service (your own project, volumes and files are never "
         "touched)",
+        jobs=args.jobs,
     )  # fmt: skip
     block = compose_check_block(shard, report, len(every_check), notes) if shard else None
     return finish(args, report, block)
@@ -174,6 +180,14 @@ def add_compose_check_command(commands: Any) -> None:
         metavar="NAME,...",
         help=f"actions that must keep the rows (default: {','.join(DEFAULT_MUST_SURVIVE)}; on a "
         f"swarm {','.join(DEFAULT_MUST_SURVIVE_ON_SWARM)})",
+    )
+    check.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="checks at once on one engine, each on its own copy (default: the machine's cores, "
+        f"{os.cpu_count() or 1} here); on a swarm one at a time",
     )
     add_report_options(check, "the service-action checks", html="the HTML report")
     add_image_options(check)

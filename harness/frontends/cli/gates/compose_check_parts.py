@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -208,31 +210,51 @@ def run_checks(
     run_check: RunCheck,
     *,
     private: str,
+    jobs: int = 1,
 ) -> list[list[str]]:
-    """Each service-action check in turn, into `report`, with a progress line each; each
-    check's own notes, in order. `private` says what the check runs on, in the progress
-    header ("a private copy of the service (your own project, ...)")."""
+    """Each service-action check, `jobs` at a time, into `report` in the checks' order, with a
+    progress line as each ends; each check's own notes, in order. `private` says what the check
+    runs on, in the progress header ("a private copy of the service (your own project, ...)").
+    Each check runs on its own copy under its own project name, so checks at once share
+    nothing but the engine. On Ctrl-C the running checks finish and remove their copies before
+    the run's sweep."""
     total = len(checks)
-    print(f"\nRunning {total} action(s), each on {private}:", flush=True)
+    at_once = max(1, min(jobs, total))
+    print(f"\nRunning {total} action(s), {at_once} at a time, each on {private}:", flush=True)
     show = progress_printer()
     session = start_run(engine)
-    every_note: list[list[str]] = []
-    try:
-        for index, (target, action) in enumerate(checks):
-            result, notes = run_check(session, target, action, index)
-            entry = CheckEntry(target.service, result)
-            report.entries.append(entry)
-            report.notes.extend(n for n in notes if n not in report.notes)
-            every_note.append(list(notes))
-            nodes = (
-                f" (written on {result.node_written}, read on {result.node_read})"
-                if result.node_read
-                else ""
-            )
+    done: dict[int, tuple[ScenarioResult, list[str]]] = {}
+    lock = threading.Lock()
+
+    def one(index: int) -> None:
+        target, action = checks[index]
+        result, notes = run_check(session, target, action, index)
+        entry = CheckEntry(target.service, result)
+        nodes = (
+            f" (written on {result.node_written}, read on {result.node_read})"
+            if result.node_read
+            else ""
+        )
+        with lock:
+            done[index] = (result, notes)
             show(
-                f"{len(report.entries)}/{total} {entry.id}: {entry.observed()} "
+                f"{len(done)}/{total} {entry.id}: {entry.observed()} "
                 f"(expected {result.expected.value}){nodes}"
             )
+
+    try:
+        if at_once == 1:
+            for index in range(total):
+                one(index)
+        else:
+            with ThreadPoolExecutor(at_once, thread_name_prefix="compose-check") as pool:
+                list(pool.map(one, range(total)))
     finally:
         end_run_or_say(engine, session, say_on_stderr, return_limit(os.environ))
+    every_note: list[list[str]] = []
+    for index in sorted(done):
+        result, notes = done[index]
+        report.entries.append(CheckEntry(checks[index][0].service, result))
+        report.notes.extend(n for n in notes if n not in report.notes)
+        every_note.append(list(notes))
     return every_note
