@@ -192,6 +192,32 @@ class Bench:
             usage.wall, core_seconds=usage.machine_cpu
         )
 
+    # (g) compose-check of a one-service file against one compose cell by hand (issue 38)
+
+    def compose_by_hand(self, database: str) -> None:
+        from harness.containers.compose import compose_binary  # noqa: PLC0415
+
+        command = ["bash", "benchmarks/compose_floor.sh", str(compose_binary()), database,
+                   self.images[database]]  # fmt: skip
+        usage = measured_process(command)
+        self.measure(f"compose cell by hand {database}").add(
+            usage.wall, core_seconds=usage.machine_cpu
+        )
+
+    def compose_check(self, database: str, jobs: int) -> None:
+        """`compose-check` of the by-hand cell's service (same image, a named volume over its
+        data directory), its 8 default actions, `jobs` at a time."""
+        with tempfile.TemporaryDirectory() as folder:
+            file = Path(folder) / "compose.yaml"
+            image = self.images[database]
+            (volume,) = self.engine.image_attrs(image)["Config"]["Volumes"]
+            file.write_text(_one_service_file(database, image, volume))
+            command = [PYTHON, "-m", "harness", "compose-check", str(file), "--jobs", str(jobs)]
+            usage = measured_process(command)
+        self.measure(f"compose-check {database} --jobs {jobs}").add(
+            usage.wall, core_seconds=usage.machine_cpu
+        )
+
     def harness_process(self, database: str, storage: str, action: str) -> None:
         command = [PYTHON, "-m", "harness", "run", "--database", database, "--storage", storage,
                    "--action", action]  # fmt: skip
@@ -354,6 +380,29 @@ CELLS = [("mysql", "named", "recreate"), ("postgres", "named", "recreate"),
          ("mysql", "layer", "restart"), ("postgres", "layer", "restart")]  # fmt: skip
 
 
+def _one_service_file(database: str, image: str, volume: str) -> str:
+    """The compose file of the by-hand compose cell (benchmarks/compose_floor.sh): a named
+    volume at the image's VOLUME."""
+    if database == "postgres":
+        environment = {"POSTGRES_PASSWORD": "bench-secret", "POSTGRES_USER": "app",
+                       "POSTGRES_DB": "employees"}  # fmt: skip
+    else:
+        prefix = "MARIADB" if database == "mariadb" else "MYSQL"
+        environment = {
+            f"{prefix}_ROOT_PASSWORD": "bench-secret",
+            f"{prefix}_USER": "app",
+            f"{prefix}_PASSWORD": "bench-secret",
+            f"{prefix}_DATABASE": "employees",
+        }
+    lines = ["services:", "  db:", f"    image: {image}", "    environment:"]
+    lines += [f"      {key}: {value}" for key, value in environment.items()]
+    lines += ["    volumes:", f"      - data:{volume}", "volumes:", "  data:", ""]
+    return "\n".join(lines)
+
+
+COMPOSE_DATABASES = ("mysql", "postgres")
+
+
 def quick_round(bench: Bench) -> None:
     for cell in CELLS:
         bench.floor(*cell)
@@ -362,6 +411,9 @@ def quick_round(bench: Bench) -> None:
     for database in ("mysql", "postgres"):
         bench.harness_first_query(database)
         bench.stock_first_query(database)
+    for database in COMPOSE_DATABASES:
+        bench.compose_by_hand(database)
+        bench.compose_check(database, os.cpu_count() or 1)
     bench.memory_10_cells()
     bench.no_engine()
     bench.grading(1)
@@ -397,6 +449,13 @@ def ratios(measures: dict[str, Measure], default_workers: int) -> list[Ratio]:
         stock = measures[f"stock testcontainers first query {database}"].median
         add(f"first query {database} / stock testcontainers", ours / stock, 0.6,
             f"{ours:.2f} s / {stock:.2f} s")  # fmt: skip
+    for database in COMPOSE_DATABASES:
+        by_hand = measures.get(f"compose cell by hand {database}")
+        check = next((m for n, m in measures.items()
+                      if n.startswith(f"compose-check {database} --jobs")), None)  # fmt: skip
+        if by_hand and check:
+            add(f"{check.name} / one compose cell by hand", check.median / by_hand.median, 3.0,
+                f"{check.median:.1f} s / {by_hand.median:.1f} s")  # fmt: skip
     silent = measures.get("run exits 2 without an engine")
     if silent:  # a silent engine is said quickly, never after the SDK's two-minute timeout
         add("run without an engine / 10 s", silent.median / 10, 1.0, f"{silent.median:.1f} s")
@@ -424,7 +483,7 @@ def ratios(measures: dict[str, Measure], default_workers: int) -> list[Ratio]:
 
 # Issue 24's targets: a cell at half a floor cell's CPU, the matrix within 20 floor cells, the
 # harness's own process nearly free, one initialisation per run paying for itself.
-FLOOR_CELL = "mysql-named-recreate"  # the issue's floor: MariaDB, named volume, rm -f, run again
+FLOOR_CELL = "mysql-named-recreate"  # the floor on the matrix's MySQL server: named volume, rm, run
 
 
 def _scale_targets(

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The floor a matrix cell can approach: the same steps with the docker CLI and a tight readiness
-# loop, nothing else. Usage: floor.sh DATABASE IMAGE STORAGE ACTION (mysql|postgres, any image of
-# that database, named|layer, recreate|restart). Prints the rows read back; exit 1 if not 3.
+# loop over TCP (the entrypoints' temporary init servers listen on the socket only, so a socket
+# check could write to a server about to stop), nothing else. Usage: floor.sh DATABASE IMAGE
+# STORAGE ACTION (mysql|mariadb|postgres, any image of that database, named|layer,
+# recreate|restart). Prints the rows read back; exit 1 if not 3.
 set -euo pipefail
 database=$1 image=$2 storage=$3 action=$4
 name="bench-floor-$$"
@@ -9,10 +11,19 @@ password="floor-$RANDOM$RANDOM"
 label=(--label "harness.session=bench-floor-$$")
 
 case $database in
-    mysql)
+    mysql)  # Oracle MySQL, its own client (the matrix's default MySQL-family server)
         data=/var/lib/mysql
         env=(-e MYSQL_ROOT_PASSWORD="$password" -e MYSQL_DATABASE=employees -e MYSQL_USER=app
              -e MYSQL_PASSWORD="$password")
+        layer_args=(--datadir=/srv/data)
+        # Over TCP without TLS, caching_sha2_password needs the server's RSA key.
+        query() { docker exec -e MYSQL_PWD="$password" "$1" mysql -h127.0.0.1 -uapp employees \
+                      --get-server-public-key --batch --skip-column-names -e "$2"; }
+        ;;
+    mariadb)
+        data=/var/lib/mysql
+        env=(-e MARIADB_ROOT_PASSWORD="$password" -e MARIADB_DATABASE=employees
+             -e MARIADB_USER=app -e MARIADB_PASSWORD="$password")
         layer_args=(--datadir=/srv/data)
         query() { docker exec -e MYSQL_PWD="$password" "$1" mariadb -h127.0.0.1 -uapp employees \
                       --batch --skip-column-names -e "$2"; }
@@ -41,7 +52,7 @@ run() {  # run N: start container N on the storage
         env+=(-e PGDATA=/srv/data)
     fi
     local args=()
-    [ "$storage" = layer ] && [ "$database" = mysql ] && args=("${layer_args[@]}")
+    [ "$storage" = layer ] && [ "$database" != postgres ] && args=("${layer_args[@]}")
     docker run -d --name "$name-$1" "${label[@]}" "${env[@]}" "${mount[@]}" "$image" \
         ${args[@]+"${args[@]}"} >/dev/null
 }

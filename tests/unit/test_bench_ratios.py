@@ -85,3 +85,15 @@ def test_issue_24_ratios_split_the_cpu_between_harness_daemons_and_servers() -> 
     assert (mysql.value, mysql.met) == (0.5, True)  # 5 core-s more for dockerd, 10 saved
     postgres = found["reuse-init postgres: daemons' extra / servers' saving"]
     assert not postgres.met  # the servers spent more with it: it does not pay for itself
+
+
+def test_compose_check_is_measured_against_one_compose_cell_by_hand() -> None:
+    """Issue 38: a one-service check's 8 actions in at most 3 by-hand compose cells."""
+    measures = _measures()
+    measures["compose cell by hand mysql"] = Measure("compose cell by hand mysql", [10.0, 12.0])
+    measures["compose-check mysql --jobs 2"] = Measure("compose-check mysql --jobs 2", [40.0])
+    found = {r.what: r for r in ratios(measures, default_workers=2)}
+    ratio = found["compose-check mysql --jobs 2 / one compose cell by hand"]
+    assert (ratio.value, ratio.target) == (40.0 / 11.0, 3.0)
+    assert not ratio.met
+    assert "compose-check postgres --jobs 2 / one compose cell by hand" not in found
