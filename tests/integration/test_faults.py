@@ -599,9 +599,11 @@ def test_compose_check_through_an_engine_gone_reports_every_check_and_exits_2(
     the report, the finished one with its verdict, the others without one and naming the
     engine; exit 2 (a must-survive action without a verdict), no traceback."""
     report = tmp_path / "check.json"
+    # One action at a time: the engine goes after the first, so exactly one has a verdict.
     run = _through(proxy, "compose-check", str(REPO / "docs/examples/compose-named-volume.yaml"),
                 "--action", "restart", "--action", "down-up", "--action", "stop-start",
-                "--must-survive", "restart,down-up,stop-start", "--json", str(report))  # fmt: skip
+                "--must-survive", "restart,down-up,stop-start", "--json", str(report),
+                "--jobs", "1")  # fmt: skip
     _cut_after(proxy, run, "1/3")
     code, _, stderr = _finish(run, [])
 

@@ -26,7 +26,7 @@ from harness.containers.engine import Engine, Session
 from harness.containers.managed import spec_of
 from harness.containers.run_state import end_run, start_run
 from harness.model.cells import Cell
-from harness.model.platforms.actions import SINGLE_IMAGE_ACTIONS
+from harness.model.platforms.actions import ACTIONS, SINGLE_IMAGE_ACTIONS, Fate
 from harness.model.platforms.storage import STORAGE_MODES
 from harness.model.servers.credentials import Credentials
 from harness.model.servers.databases import DATABASES
@@ -40,6 +40,13 @@ from harness.persistence.scenario import run_scenario
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios" / "test_persistence.py"
 STARTS_FROM_IMAGE = [name for name, mode in STORAGE_MODES.items() if mode.starts_from_image]
 SKIPPED_INIT = "Skipping initialization"  # both entrypoints' words, as the official images'
+# The actions after which another container starts (on storage the image may fill again). The
+# same container started again (restart, stop-start, kill-start) keeps what its first start
+# had, which every action here shares: both ways they prove nothing more (they ran until issue
+# 38, with the same verdicts).
+REFILLING_ACTIONS = tuple(
+    name for name in SINGLE_IMAGE_ACTIONS if ACTIONS[name].fate is not Fate.SAME_CONTAINER
+)
 
 
 @pytest.mark.parametrize("storage", STARTS_FROM_IMAGE)
@@ -51,12 +58,14 @@ def test_reused_initialisation_observes_what_own_initialisation_does(
     database: str,
     storage: str,
 ) -> None:
-    """Every single-image action on this storage, run both ways: the same observed outcome and
-    the same number of rows read back, cell by cell (and each as the promise table says)."""
+    """Every action that starts a container on storage the image fills (a new volume or
+    layer: the initialised database, or a fresh initialisation), run both ways: the same
+    observed outcome and the same number of rows read back, cell by cell (and each as the
+    promise table says). Both ways on purpose: this is the proof that reuse changes no verdict."""
     creds = Credentials.random()
     initialised = InitialisedImages(creds)
     seen: dict[str, list[tuple[str, str | None, int]]] = {"reused": [], "own": []}
-    for action in SINGLE_IMAGE_ACTIONS:
+    for action in REFILLING_ACTIONS:
         cell = Cell(database, storage, action)
         for way, reuse in (("reused", initialised), ("own", None)):
             result = run_scenario(
