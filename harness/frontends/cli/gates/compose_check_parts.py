@@ -247,8 +247,11 @@ def run_checks(
             for index in range(total):
                 one(index)
         else:
-            with ThreadPoolExecutor(at_once, thread_name_prefix="compose-check") as pool:
+            pool = ThreadPoolExecutor(at_once, thread_name_prefix="compose-check")
+            try:
                 list(pool.map(one, range(total)))
+            finally:  # on Ctrl-C: no new check starts; the running ones remove their copies
+                pool.shutdown(wait=True, cancel_futures=True)
     finally:
         end_run_or_say(engine, session, say_on_stderr, return_limit(os.environ))
     every_note: list[list[str]] = []
