@@ -123,3 +123,10 @@ def test_several_files_without_static_are_refused() -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "give one FILE, or add --static" in done.stderr
+
+
+def test_static_writes_no_report_and_says_so(tmp_path: Path) -> None:
+    done = _static(EXAMPLES / "compose-named-volume.yaml", "--json", tmp_path / "r.json")
+    assert done.returncode == 2
+    assert "writes no report; drop --json" in done.stderr
+    assert not (tmp_path / "r.json").exists()

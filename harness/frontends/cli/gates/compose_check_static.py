@@ -41,6 +41,12 @@ def check_statically(args: argparse.Namespace) -> int:
     """Every file's promise table; the exit code of the worst."""
     if args.on != "engine":
         raise UsageError("--static reads Compose's promises on one engine; drop --on swarm.")
+    given = [f"--{name}" for name in ("json", "html", "shard") if getattr(args, name, None)]
+    if given:
+        raise UsageError(
+            f"--static prints the promises and writes no report; drop {' and '.join(given)} "
+            "(or --static, to prove them on an engine)."
+        )
     actions, must_survive = parse_actions(args)
     asked = dict.fromkeys(args.service or [], args.database)
     compose = Compose(compose_binary(), None)  # reading a file needs no engine
