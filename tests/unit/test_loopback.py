@@ -7,9 +7,18 @@ from typing import Any
 
 import pytest
 
+from harness.model import loopback
 from harness.model.loopback import on_this_machine, url_on_this_machine
 from harness.model.servers.credentials import Credentials
 from harness.model.servers.databases import DATABASES
+
+
+@pytest.fixture(autouse=True)
+def no_bridge_found_yet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bridges found to be this machine's are a process-wide memory: an integration test
+    that ran a cell earlier in the same worker has filled it (docker0's 172.17.0.0/16 among
+    them), which made these cases depend on the order xdist ran the tests in."""
+    monkeypatch.setattr(loopback, "_LOCAL_BRIDGES", set())
 
 
 @pytest.mark.parametrize(
