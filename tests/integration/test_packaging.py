@@ -66,7 +66,18 @@ def test_the_sdist_carries_the_contexts_with_their_run_bits_and_the_license(
     }
     assert contexts == _checkout_contexts()
     assert "LICENSE" in members
-    assert "requirements.lock" not in members or members["requirements.lock"].isfile()
+    pkg_info = sdist_metadata(dists.sdist)
+    assert "License-Expression: MIT" in pkg_info
+
+
+def sdist_metadata(sdist: Path) -> str:
+    """The sdist's PKG-INFO, as an index reads it."""
+    with tarfile.open(sdist) as archive:
+        (member,) = [m for m in archive.getmembers() if m.name.count("/") == 1
+                     and m.name.endswith("/PKG-INFO")]  # fmt: skip
+        handle = archive.extractfile(member)
+        assert handle is not None
+        return handle.read().decode()
 
 
 def test_twine_accepts_both(built_dists: tuple[Dists, str]) -> None:

@@ -130,3 +130,10 @@ def test_static_writes_no_report_and_says_so(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "writes no report; drop --json" in done.stderr
     assert not (tmp_path / "r.json").exists()
+
+
+def test_database_without_a_service_is_one_sentence() -> None:
+    """The same usage rule as the engine-backed check (one function for both)."""
+    done = _static(EXAMPLES / "compose-named-volume.yaml", "--database", "mysql")
+    assert done.returncode == 2
+    assert "--database says which database a --service runs" in done.stderr

@@ -26,6 +26,7 @@ from harness.frontends.cli.common import (
 )
 from harness.frontends.cli.gates.compose_check_parts import (
     CheckedFile,
+    asked_services,
     checked_service,
     database_of_name,
     find_services,
@@ -56,12 +57,6 @@ from harness.persistence.compose_check import CheckedService, run_check_cell
 ONE_ENGINE = "engine"
 
 
-def _asked_services(args: argparse.Namespace) -> dict[str, str | None]:
-    if args.database and not args.service:
-        raise UsageError("--database says which database a --service runs; name the service.")
-    return dict.fromkeys(args.service or [], args.database)
-
-
 def _database_of(engine: Engine) -> Callable[[str], str | None]:
     """Which database an image runs: by its name (mysql, mariadb, postgres), else from its
     config when it is on the engine."""
@@ -86,7 +81,7 @@ def cmd_compose_check(args: argparse.Namespace) -> int:
         raise UsageError("--shard splits a check over engines; on a swarm drop --shard.")
     raw = read_compose_file(path)
     actions, must_survive = parse_actions(args)
-    asked = _asked_services(args)
+    asked = asked_services(args)
     return_limit(os.environ)  # a bad HARNESS_ENGINE_WAIT, before any work
     engine = Engine.connect()
     compose = Compose(compose_binary(), engine.docker_host)

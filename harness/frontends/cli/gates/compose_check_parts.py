@@ -99,6 +99,14 @@ def parse_actions(args: argparse.Namespace) -> tuple[tuple[str, ...], tuple[str,
     return actions, must
 
 
+def asked_services(args: argparse.Namespace) -> dict[str, str | None]:
+    """The services `--service` names -> the database `--database` says they run (None: told
+    by their image); `--database` alone is a usage error."""
+    if args.database and not args.service:
+        raise UsageError("--database says which database a --service runs; name the service.")
+    return dict.fromkeys(args.service or [], args.database)
+
+
 def one_file(files: Sequence[Path]) -> Path:
     """The one file a check on an engine runs; several are for `--static`."""
     if len(files) != 1:

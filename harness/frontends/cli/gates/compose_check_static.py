@@ -17,6 +17,7 @@ from pathlib import Path
 from harness.containers.compose import Compose, compose_binary
 from harness.errors import UsageError
 from harness.frontends.cli.gates.compose_check_parts import (
+    asked_services,
     database_of_name,
     find_services,
     normalised,
@@ -48,7 +49,7 @@ def check_statically(args: argparse.Namespace) -> int:
             "(or --static, to prove them on an engine)."
         )
     actions, must_survive = parse_actions(args)
-    asked = dict.fromkeys(args.service or [], args.database)
+    asked = asked_services(args)
     compose = Compose(compose_binary(), None)  # reading a file needs no engine
     broken = 0
     for path in args.files:
