@@ -13,10 +13,11 @@ from harness.model.platforms.actions import ACTION_NAMES, ACTIONS
 from harness.model.platforms.compose import (
     COMPOSE_ACTION_NAMES,
     COMPOSE_ACTIONS,
+    COMPOSE_STORAGE,
     COMPOSE_STORAGE_NAMES,
     compose_expect,
 )
-from harness.model.platforms.storage import STORAGE_NAMES, expect
+from harness.model.platforms.storage import STORAGE_MODES, STORAGE_NAMES, expect
 from harness.model.platforms.swarm import (
     SWARM_ACTION_NAMES,
     SWARM_STORAGE_NAMES,
@@ -42,6 +43,9 @@ class MatrixAxes:
     # What the platform promises for a cell before it runs: a cell without a verdict (its
     # engine gone) still says what was expected, and why, on every platform.
     planned: PlannedPromise
+    # The storages whose new containers start from the image's content: cells on them can start
+    # from the run's one initialisation (a swarm's nodes never hold the run's images: none).
+    fills_from_image: frozenset[str] = frozenset()
 
 
 def _run_planned(storage: str, action: str, engine: EngineInfo, line: str | None) -> Promise:
@@ -60,11 +64,13 @@ MATRICES: Mapping[str, MatrixAxes] = {
     m.name: m
     for m in (
         MatrixAxes("run", "", "persistence matrix", STORAGE_NAMES, ACTION_NAMES,
-                   frozenset(n for n, a in ACTIONS.items() if a.upgrades), _run_planned),
+                   frozenset(n for n, a in ACTIONS.items() if a.upgrades), _run_planned,
+                   frozenset(n for n, m in STORAGE_MODES.items() if m.starts_from_image)),
         MatrixAxes("compose", "compose-", "compose matrix", COMPOSE_STORAGE_NAMES,
                    COMPOSE_ACTION_NAMES,
                    frozenset(n for n, a in COMPOSE_ACTIONS.items() if a.upgrades),
-                   _compose_planned),
+                   _compose_planned,
+                   frozenset(n for n, s in COMPOSE_STORAGE.items() if s.starts_from_image)),
         MatrixAxes("swarm", "swarm-", "swarm matrix", SWARM_STORAGE_NAMES, SWARM_ACTION_NAMES,
                    frozenset(), _swarm_planned),
     )
@@ -89,6 +95,12 @@ class Cell:
     def upgrades(self) -> bool:
         """Whether the action brings the next major version (the cell needs its image)."""
         return self.action in self.axes.upgrade_actions
+
+    @property
+    def starts_from_image(self) -> bool:
+        """Its storage's new containers start from the image's content (so from an initialised
+        image, when the run made one)."""
+        return self.storage in self.axes.fills_from_image
 
     @property
     def id(self) -> str:

@@ -34,6 +34,13 @@ class Holder(Enum):
     def is_volume(self) -> bool:
         return self.mount_kind is MountKind.VOLUME
 
+    @property
+    def starts_from_image(self) -> bool:
+        """A new container's data directory starts as the image's content: the engine fills a
+        new, empty volume from the image (anonymous, named or external alike), and the layer is
+        the image; a bind shows the host directory and a tmpfs starts empty."""
+        return self not in (Holder.BIND, Holder.TMPFS)
+
 
 _MOUNT_KINDS: dict[Holder, MountKind | None] = {
     Holder.LAYER: None,

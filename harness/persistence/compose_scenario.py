@@ -47,9 +47,11 @@ from harness.model.servers.persons import (
     write_persons,
 )
 from harness.persistence.fault_causes import failure_cause, judge_finished, judged_cell
+from harness.persistence.initialised import InitialisedImages
 from harness.persistence.scenario import (
     REFUSAL_LOG_LINES,
     planned,
+    preparation_cause,
     refused_at_start,
     refused_or_lost,
 )
@@ -223,9 +225,12 @@ def run_compose_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
     compose: Compose,
     creds: Credentials | None = None,
     upgrade: UpgradeImages | None = None,
+    initialised: InitialisedImages | None = None,
 ) -> ScenarioResult:
     """Run one compose cell; every failure becomes a result without a verdict, with its cause.
-    The `upgrade` action needs `upgrade`, whose old image writes the rows (not `image`)."""
+    The `upgrade` action needs `upgrade`, whose old image writes the rows (not `image`). With
+    `initialised` (made for `creds`), the service starts from the run's initialised copy of
+    `image` where its storage takes its first content from the image, as a `docker run` cell."""
     upgrades = COMPOSE_ACTIONS[cell.action].upgrades
     if upgrades and upgrade is None:
         raise ValueError("the upgrade action needs the next version's image")
@@ -236,6 +241,16 @@ def run_compose_cell(  # noqa: PLR0917 - a cell, where, on what, as whom
     if unverified:
         result.verified, result.reason = False, f"{result.reason} ({unverified})"
     creds = creds or Credentials.random()
+    # Not for an upgrade: its old image writes in a handful of cells, fewer than pay for an
+    # initialisation of their own (the matrix's `initialised` images are the current version's).
+    if initialised is not None and not upgrades:
+        try:
+            image = initialised.image_for(
+                engine, session, image, DATABASES[cell.database], COMPOSE_STORAGE[cell.storage]
+            )
+        except Exception as error:  # no verdict, for the reason the initialisation gives
+            result.error = preparation_cause(engine, session, error, creds)
+            return result
     steps = CellSteps()
 
     def cause(seen: str) -> str:

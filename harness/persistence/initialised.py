@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, Protocol
 
 from harness.containers.database import database_container
 from harness.containers.deployment import Deployment
@@ -42,6 +42,17 @@ from harness.model.servers.databases import DatabaseProfile
 
 REPOSITORY = "harness-initialised"
 ARCHIVE_NAME = "initialised-data.tar"
+
+
+class Storage(Protocol):
+    """What an initialised image depends on, of a `docker run` storage mode or a compose file's
+    storage alike."""
+
+    @property
+    def starts_from_image(self) -> bool: ...
+
+    @property
+    def in_layer(self) -> bool: ...
 
 
 class InitialisationFailed(HarnessError):
@@ -103,7 +114,7 @@ REUSE_MIN_CELLS = 8
 
 def worth_reusing(cells: Iterable[Cell]) -> frozenset[str]:
     """The databases with enough cells starting from the image for one initialisation to pay."""
-    counts = Counter(c.database for c in cells if STORAGE_MODES[c.storage].starts_from_image)
+    counts = Counter(c.database for c in cells if c.starts_from_image)
     return frozenset(database for database, count in counts.items() if count >= REUSE_MIN_CELLS)
 
 
@@ -200,7 +211,7 @@ class InitialisedImages:
         session: Session,
         image: str,
         profile: DatabaseProfile,
-        storage: StorageMode,
+        storage: Storage,
     ) -> str:
         """The image a cell on `storage` starts from: an initialised one where the storage
         takes its first content from the image, else `image` itself."""

@@ -70,7 +70,7 @@ def run_scenario(  # noqa: PLR0917 - a cell, where, on what, as whom
             # As run_cell: an engine's refusal (a failed build or commit) is the cell's error,
             # not a traceback that ends the whole run.
             failed = planned(engine, cell, upgrade)
-            failed.error = _preparation_cause(engine, session, error, creds)
+            failed.error = preparation_cause(engine, session, error, creds)
             return failed
     result: ScenarioResult | None = None
     try:
@@ -79,11 +79,11 @@ def run_scenario(  # noqa: PLR0917 - a cell, where, on what, as whom
     except Exception as error:  # making or removing the secrets' volume: the engine's failure
         if result is None:  # a verdict already made stands: the rows were read back
             result = planned(engine, cell, upgrade)
-            result.error = _preparation_cause(engine, session, error, creds)
+            result.error = preparation_cause(engine, session, error, creds)
     return result
 
 
-def _preparation_cause(
+def preparation_cause(
     engine: Engine, session: Session, error: Exception, creds: Credentials
 ) -> str:
     """The error of a cell that failed before its first container: the engine gone, or what

@@ -10,9 +10,11 @@ import pytest
 
 from harness.errors import UsageError
 from harness.frontends.options import reuse_init
-from harness.model.cells import Cell, matrix
+from harness.model.cells import COMPOSE_MATRIX, SWARM_MATRIX, Cell, matrix
 from harness.model.platforms.actions import SINGLE_IMAGE_ACTIONS
+from harness.model.platforms.compose import COMPOSE_STORAGE
 from harness.model.platforms.storage import STORAGE_MODES
+from harness.model.platforms.swarm import SWARM_STORAGE_NAMES
 from harness.model.servers.credentials import Credentials
 from harness.model.servers.databases import DATABASES
 from harness.persistence.initialised import (
@@ -164,3 +166,21 @@ def test_storage_that_hides_the_image_keeps_the_plain_image(storage: str) -> Non
 def test_the_storage_that_starts_from_the_image() -> None:
     starts = {name for name, mode in STORAGE_MODES.items() if mode.starts_from_image}
     assert starts == {"named", "anonymous", "layer"}
+
+
+def test_the_compose_storage_that_starts_from_the_image() -> None:
+    """A new volume of any kind (the image's, declared, named, external) is filled from the
+    image, as is the layer; a bind directory and a tmpfs are not."""
+    starts = {name for name, storage in COMPOSE_STORAGE.items() if storage.starts_from_image}
+    assert starts == {"layer", "anonymous", "anonymous-declared", "named", "external"}
+
+
+def test_compose_cells_count_toward_reuse_and_swarm_cells_do_not() -> None:
+    """`auto` counts every cell an initialised image can serve: the compose matrix's too (a
+    compose run alone reuses), never a swarm's (its nodes do not hold the run's images)."""
+    compose = [Cell("mysql", s, "down-up", COMPOSE_MATRIX) for s in COMPOSE_STORAGE] * 2
+    assert sum(c.starts_from_image for c in compose) == 10
+    assert databases_to_reuse("auto", compose) == {"mysql"}
+    swarm = [Cell("mysql", s, a, SWARM_MATRIX) for s in SWARM_STORAGE_NAMES for a in ("x", "y")]
+    assert not any(c.starts_from_image for c in swarm)
+    assert databases_to_reuse("auto", swarm * 4) == set()

@@ -117,8 +117,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"shard {shard}: {len(cells)} of the {total} cells", flush=True)
     if any(cell.upgrades for cell in cells):
         chosen = with_upgrade_images(chosen)
-    run_cells = [c for c in cells if c.matrix == RUN_MATRIX]
-    reuse = databases_to_reuse(reuse_init(args.reuse_init, os.environ), run_cells)
+    served = [c for c in cells if c.starts_from_image]  # what an initialised image can serve
+    reuse = databases_to_reuse(reuse_init(args.reuse_init, os.environ), served)
     runs: list[EngineRun] = []
     for name in names:
         if runs:
@@ -256,7 +256,7 @@ def _run_matrix(
                 assert compose is not None  # made whenever a compose cell is chosen
                 result = run_compose_cell(
                     engine, session.scoped(cell.id), cell, images[cell.database],
-                    compose, creds, upgrade if cell.upgrades else None,
+                    compose, creds, upgrade if cell.upgrades else None, initialised,
                 )  # fmt: skip
             results.append(result)
             bar.finished(label + cell.id, _outcome_label(result))

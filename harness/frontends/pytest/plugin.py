@@ -39,7 +39,7 @@ from harness.frontends.reports.json_report import to_json, write_json
 from harness.frontends.reports.shards import matrix_block
 from harness.frontends.reports.terminal import LineKind
 from harness.frontends.signals import cleanup_on_terminate
-from harness.model.cells import RUN_MATRIX, Cell, ScenarioResult, matrix
+from harness.model.cells import Cell, ScenarioResult, matrix
 from harness.model.durability import Campaign
 from harness.model.engine_info import EngineInfo
 from harness.model.platforms.actions import ACTIONS
@@ -237,9 +237,9 @@ def pytest_collection_modifyitems(
         return
     if shard:
         _take_shard(config, shard, items)
-    # The `docker run` matrix's cells: the ones an initialised image can serve.
+    # The matrix cells an initialised image can serve (what `--reuse-init auto` counts).
     config.stash[CELLS_KEY] = [
-        cell for item in items if (cell := _cell_of(item)) and cell.matrix == RUN_MATRIX
+        cell for item in items if (cell := _cell_of(item)) and cell.starts_from_image
     ]
     if _needs(items, "harness_engine"):
         # Only in a run that selected tests using the engine (the plugin loads in every run of

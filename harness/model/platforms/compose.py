@@ -88,6 +88,10 @@ class ComposeStorage:
     def in_layer(self) -> bool:
         return self.holder is Holder.LAYER
 
+    @property
+    def starts_from_image(self) -> bool:
+        return self.holder.starts_from_image
+
 
 F = ComposeFate
 _ANONYMOUS = {

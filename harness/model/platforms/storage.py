@@ -56,9 +56,11 @@ class StorageMode:
     # as-given mode, which checks no placement).
     holder: Holder | None
     in_layer: bool = False  # the data directory must be moved off every declared volume
-    # A new container's data directory starts as the image's content: the engine fills a new
-    # volume from the image, and the layer is the image (not so for a bind or tmpfs).
-    starts_from_image: bool = False
+
+    @property
+    def starts_from_image(self) -> bool:
+        """A new container's data directory starts as the image's content (its holder says)."""
+        return self.holder is not None and self.holder.starts_from_image
 
     @property
     def mount_kind(self) -> MountKind | None:
@@ -134,7 +136,6 @@ STORAGE_MODES: dict[str, StorageMode] = {
             },
             holder=Holder.LAYER,
             in_layer=True,
-            starts_from_image=True,
         ),
         StorageMode(
             "anonymous",
@@ -159,7 +160,6 @@ STORAGE_MODES: dict[str, StorageMode] = {
                 ),
             },
             holder=Holder.IMAGE_VOLUME,
-            starts_from_image=True,
         ),
         StorageMode(
             "named",
@@ -206,7 +206,6 @@ STORAGE_MODES: dict[str, StorageMode] = {
                 ),
             },
             holder=Holder.NAMED_VOLUME,
-            starts_from_image=True,
         ),
         StorageMode(
             "bind",

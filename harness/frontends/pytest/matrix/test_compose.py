@@ -18,7 +18,9 @@ from harness.frontends.pytest.plugin import exit_on
 from harness.frontends.pytest.stash import record_result
 from harness.images.sources import UpgradeImages, no_next_version
 from harness.model.cells import COMPOSE_MATRIX, Cell, matrix
+from harness.model.servers.credentials import Credentials
 from harness.persistence.compose_scenario import run_compose_cell
+from harness.persistence.initialised import InitialisedImages
 from harness.persistence.scenario import without_verdict
 
 CELLS = matrix(kind=COMPOSE_MATRIX)
@@ -56,6 +58,8 @@ def test_compose(  # noqa: PLR0917 - parameters and fixtures
     harness_engine_pool: EnginePool,
     harness_images: dict[str, str],
     harness_upgrades: dict[str, UpgradeImages],
+    harness_credentials: Credentials,
+    harness_initialised_images: InitialisedImages,
     compose_for: Callable[[Engine], Compose],
 ) -> None:
     """The rows read back after the compose action match Compose's promise for this cell (an
@@ -73,7 +77,8 @@ def test_compose(  # noqa: PLR0917 - parameters and fixtures
         with harness_engine_pool.environment(harness_engine_name):
             result = run_compose_cell(
                 engine, session.scoped(cell.id), cell, harness_images[cell.database],
-                compose_for(engine), upgrade=upgrade if upgrades else None,
+                compose_for(engine), harness_credentials, upgrade if upgrades else None,
+                harness_initialised_images,
             )  # fmt: skip
     as_name = harness_engine_name if engine_names(request.config) else None
     record_result(request.node, engine, {cell.database: harness_images[cell.database]}, result,
