@@ -65,9 +65,9 @@ engines: setup engine images ## bring up the engines under test beside the host'
 	@scripts/ensure-tools.sh podman
 	$(BIN)/python -m harness engines up $(ENGINES)
 
-engines-down: ## remove the engines under test (the host engine is never touched)
+engines-down: ## remove the engines under test (ENGINES= names some; the host engine is never touched)
 	@if [ -x $(BIN)/python ] && docker info >/dev/null 2>&1; then \
-		$(BIN)/python -m harness engines down all; fi
+		$(BIN)/python -m harness engines down $(ENGINES); fi
 
 persistence: setup engine images ## the main job: the persistence matrix and its table
 	$(BIN)/pytest -m persistence $(XDIST) $(PYTEST_ARGS)
