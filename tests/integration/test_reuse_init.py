@@ -21,18 +21,21 @@ from typing import Any
 
 import pytest
 
+from harness.containers.compose import Compose, compose_binary
 from harness.containers.database import database_container
 from harness.containers.deployment import Deployment
 from harness.containers.engine import Engine, Session
 from harness.containers.managed import spec_of
 from harness.containers.run_state import end_run, start_run
-from harness.model.cells import Cell
+from harness.model.cells import COMPOSE_MATRIX, Cell
 from harness.model.outcomes import Outcome
 from harness.model.platforms.actions import ACTIONS, SINGLE_IMAGE_ACTIONS, Fate
 from harness.model.platforms.storage import STORAGE_MODES
 from harness.model.servers.credentials import Credentials
 from harness.model.servers.databases import DATABASES
+from harness.persistence.compose_scenario import run_compose_cell
 from harness.persistence.initialised import (
+    REPOSITORY,
     InitialisedImages,
     build_volume_image,
     commit_layer_image,
@@ -181,3 +184,36 @@ def _collect(events: Iterable[dict[str, Any]], into: list[dict[str, Any]]) -> No
     """Every event until the stream is closed (which ends the read with an error)."""
     with contextlib.suppress(OSError, ValueError, AttributeError):
         into.extend(events)
+
+
+def test_a_compose_cell_starts_from_the_runs_initialisation(
+    harness_engine: Engine, local_images: dict[str, str]
+) -> None:
+    """A compose cell given the run's initialised images runs its service from the initialised
+    image (a named volume is filled from it, as a `docker run` cell's), with its verdict; its
+    service's containers, seen as the engine creates them, never run the plain image."""
+    session, creds = start_run(harness_engine), Credentials.random()
+    cell = Cell("postgres", "named", "force-recreate", COMPOSE_MATRIX)
+    creates = harness_engine.client.events(
+        filters={"event": "create", "type": "container", "label": f"harness.session={session.id}"},
+        decode=True,
+    )
+    seen: list[dict[str, Any]] = []
+    listener = threading.Thread(target=_collect, args=(creates, seen), daemon=True)
+    listener.start()
+    try:
+        compose = Compose(compose_binary(), harness_engine.docker_host)
+        result = run_compose_cell(
+            harness_engine, session.scoped("reuse"), cell, local_images["postgres"], compose,
+            creds, None, InitialisedImages(creds),
+        )  # fmt: skip
+    finally:
+        time.sleep(1)
+        creates.close()
+        listener.join(30)
+        end_run(harness_engine, session)
+    assert result.passed, result.failure_message()
+    attributes = [e["Actor"]["Attributes"] for e in seen]
+    service = {a["image"] for a in attributes if "com.docker.compose.project" in a}
+    assert len(service) == 1, attributes
+    assert next(iter(service)).startswith(f"{REPOSITORY}/postgres:"), service
